@@ -1,0 +1,55 @@
+# Ghostwire: `make run` to use it, `make test` to prove it.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := web/static/vendor
+export GHOSTWIRE_RUN_DIR ?= $(CURDIR)/var/run
+export GHOSTWIRE_DATA_DIR ?= $(CURDIR)/var/data
+
+.PHONY: install assets run test test-slow status logs stop tap bench clean
+
+install: $(STAMP) assets
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# npm ci checks every tarball against package-lock.json's integrity hashes.
+assets: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: web/assets/package.json web/assets/package-lock.json
+	cd web/assets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp web/assets/node_modules/htmx.org/dist/htmx.min.js web/assets/node_modules/htmx-ext-sse/dist/sse.js \
+	   web/assets/node_modules/sortablejs/Sortable.min.js $(VENDOR)/
+	touch $@
+
+run: install
+	@mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)
+	@echo "Ghostwire: open http://$${GHOSTWIRE_HOST:-127.0.0.1}:$${GHOSTWIRE_PORT:-5001}  (Ctrl-C stops everything)"
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/supervisord -c supervisord.conf
+
+test: install
+	$(BIN)/pytest
+
+test-slow: install
+	$(BIN)/pytest -m slow
+
+status:
+	$(BIN)/supervisorctl -c supervisord.conf status
+
+logs:
+	$(BIN)/supervisorctl -c supervisord.conf tail -f web
+
+stop:
+	$(BIN)/supervisorctl -c supervisord.conf shutdown
+
+tap:
+	$(BIN)/python -m broker tap
+
+clean:
+	rm -rf var $(VENDOR) web/assets/node_modules

@@ -1,0 +1,111 @@
+"""The broker: an XSUB/XPUB event bus and the LLM job queue. `python -m broker tap` watches the bus."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import logging
+import sys
+import threading
+import time
+
+import zmq
+
+from broker import contract, settings
+from broker.bus import HEARTBEAT_S, configure, new_id
+from broker.jobs import JobQueue
+from broker.runtime import setup_logging
+
+log = logging.getLogger("broker")
+
+
+def claim_run_dir(cfg: settings.Settings):
+    """A second bind to the same ipc:// path silently steals it, so refuse to start twice."""
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(cfg.run_dir / "broker.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another broker is already running with run dir {cfg.run_dir}")
+    return lock
+
+
+def bind(sock: zmq.Socket, endpoint: str) -> zmq.Socket:
+    if endpoint.startswith("ipc://"):
+        path = endpoint[len("ipc://"):]
+        if len(path) > 100:
+            sys.exit(f"ipc path too long for ZeroMQ ({len(path)} chars): use a shorter GHOSTWIRE_RUN_DIR")
+    sock.bind(endpoint)
+    return sock
+
+
+def serve(cfg: settings.Settings) -> None:
+    ctx = zmq.Context()
+    xsub = bind(configure(ctx.socket(zmq.XSUB)), cfg.bus_events_in)
+    xpub = bind(configure(ctx.socket(zmq.XPUB)), cfg.bus_events_out)
+    threading.Thread(target=zmq.proxy, args=(xsub, xpub), name="events", daemon=True).start()
+
+    jobs = JobQueue(
+        bind(configure(ctx.socket(zmq.PULL)), cfg.bus_jobs_in),
+        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1), cfg.bus_jobs_out),
+    )
+    status = configure(ctx.socket(zmq.PUB))
+    status.connect(cfg.bus_events_in)
+    instance, started = new_id("broker-"), time.time()
+    log.info("ready: events %s → %s, jobs %s → %s", cfg.bus_events_in, cfg.bus_events_out,
+             cfg.bus_jobs_in, cfg.bus_jobs_out)
+
+    poller = zmq.Poller()
+    poller.register(jobs.inbox, zmq.POLLIN)
+    poller.register(jobs.router, zmq.POLLIN)
+    next_beat = 0.0
+    while True:
+        for sock, _ in poller.poll(HEARTBEAT_S * 1000 / 4):
+            jobs.on_inbox() if sock is jobs.inbox else jobs.on_worker()
+        if time.monotonic() >= next_beat:
+            jobs.expire()
+            jobs.dispatch()
+            beat = contract.Health(proc="broker", instance=instance, pid=os.getpid(), ts=time.time(),
+                                   stats={**jobs.stats(), "uptime_s": int(time.time() - started)})
+            status.send_multipart(contract.encode(beat))
+            next_beat = time.monotonic() + HEARTBEAT_S
+
+
+
+
+def tap(cfg: settings.Settings, prefixes: list[str]) -> None:
+    """Print every message on the bus (or those whose topic starts with one of `prefixes`)."""
+    ctx = zmq.Context()
+    sub = configure(ctx.socket(zmq.SUB))
+    sub.connect(cfg.bus_events_out)
+    for prefix in prefixes or [""]:
+        sub.subscribe(prefix.encode())
+    print(f"tapping {cfg.bus_events_out} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        while True:
+            topic, payload, *_ = sub.recv_multipart()
+            print(f"{time.strftime('%H:%M:%S')} {topic.decode(errors='replace'):<16} {payload.decode(errors='replace')}",
+                  flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctx.destroy(linger=0)
+
+
+def main(argv: list[str]) -> None:
+    cfg = settings.load()
+    if argv[:1] == ["tap"]:
+        tap(cfg, argv[1:])
+        return
+    setup_logging("broker")
+    lock = claim_run_dir(cfg)
+    try:
+        serve(cfg)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lock.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

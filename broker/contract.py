@@ -1,0 +1,247 @@
+"""The bus contract: every topic and the typed message it carries.
+
+Frames are `[topic, json]`. A topic names exactly one message type (health topics add
+the process name: `health.web`). Reply streams carry `msg_id` and a per-reply `seq`
+starting at 0 with `llm.start`, so any receiver can see a gap; `llm.done` carries the
+full text so any receiver can heal one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import msgspec
+
+ReplyStatus = Literal["done", "cancelled", "failed"]
+ReplyKind = Literal["chat", "comment", "followup", "help"]
+
+
+class Msg(msgspec.Struct, kw_only=True, omit_defaults=True):
+    pass
+
+
+class ChatUser(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: a person's message. `reply_id` is the assistant bubble already on screen."""
+
+    req_id: str
+    msg_id: str
+    reply_id: str
+    text: str
+    conversation_id: str = "default"
+    tab: str = ""  # the tab that sent it already shows the bubbles
+
+
+class CrudRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: a person's click on the todo list."""
+
+    req_id: str
+    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest"]
+    task_id: int | None = None
+    name: str | None = None
+    ids: list[int] | None = None
+
+
+class CrudReply(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → web: the answer to a ChatUser or CrudRequest, matched by `req_id`."""
+
+    req_id: str
+    ok: bool
+    error: str = ""
+
+
+class TaskRow(Msg, kw_only=True, omit_defaults=True):
+    id: int
+    name: str
+    done: bool
+    priority: int
+
+
+class TaskChanged(Msg, kw_only=True, omit_defaults=True):
+    op: Literal["insert", "update", "delete", "reorder"]
+    origin: Literal["user", "model"]
+    task: TaskRow | None = None
+    ids: list[int] | None = None
+    change_seq: int = 0
+
+
+class CommandResult(Msg, kw_only=True, omit_defaults=True):
+    msg_id: str
+    command_id: str
+    ok: bool
+    summary: str
+    action: str = ""
+
+
+class ReplyQueued(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → all: a reply is on its way (lets every tab open a bubble for it)."""
+
+    msg_id: str
+    kind: ReplyKind = "chat"
+    conversation_id: str = "default"
+
+
+class ChatNote(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → all: a stored non-reply message to show (an event, a help card)."""
+
+    msg_id: str
+    role: str
+    kind: str
+    content: str
+
+
+class LlmStart(Msg, kw_only=True, omit_defaults=True):
+    msg_id: str
+    seq: int = 0
+    worker: str
+    backend: str
+    model: str
+
+
+class LlmDelta(Msg, kw_only=True, omit_defaults=True):
+    msg_id: str
+    seq: int
+    text: str = ""
+    thinking: str = ""
+
+
+class ToolCallMsg(Msg, kw_only=True, omit_defaults=True):
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+
+
+class LlmToolCall(Msg, kw_only=True, omit_defaults=True):
+    """A native tool call, routed into the same validation and execution as embedded JSON."""
+
+    msg_id: str
+    seq: int
+    call: ToolCallMsg
+
+
+class Usage(Msg, kw_only=True, omit_defaults=True):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Timing(Msg, kw_only=True, omit_defaults=True):
+    queued_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+
+
+class LlmDone(Msg, kw_only=True, omit_defaults=True):
+    msg_id: str
+    seq: int
+    text: str
+    status: Literal["done", "cancelled"]
+    thinking: str = ""
+    usage: Usage | None = None
+    timing: Timing | None = None
+    backend: str = ""
+    model: str = ""
+    tool_calls: list[ToolCallMsg] = []
+
+
+class LlmError(Msg, kw_only=True, omit_defaults=True):
+    msg_id: str
+    seq: int
+    error: str
+    kind: str = "error"
+    text: str = ""
+    backend: str = ""
+    model: str = ""
+
+
+class LlmCancel(Msg, kw_only=True, omit_defaults=True):
+    msg_id: str
+
+
+class UiAlert(Msg, kw_only=True, omit_defaults=True):
+    text: str
+
+
+class Health(Msg, kw_only=True, omit_defaults=True):
+    proc: str
+    instance: str
+    pid: int
+    ts: float
+    ok: bool = True
+    note: str = ""
+    backend: str = ""
+    model: str = ""
+    reachable: bool = True
+    models: list[str] = []
+    active: list[str] = []
+    stats: dict[str, int] = {}
+
+
+class JobMessage(msgspec.Struct, frozen=True):
+    role: str
+    content: str
+
+
+class LlmJob(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → broker job queue → exactly one llm_worker. Carries the whole prompt context."""
+
+    msg_id: str
+    messages: list[JobMessage]
+    system: str = ""
+    kind: ReplyKind = "chat"
+    model: str = ""
+    num_ctx: int = 8192
+    use_tools: bool = False
+    queued_at: float = 0.0
+    expires_at: float = 0.0
+
+    def expired(self) -> bool:
+        return bool(self.expires_at) and time.time() > self.expires_at
+
+
+TOPICS: dict[str, type[Msg]] = {
+    "chat.user": ChatUser,
+    "chat.note": ChatNote,
+    "crud.request": CrudRequest,
+    "crud.reply": CrudReply,
+    "task.changed": TaskChanged,
+    "command.result": CommandResult,
+    "reply.queued": ReplyQueued,
+    "llm.start": LlmStart,
+    "llm.delta": LlmDelta,
+    "llm.tool_call": LlmToolCall,
+    "llm.done": LlmDone,
+    "llm.error": LlmError,
+    "llm.cancel": LlmCancel,
+    "ui.alert": UiAlert,
+    "health": Health,
+}
+TOPIC_OF: dict[type[Msg], str] = {cls: topic for topic, cls in TOPICS.items()}
+
+_encoder = msgspec.json.Encoder()
+_decoders = {topic: msgspec.json.Decoder(cls) for topic, cls in TOPICS.items()}
+_job_decoder = msgspec.json.Decoder(LlmJob)
+
+
+def topic_for(msg: Msg) -> str:
+    if isinstance(msg, Health):
+        return f"health.{msg.proc}"
+    return TOPIC_OF[type(msg)]
+
+
+def encode(msg: Msg) -> list[bytes]:
+    return [topic_for(msg).encode(), _encoder.encode(msg)]
+
+
+def decode(topic: bytes, payload: bytes) -> Msg:
+    """Raise msgspec.ValidationError / DecodeError / KeyError on anything off-contract."""
+    name = topic.decode()
+    family = "health" if name.startswith("health.") else name
+    return _decoders[family].decode(payload)
+
+
+def encode_job(job: LlmJob) -> bytes:
+    return _encoder.encode(job)
+
+
+def decode_job(payload: bytes) -> LlmJob:
+    return _job_decoder.decode(payload)

@@ -1,0 +1,76 @@
+"""crud_worker: the only SQLite writer. Connect, announce ready, then answer the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import sys
+
+from broker import contract as c, settings
+from broker.bus import Bus, JobSender
+from broker.runtime import run_until_stopped, setup_logging
+from crud_worker import db as store
+from crud_worker.comments import Commentator
+from crud_worker.handlers import Handlers
+from crud_worker.replies import Replies
+
+log = logging.getLogger("crud_worker")
+TICK_S = 0.1
+
+
+async def serve(bus: Bus, handlers: Handlers, replies: Replies) -> None:
+    async for m in bus.messages():
+        match m:
+            case c.LlmDelta():
+                await replies.on_delta(m)
+            case c.LlmStart():
+                await replies.on_start(m)
+            case c.LlmToolCall():
+                await replies.on_tool_call(m)
+            case c.LlmDone():
+                await replies.on_done(m)
+            case c.LlmError():
+                await replies.on_error(m)
+            case c.ChatUser():
+                await handlers.on_chat(m)
+            case c.CrudRequest():
+                await handlers.on_request(m)
+            case c.Health():
+                replies.note_worker(m)
+
+
+async def watch(replies: Replies, comments: Commentator) -> None:
+    while True:
+        await asyncio.sleep(TICK_S)
+        await replies.check()
+        await comments.tick()
+
+
+async def main() -> None:
+    cfg = settings.load()
+    setup_logging("crud_worker")
+    try:
+        db = store.connect(cfg.db_path)
+    except (sqlite3.OperationalError, OSError) as err:
+        sys.exit(f"crud_worker: cannot open the database at {cfg.db_path}: {err}")
+    bus = Bus(cfg, "crud_worker", topics=["chat.user", "crud.request", "llm.", "health.llm_worker"])
+    jobs = JobSender(bus)
+    await bus.wait_ready()
+    replies = Replies(db, bus, jobs, cfg)
+    comments = Commentator(replies)
+    handlers = Handlers(db, bus, replies, comments)
+    log.info("ready: database %s", cfg.db_path)
+    try:
+        await run_until_stopped(
+            serve(bus, handlers, replies),
+            watch(replies, comments),
+            bus.heartbeat(lambda: {"note": f"{len(replies.live)} replies in flight"}),
+        )
+    finally:
+        bus.close()
+        db.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

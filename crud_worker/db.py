@@ -1,0 +1,85 @@
+"""SQLite, owned by this process alone: connection, migrations as code, one write transaction helper.
+
+The web process opens the same file read-only; WAL lets it read while we write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+BUSY_TIMEOUT_S = 10
+migrations = Migrations("ghostwire")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["tasks"].create(
+        {"id": int, "name": str, "done": int, "priority": int, "created_at": str, "updated_at": str},
+        pk="id", not_null={"name", "done", "priority", "created_at", "updated_at"}, defaults={"done": 0},
+    )
+    db["tasks"].create_index(["priority"])
+    db["messages"].create(
+        {"id": str, "conversation_id": str, "role": str, "kind": str, "content": str, "status": str,
+         "model": str, "usage": str, "error": str, "created_at": str},
+        pk="id", not_null={"conversation_id", "role", "kind", "content", "status", "created_at"},
+    )
+    db["messages"].create_index(["conversation_id", "created_at"])
+    db["commands"].create(
+        {"id": str, "msg_id": str, "raw": str, "action": str, "args": str, "ok": int, "result": str,
+         "created_at": str},
+        pk="id", not_null={"msg_id", "raw", "ok", "result", "created_at"},
+    )
+    db["commands"].create_index(["msg_id"])
+    db["settings"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+
+
+def connect(path: Path) -> Database:
+    """Open (creating if needed) and migrate. Fails loudly on a read-only or full disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    db = Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrations.apply(db)
+    return db
+
+
+@contextlib.contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """BEGIN IMMEDIATE: take the write lock up front so a change is all or nothing."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
+
+
+def get_setting(db: Database, key: str, default: str = "") -> str:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_setting(db: Database, key: str, value: str) -> None:
+    db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               [key, value])
+
+
+def next_change_seq(db: Database) -> int:
+    seq = int(get_setting(db, "change_seq", "0")) + 1
+    set_setting(db, "change_seq", str(seq))
+    return seq

@@ -1,0 +1,92 @@
+"""What the person asks for (chat messages, clicks on the list), answered on the bus."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlite_utils import Database
+
+from broker import contract as c
+from broker.bus import Bus
+from crud_worker import conversation, db as store, prompts, tasks
+from crud_worker.comments import Commentator
+from crud_worker.replies import Replies
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 8_000
+
+
+class Handlers:
+    def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator):
+        self.db, self.bus, self.replies, self.comments = db, bus, replies, comments
+
+    async def on_chat(self, m: c.ChatUser) -> None:
+        text = m.text.strip()
+        if not text or len(text) > MAX_MESSAGE:
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))
+            return
+        with store.write(self.db):
+            new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
+                                     conversation_id=m.conversation_id)
+        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
+        if not new:
+            return  # a retried request: its reply is already on its way
+        await self.comments.on_chat()
+        extra = prompts.help_request() if text.lower() == "!help" else ""
+        await self.replies.queue(m.reply_id, "help" if extra else "chat", extra=extra,
+                                 conversation_id=m.conversation_id)
+
+    async def on_request(self, m: c.CrudRequest) -> None:
+        if m.op == "selftest":
+            await self.bus.publish(c.UiAlert(text="Self-test: web → bus → crud_worker → bus → this tab. All good."))
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
+            return
+        try:
+            with store.write(self.db):
+                change, event = self._apply(m)
+                if change:
+                    change.change_seq = store.next_change_seq(self.db)
+                if event:
+                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event)
+        except tasks.TaskError as err:
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
+            return
+        if change:
+            await self.bus.publish(change)
+        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
+        if event:
+            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event))
+            await self.comments.on_action(immediate=m.op == "poke")
+
+    def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
+        db = self.db
+        match m.op:
+            case "add":
+                task = tasks.add(db, m.name or "")
+                return c.TaskChanged(op="insert", origin="user", task=task), f"The user added task '{task.name}'"
+            case "toggle":
+                task = tasks.toggle(db, _id(m))
+                verb = "completed" if task.done else "reopened"
+                return c.TaskChanged(op="update", origin="user", task=task), f"The user {verb} task '{task.name}'"
+            case "rename":
+                before = tasks.get(db, _id(m))
+                task = tasks.update(db, before.id, name=m.name or "")
+                if task.name == before.name:
+                    return None, ""
+                return (c.TaskChanged(op="update", origin="user", task=task),
+                        f"The user renamed task '{before.name}' to '{task.name}'")
+            case "delete":
+                task = tasks.delete(db, _id(m))
+                return c.TaskChanged(op="delete", origin="user", task=task), f"The user deleted task '{task.name}'"
+            case "reorder":
+                order = tasks.reorder(db, m.ids or [])
+                return c.TaskChanged(op="reorder", origin="user", ids=order), "The user reordered the list"
+            case "poke":
+                return None, "The user poked you: give them a short nudge about their list."
+        raise tasks.TaskError(f"unknown request {m.op!r}")
+
+
+def _id(m: c.CrudRequest) -> int:
+    if m.task_id is None:
+        raise tasks.TaskError("no task id given")
+    return m.task_id

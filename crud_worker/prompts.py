@@ -1,0 +1,43 @@
+"""What the model is told: persona, the command language, and a snapshot of the list."""
+
+from __future__ import annotations
+
+from broker.contract import TaskRow
+from crud_worker.commands.schema import COMMAND_LANGUAGE
+
+DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
+SNAPSHOT_TASKS = 50
+SNAPSHOT_NAME_CHARS = 80
+
+
+def task_snapshot(tasks: list[TaskRow]) -> str:
+    if not tasks:
+        return "The list is empty."
+    lines = [f"#{t.id} [{'x' if t.done else ' '}] {t.name[:SNAPSHOT_NAME_CHARS]}" for t in tasks[:SNAPSHOT_TASKS]]
+    if len(tasks) > SNAPSHOT_TASKS:
+        lines.append(f"… and {len(tasks) - SNAPSHOT_TASKS} more (use the list command to see them).")
+    return "\n".join(lines)
+
+
+def system_prompt(tasks: list[TaskRow], persona: str = "") -> str:
+    return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You live inside a todo app, next to the person's list.
+Keep replies short. Messages starting with [event] tell you what the person just did in the app: answer those with one brief comment (under 40 words) and no command unless asked.
+
+{COMMAND_LANGUAGE}
+
+Current tasks (#id [x] = done):
+{task_snapshot(tasks)}"""
+
+
+def help_request() -> str:
+    return ("[help] The person typed !help. Here is the command language again; follow it exactly from now on.\n\n"
+            f"{COMMAND_LANGUAGE}\n\nIn two or three sentences, tell the person what you can do for their list.")
+
+
+def event_line(text: str) -> str:
+    return f"[event] {text}"
+
+
+def results_message(lines: list[str]) -> str:
+    return "Command results:\n" + "\n".join(f"- {line}" for line in lines) + \
+        "\nAnswer the person using these results. Correct any refused command if you can."

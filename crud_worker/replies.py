@@ -1,0 +1,189 @@
+"""Replies in flight: feed their deltas to the command splitter, execute each command as it
+closes, store the reply once when it ends, and give command results back to the model.
+
+A reply whose delta stream had a gap (or that we joined late, after a restart) executes
+nothing mid-stream; at `llm.done` the full text is split again and every command runs
+idempotently by `command_id`, so nothing is skipped and nothing runs twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from broker import contract as c
+from broker.bus import Bus, JobSender
+from broker.settings import Settings
+from crud_worker import conversation, db as store, prompts
+from crud_worker.commands.schema import from_tool_call, parse_block
+from crud_worker.commands.splitter import Block, CommandSplitter, split_all
+from crud_worker.executor import execute
+
+log = logging.getLogger(__name__)
+
+MAX_FOLLOWUPS = 2
+NO_WORKER_S = conversation.JOB_TTL_S  # a queued reply no worker started by then fails, clearly
+WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ago fails
+RECENT_KEEP = 512
+
+
+@dataclass
+class Reply:
+    msg_id: str
+    kind: c.ReplyKind = "chat"
+    conversation_id: str = "default"
+    depth: int = 0
+    created_at: str = field(default_factory=store.now)
+    splitter: CommandSplitter = field(default_factory=CommandSplitter)
+    parts: list[str] = field(default_factory=list)
+    next_seq: int = 0
+    gap: bool = False
+    commands: int = 0
+    tool_calls: int = 0
+    feedback: list[str] = field(default_factory=list)
+    worker: str = ""
+    queued: float = field(default_factory=time.monotonic)
+    last_activity: float = field(default_factory=time.monotonic)
+
+
+class Replies:
+    def __init__(self, db: Database, bus: Bus, jobs: JobSender, settings: Settings):
+        self.db, self.bus, self.jobs, self.settings = db, bus, jobs, settings
+        self.live: dict[str, Reply] = {}
+        self.finished: dict[str, None] = {}
+        self.workers_seen: dict[str, float] = {}
+
+    def streaming(self) -> bool:
+        return bool(self.live)
+
+    async def queue(self, reply_id: str, kind: c.ReplyKind, *, depth: int = 0, extra: str = "",
+                    conversation_id: str = "default") -> None:
+        model = store.get_setting(self.db, "model")
+        job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
+                                     num_ctx=self.settings.num_ctx, persona=self.settings.persona, model=model,
+                                     extra=extra)
+        self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth)
+        await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
+        await self.jobs.send(job)
+
+    async def cancel(self, reply_id: str) -> None:
+        await self.bus.publish(c.LlmCancel(msg_id=reply_id))
+
+    def _track(self, msg_id: str, seq: int) -> Reply | None:
+        """The reply a stream message belongs to; joining late (after our restart) marks a gap."""
+        if msg_id in self.finished:
+            return None
+        reply = self.live.get(msg_id)
+        if reply is None:
+            if self._stored(msg_id):
+                return None
+            reply = self.live[msg_id] = Reply(msg_id=msg_id, gap=seq > 1)
+        elif seq != reply.next_seq and not reply.gap:
+            log.warning("reply %s: expected seq %d, got %d; will reconcile at the end", msg_id, reply.next_seq, seq)
+            reply.gap = True
+        reply.next_seq = seq + 1
+        reply.last_activity = time.monotonic()
+        return reply
+
+    def _stored(self, msg_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE id = ?", [msg_id]).fetchone() is not None
+
+    async def on_start(self, m: c.LlmStart) -> None:
+        if reply := self._track(m.msg_id, m.seq):
+            reply.worker = m.worker
+
+    async def on_delta(self, m: c.LlmDelta) -> None:
+        reply = self._track(m.msg_id, m.seq)
+        if reply is None or not m.text:
+            return
+        reply.parts.append(m.text)
+        if not reply.gap:
+            for piece in reply.splitter.feed(m.text):
+                if isinstance(piece, Block):
+                    await self._run_block(reply, piece)
+
+    async def on_tool_call(self, m: c.LlmToolCall) -> None:
+        if reply := self._track(m.msg_id, m.seq):
+            await self._run_tool_call(reply, m.call, reply.tool_calls)
+            reply.tool_calls += 1
+
+    async def on_done(self, m: c.LlmDone) -> None:
+        reply = self._track(m.msg_id, m.seq)
+        if reply is None:
+            return
+        if not reply.gap and "".join(reply.parts) == m.text:
+            pieces = reply.splitter.finish()
+        else:
+            reply.commands = 0
+            pieces = split_all(m.text)
+        for piece in pieces:
+            if isinstance(piece, Block):
+                await self._run_block(reply, piece)
+        for n, call in enumerate(m.tool_calls):
+            await self._run_tool_call(reply, call, n)
+        await self._finish(reply, m.text, "done" if m.status == "done" else "cancelled", model=m.model,
+                           usage=m.usage)
+
+    async def on_error(self, m: c.LlmError) -> None:
+        if reply := self._track(m.msg_id, m.seq):
+            await self._finish(reply, m.text, "failed", model=m.model, error=m.error)
+
+    async def _run_block(self, reply: Reply, block: Block) -> None:
+        command = parse_block(block.raw) if block.closed else parse_block(block.raw + "\n")
+        await self._run(reply, f"{reply.msg_id}:{block.index}", reply.commands, block.raw, command)
+        reply.commands += 1
+
+    async def _run_tool_call(self, reply: Reply, call: c.ToolCallMsg, n: int) -> None:
+        raw = f"{call.name}({call.arguments})"
+        await self._run(reply, f"{reply.msg_id}:tool{n}", reply.commands + n, raw,
+                        from_tool_call(call.name, call.arguments))
+
+    async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
+        outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
+                          command=command)
+        if outcome.feedback:
+            reply.feedback.append(outcome.feedback)
+        if outcome.change:
+            await self.bus.publish(outcome.change)
+        await self.bus.publish(outcome.result)
+
+    async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
+                      usage: c.Usage | None = None, error: str = "") -> None:
+        self.live.pop(reply.msg_id, None)
+        self.finished[reply.msg_id] = None
+        while len(self.finished) > RECENT_KEEP:
+            self.finished.pop(next(iter(self.finished)))
+        with store.write(self.db):
+            conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
+                               status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
+                               error=error, created_at=reply.created_at)
+        if status == "done" and reply.feedback and reply.depth < MAX_FOLLOWUPS:
+            note_id = reply.msg_id + "-r"
+            with store.write(self.db):
+                conversation.store(self.db, msg_id=note_id, role="user", kind="result",
+                                   content=prompts.results_message(reply.feedback),
+                                   conversation_id=reply.conversation_id)
+            await self.queue(reply.msg_id + "-f", "followup", depth=reply.depth + 1,
+                             conversation_id=reply.conversation_id)
+
+    def note_worker(self, h: c.Health) -> None:
+        self.workers_seen[h.instance] = time.monotonic()
+
+    async def fail(self, reply: Reply, error: str) -> None:
+        text = "".join(reply.parts)
+        await self._finish(reply, text, "failed", error=error)
+        await self.bus.publish(c.LlmError(msg_id=reply.msg_id, seq=reply.next_seq, error=error, kind="worker",
+                                          text=text))
+
+    async def check(self) -> None:
+        """Fail replies nobody is working on, so no bubble spins forever."""
+        now = time.monotonic()
+        for reply in list(self.live.values()):
+            if not reply.worker and now - reply.queued > NO_WORKER_S:
+                await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
+            elif reply.worker and now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S \
+                    and now - reply.last_activity > WORKER_LOST_S:
+                await self.fail(reply, "The LLM worker stopped in the middle of this reply. Send the message again.")

@@ -1,0 +1,42 @@
+"""llm_worker: stateless. Connect, find a model, announce ready, then take jobs from the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from broker import settings
+from broker.bus import Bus, JobReceiver
+from broker.runtime import run_until_stopped, setup_logging
+from llm_worker.selector import Selector
+from llm_worker.worker import Worker
+
+log = logging.getLogger("llm_worker")
+
+
+async def main() -> None:
+    cfg = settings.load()
+    setup_logging("llm_worker")
+    bus = Bus(cfg, "llm_worker", topics=["llm.cancel"])
+    jobs = JobReceiver(bus, slots=int(os.environ.get("GHOSTWIRE_LLM_SLOTS", "4")))
+    await bus.wait_ready()
+    selector = Selector(cfg)
+    await selector.refresh()
+    worker = Worker(bus, jobs, selector)
+    await jobs.announce()
+    log.info("ready: backend %s, model %s", selector.backend.name, selector.model or "(none)")
+    try:
+        await run_until_stopped(
+            worker.take_jobs(),
+            worker.watch_cancels(),
+            worker.probe_loop(),
+            jobs.beat(worker.free),
+            bus.heartbeat(worker.status),
+        )
+    finally:
+        bus.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,91 @@
+"""The one seam every model backend sits behind.
+
+A backend turns a `ChatRequest` into an async stream of typed events and ends it with
+exactly one `Done`, or raises `BackendError` with a message a person can act on.
+Closing the generator (aclose / task cancellation) must close the upstream HTTP stream,
+so cancelling a reply really stops the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Literal, Protocol
+
+import msgspec
+
+
+class Message(msgspec.Struct, frozen=True):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+class ChatRequest(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+    messages: list[Message]
+    system: str = ""
+    num_ctx: int = 8192
+    temperature: float | None = None
+    tools: list[dict] | None = None
+
+
+class TextDelta(msgspec.Struct, frozen=True, tag="text"):
+    text: str
+
+
+class ThinkingDelta(msgspec.Struct, frozen=True, tag="thinking"):
+    text: str
+
+
+class ToolCall(msgspec.Struct, frozen=True, tag="tool_call"):
+    name: str
+    arguments: dict
+    id: str = ""
+
+
+class Usage(msgspec.Struct, frozen=True, tag="usage"):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Done(msgspec.Struct, frozen=True, tag="done"):
+    reason: str = "stop"
+
+
+Event = TextDelta | ThinkingDelta | ToolCall | Usage | Done
+
+ErrorKind = Literal[
+    "unreachable", "auth", "model_not_found", "rate_limited", "server", "bad_request", "stream", "timeout"
+]
+
+
+class BackendError(Exception):
+    """A failure worth showing to the person, phrased so they can fix it."""
+
+    def __init__(self, message: str, *, kind: ErrorKind, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class ModelInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    size: int = 0
+    capabilities: tuple[str, ...] = ()
+
+
+class Probe(msgspec.Struct, frozen=True, kw_only=True):
+    """What a backend found when asked: is it there, which models, which one it would use."""
+
+    reachable: bool
+    models: tuple[ModelInfo, ...] = ()
+    model: str = ""
+    detail: str = ""
+
+
+class Backend(Protocol):
+    name: str
+
+    async def probe(self) -> Probe: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Event]: ...

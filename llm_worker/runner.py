@@ -1,0 +1,127 @@
+"""Runs one job: stream from the backend, publish coalesced deltas, end with done or error.
+
+Coalescing is by time, never by count: the first text after an idle gap goes out at once,
+later text waits at most one frame (FRAME_S) so the bus and the browser see ≤ ~60 events/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from broker import contract as c
+from broker.bus import Bus
+from llm_worker.backends.base import (Backend, BackendError, ChatRequest, Done, Message, TextDelta, ThinkingDelta,
+                                      ToolCall, Usage)
+
+log = logging.getLogger(__name__)
+FRAME_S = 0.016
+
+
+class Run:
+    def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str):
+        self.bus, self.job, self.backend, self.model = bus, job, backend, model
+        self.seq = 0
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.pending_text: list[str] = []
+        self.pending_thinking: list[str] = []
+        self.last_flush = 0.0
+        self.flusher: asyncio.Task | None = None
+        self.cancelled_by_user = False
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    async def _flush(self) -> None:
+        if not (self.pending_text or self.pending_thinking):
+            return
+        text, thinking = "".join(self.pending_text), "".join(self.pending_thinking)
+        self.pending_text.clear()
+        self.pending_thinking.clear()
+        self.last_flush = time.monotonic()
+        await self.bus.publish(c.LlmDelta(msg_id=self.job.msg_id, seq=self._next_seq(), text=text, thinking=thinking))
+
+    async def _flush_at(self, when: float) -> None:
+        await asyncio.sleep(max(0.0, when - time.monotonic()))
+        self.flusher = None
+        await self._flush()
+
+    async def _offer(self) -> None:
+        due = self.last_flush + FRAME_S
+        if time.monotonic() >= due:
+            await self._flush()
+        elif self.flusher is None:
+            self.flusher = asyncio.create_task(self._flush_at(due))
+
+    async def run(self, worker: str) -> None:
+        job = self.job
+        started = time.monotonic()
+        first: float | None = None
+        usage = c.Usage()
+        calls: list[c.ToolCallMsg] = []
+        await self.bus.publish(c.LlmStart(msg_id=job.msg_id, worker=worker, backend=self.backend.name,
+                                          model=self.model))
+        request = ChatRequest(model=self.model, system=job.system, num_ctx=job.num_ctx,
+                              messages=[Message(role=m.role, content=m.content) for m in job.messages])
+        try:
+            async with contextlib.aclosing(self.backend.stream(request)) as events:
+                async for ev in events:
+                    match ev:
+                        case TextDelta(text=t) | ThinkingDelta(text=t) if t:
+                            first = first or time.monotonic()
+                            (self.text if isinstance(ev, TextDelta) else self.thinking).append(t)
+                            (self.pending_text if isinstance(ev, TextDelta) else self.pending_thinking).append(t)
+                            await self._offer()
+                        case ToolCall():
+                            call = c.ToolCallMsg(name=ev.name, arguments=ev.arguments, id=ev.id)
+                            calls.append(call)
+                            await self._drain()
+                            await self.bus.publish(c.LlmToolCall(msg_id=job.msg_id, seq=self._next_seq(), call=call))
+                        case Usage():
+                            usage = c.Usage(prompt_tokens=ev.prompt_tokens, completion_tokens=ev.completion_tokens)
+                        case Done():
+                            break
+        except asyncio.CancelledError:
+            await self._drain()
+            if not self.cancelled_by_user:
+                await self._error("The LLM worker was stopped in the middle of this reply.", "worker")
+                raise
+            await self._done("cancelled", usage, started, first, calls)
+            return
+        except BackendError as err:
+            await self._drain()
+            await self._error(err.message, err.kind)
+            return
+        except httpx.HTTPError as err:
+            await self._drain()
+            await self._error(f"The connection to the model failed: {type(err).__name__}.", "unreachable")
+            return
+        await self._drain()
+        await self._done("done", usage, started, first, calls)
+
+    async def _drain(self) -> None:
+        if self.flusher:
+            self.flusher.cancel()
+            self.flusher = None
+        await self._flush()
+
+    async def _done(self, status, usage, started, first, calls) -> None:
+        now = time.monotonic()
+        timing = c.Timing(queued_ms=round((time.time() - self.job.queued_at) * 1000 - (now - started) * 1000, 1),
+                          first_token_ms=round((first - started) * 1000, 1) if first else None,
+                          total_ms=round((now - started) * 1000, 1))
+        await self.bus.publish(c.LlmDone(
+            msg_id=self.job.msg_id, seq=self._next_seq(), text="".join(self.text), status=status,
+            thinking="".join(self.thinking), usage=usage, timing=timing, backend=self.backend.name, model=self.model,
+            tool_calls=calls))
+
+    async def _error(self, message: str, kind: str) -> None:
+        log.warning("reply %s failed (%s): %s", self.job.msg_id, kind, message)
+        await self.bus.publish(c.LlmError(msg_id=self.job.msg_id, seq=self._next_seq(), error=message, kind=kind,
+                                          text="".join(self.text), backend=self.backend.name, model=self.model))

@@ -1,0 +1,72 @@
+"""Which backend answers the next job. `auto` uses Ollama when it answers with a chat model,
+else the demo model, and keeps probing so starting Ollama later switches over by itself."""
+
+from __future__ import annotations
+
+import logging
+
+from broker.settings import Settings
+from llm_worker.backends.base import Backend, Probe
+from llm_worker.backends.demo import DemoBackend
+from llm_worker.backends.ollama import OllamaBackend
+
+log = logging.getLogger(__name__)
+PROBE_FAST_S = 3.0   # while on the demo model or a backend is down
+PROBE_SLOW_S = 30.0  # while everything answers
+
+DEMO_NOTE = ("No Ollama answered at {host}, so this is the built-in demo model. For a real one: install "
+             "Ollama from ollama.com, run `ollama pull llama3.2`, and Ghostwire switches over by itself.")
+
+
+def _configured(cfg: Settings) -> Backend:
+    timeouts = {"first_token_timeout": cfg.first_token_timeout, "inter_token_timeout": cfg.inter_token_timeout}
+    match cfg.llm_backend:
+        case "openai":
+            from llm_worker.backends.openai import OpenAIBackend
+
+            return OpenAIBackend(cfg.openai_base_url, cfg.openai_api_key, cfg.llm_model, **timeouts)
+        case "anthropic":
+            from llm_worker.backends.anthropic import AnthropicBackend
+
+            return AnthropicBackend(cfg.anthropic_api_key, cfg.llm_model, **timeouts)
+        case "demo":
+            return DemoBackend(rate=cfg.demo_rate)
+        case _:
+            return OllamaBackend(cfg.ollama_host, cfg.llm_model, **timeouts)
+
+
+class Selector:
+    def __init__(self, cfg: Settings):
+        self.cfg = cfg
+        self.primary = _configured(cfg)
+        self.demo = DemoBackend(rate=cfg.demo_rate)
+        self.backend: Backend = self.demo if cfg.llm_backend == "auto" else self.primary
+        self.probe = Probe(reachable=False, detail="not probed yet")
+
+    @property
+    def model(self) -> str:
+        return self.probe.model
+
+    def interval(self) -> float:
+        healthy = self.probe.reachable and self.backend is self.primary
+        return PROBE_SLOW_S if healthy else PROBE_FAST_S
+
+    async def refresh(self) -> None:
+        probe = await self.primary.probe()
+        if self.cfg.llm_backend == "auto":
+            usable = probe.reachable and bool(probe.model)
+            chosen = self.primary if usable else self.demo
+            if not usable:
+                probe = await self.demo.probe()
+                probe = Probe(reachable=True, models=probe.models, model=probe.model,
+                              detail=DEMO_NOTE.format(host=self.cfg.ollama_host))
+            if chosen is not self.backend:
+                log.info("switching to the %s backend (%s)", chosen.name, probe.model)
+            self.backend = chosen
+        elif probe != self.probe and not probe.reachable:
+            log.warning("%s backend: %s", self.primary.name, probe.detail)
+        self.probe = probe
+
+    def status(self) -> dict:
+        return {"backend": self.backend.name, "model": self.probe.model, "reachable": self.probe.reachable,
+                "note": self.probe.detail, "models": [m.name for m in self.probe.models][:50]}

@@ -1,0 +1,67 @@
+"""The worker's bookkeeping: which replies it is running, cancelling them, and its free slots."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from broker import contract as c
+from broker.bus import Bus, JobReceiver
+from llm_worker.runner import Run
+from llm_worker.selector import Selector
+
+log = logging.getLogger(__name__)
+CANCEL_MEMORY_S = 120.0
+
+
+class Worker:
+    def __init__(self, bus: Bus, jobs: JobReceiver, selector: Selector):
+        self.bus, self.jobs, self.selector = bus, jobs, selector
+        self.runs: dict[str, tuple[Run, asyncio.Task]] = {}
+        self.cancelled: dict[str, float] = {}
+
+    def free(self) -> int:
+        return max(0, self.jobs.slots - len(self.runs))
+
+    def status(self) -> dict:
+        return {**self.selector.status(), "active": list(self.runs), "stats": {"free_slots": self.free()}}
+
+    async def take_jobs(self) -> None:
+        async for job in self.jobs.jobs():
+            if job.expired():
+                log.info("dropping job %s: it waited past its deadline", job.msg_id)
+                await self.jobs.release()
+                continue
+            model = job.model or self.selector.model
+            run = Run(self.bus, job, self.selector.backend, model)
+            if job.msg_id in self.cancelled:
+                run.cancelled_by_user = True
+            task = asyncio.create_task(self._run(run))
+            self.runs[job.msg_id] = (run, task)
+            if run.cancelled_by_user:
+                task.cancel()
+
+    async def _run(self, run: Run) -> None:
+        try:
+            await run.run(self.bus.instance)
+        finally:
+            self.runs.pop(run.job.msg_id, None)
+            await self.jobs.release()
+
+    async def watch_cancels(self) -> None:
+        async for m in self.bus.messages():
+            if not isinstance(m, c.LlmCancel):
+                continue
+            now = time.monotonic()
+            self.cancelled = {k: t for k, t in self.cancelled.items() if now - t < CANCEL_MEMORY_S}
+            self.cancelled[m.msg_id] = now
+            if entry := self.runs.get(m.msg_id):
+                run, task = entry
+                run.cancelled_by_user = True
+                task.cancel()
+
+    async def probe_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.selector.interval())
+            await self.selector.refresh()

@@ -1,0 +1,88 @@
+"""Test helpers: wait on a condition with a deadline (never a bare sleep), read an SSE stream."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+    """Poll until `predicate()` is truthy and return its value; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Event:
+    id: str
+    event: str
+    data: str
+    at: float
+
+
+class SseReader(threading.Thread):
+    """Reads `GET /events` in a thread, keeping every event with the time it arrived."""
+
+    def __init__(self, url: str, tab: str = "", last_event_id: str = "", headers: dict | None = None):
+        super().__init__(daemon=True)
+        self.url = f"{url}/events?tab={tab}"
+        self.headers = dict(headers or {})
+        if last_event_id:
+            self.headers["Last-Event-ID"] = last_event_id
+        self.events: list[Event] = []
+        self.comments: list[str] = []
+        self.opened = threading.Event()
+        self.status = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=httpx.Timeout(5, read=None)) as client:
+            with client.stream("GET", self.url, headers=self.headers) as r:
+                self.status = r.status_code
+                self.opened.set()
+                fields: dict[str, list[str]] = {}
+                for line in r.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line.startswith(":"):
+                        self.comments.append(line)
+                    elif line == "":
+                        if "data" in fields:
+                            with self._lock:
+                                self.events.append(Event(id="".join(fields.get("id", [""])),
+                                                         event="".join(fields.get("event", [""])),
+                                                         data="\n".join(fields["data"]), at=time.monotonic()))
+                        fields = {}
+                    else:
+                        name, _, value = line.partition(":")
+                        fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
+
+    def __enter__(self) -> "SseReader":
+        self.start()
+        assert self.opened.wait(10), "SSE stream did not open"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+
+    def snapshot(self) -> list[Event]:
+        with self._lock:
+            return list(self.events)
+
+    def matching(self, pattern: str) -> list[Event]:
+        rx = re.compile(pattern)
+        return [e for e in self.snapshot() if rx.search(e.data)]
+
+    def text(self) -> str:
+        return "\n".join(e.data for e in self.snapshot())

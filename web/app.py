@@ -1,0 +1,67 @@
+"""The FastHTML app: our own pinned assets (no CDN), the bus hub started in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fasthtml.common import Beforeware, FastHTML, Link, Meta, Script
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.staticfiles import StaticFiles
+
+from broker.bus import Bus
+from broker.settings import Settings
+from web import routes
+from web.hub import TOPICS, Hub
+from web.store import Store
+
+log = logging.getLogger("web")
+STATIC = Path(__file__).parent / "static"
+ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js")
+
+
+def same_origin(req: Request, session):
+    """State-changing requests from another site's page are refused (a browser always sends Origin then)."""
+    if req.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    origin = req.headers.get("origin")
+    if origin and urlsplit(origin).netloc != req.headers.get("host", ""):
+        return PlainTextResponse("cross-origin request refused", status_code=403)
+    return None
+
+
+def create_app(cfg: Settings) -> FastHTML:
+    missing = [a for a in ASSETS if not (STATIC / a).is_file()]
+    if missing:
+        raise SystemExit(f"web: front-end files missing ({', '.join(missing)}); run `make assets`")
+
+    async def lifespan(app):
+        bus = Bus(cfg, "web", topics=TOPICS)
+        hub = app.state.hub = Hub(bus, Store(cfg.db_path))
+
+        async def connect_then_serve():
+            await bus.wait_ready()
+            log.info("ready: bus %s, database %s", cfg.bus_events_out, cfg.db_path)
+            await asyncio.gather(hub.run(), hub.watch_health(),
+                                 bus.heartbeat(lambda: {"stats": {"tabs": len(hub.fanout.tabs)}}))
+
+        task = asyncio.create_task(connect_then_serve())
+        yield
+        hub.fanout.close_all()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        bus.close()
+
+    hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),
+            Link(rel="stylesheet", href="/static/app.css"),
+            *[Script(src=f"/static/{a}") for a in ASSETS])
+    app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
+                   secret_key=cfg.token or secrets.token_hex(32), before=Beforeware(same_origin),
+                   htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    routes.register(app)
+    return app

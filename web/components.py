@@ -1,0 +1,166 @@
+"""Every fragment the browser sees, rendered from one place: the full page, the POST
+responses and the SSE swaps all call these, so they can never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, P,
+                             Section, Span, Summary, Textarea, Ul, to_xml)
+
+from broker.contract import TaskRow
+from crud_worker.commands.splitter import Block
+from web import render
+
+OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
+
+
+@dataclass
+class ReplyView:
+    """An assistant reply as the page shows it, while streaming or once ended."""
+
+    id: str
+    kind: str = "chat"
+    status: str = "queued"  # queued | streaming | done | cancelled | failed
+    text: str = ""  # the model's full raw text once ended
+    pieces: list[tuple[str, str]] = field(default_factory=list)  # while streaming: ("text", s) | ("chip", command_id)
+    thinking: str = ""
+    error: str = ""
+    model: str = ""
+
+
+def chip_id(command_id: str) -> str:
+    return "chip-" + command_id.replace(":", "-")
+
+
+def chip(command_id: str, result: tuple[bool, str] | None) -> Span:
+    if result is None:
+        return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id))
+    ok, summary = result
+    return Span(("✓ " if ok else "✗ ") + summary, cls="chip ok" if ok else "chip failed", id=chip_id(command_id))
+
+
+def user_bubble(msg_id: str, text: str) -> Article:
+    return Article(Div(text, cls="text"), cls="msg user", id=f"msg-{msg_id}")
+
+
+def note(msg_id: str, kind: str, text: str) -> Div | str:
+    if kind == "event":
+        return Div(Span("•", cls="dot"), text, cls="msg event", id=f"msg-{msg_id}")
+    return ""
+
+
+def stop_button(msg_id: str) -> Button:
+    return Button("Stop", hx_post=f"/stop/{msg_id}", hx_swap="none", cls="stop", id=f"stop-{msg_id}",
+                  title="Stop this reply")
+
+
+def thinking_box(r: ReplyView) -> Details:
+    """The model's reasoning, collapsed: never part of the reply text or the command splitter."""
+    return Details(Summary("thinking…"), Div(r.thinking, cls="thinking-text", id=f"think-{r.id}"),
+                   cls="thinking" + ("" if r.thinking else " empty"), id=f"thinkbox-{r.id}")
+
+
+def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
+    live = r.status in ("queued", "streaming")
+    thinking = thinking_box(r)
+    if live:
+        body = Div(*[Span(v) if k == "text" else chip(v, results.get(v)) for k, v in r.pieces],
+                   cls="text stream", id=f"body-{r.id}")
+    else:
+        html = render.with_chips(r.text, lambda b: to_xml(_final_chip(r.id, b, results), indent=False))
+        body = Div(NotStr(html), cls="text md", id=f"body-{r.id}")
+    tail = []
+    if r.status == "failed":
+        tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
+    elif r.status == "cancelled":
+        tail.append(P("stopped", cls="meta"))
+    meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")
+    return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
+                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}")
+
+
+def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]]) -> Span:
+    command_id = f"{msg_id}:{block.index}"
+    return chip(command_id, results.get(command_id))
+
+
+def help_card() -> Article:
+    rows = [("!help", "show this card and re-teach the model its commands"),
+            ("!test", "send an alert through the whole pipeline (web → bus → crud_worker → this tab)"),
+            ("add milk", "ask in plain words; the model answers with a command and a chip confirms it")]
+    return Article(H2("Ghostwire help"),
+                   Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
+                   P("The model acts on your list with JSON commands it writes into its reply; you see a chip "
+                     "instead of the JSON. Everything you do on the list is told to the model."),
+                   cls="msg card help")
+
+
+def task_item(t: TaskRow) -> Li:
+    return Li(
+        Span("⋮⋮", cls="handle", title="Drag to reorder"),
+        Input(type="hidden", name="ids", value=str(t.id)),
+        Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
+              aria_label=f"Done: {t.name}", cls="toggle"),
+        Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
+              cls="name", aria_label="Task name", maxlength="500"),
+        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}"),
+        id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id),
+    )
+
+
+def task_list(tasks: list[TaskRow]) -> Ul:
+    return Ul(*[task_item(t) for t in tasks], id="task-list", cls="tasks")
+
+
+def status_line(s: dict) -> Div:
+    """`s` is the web hub's status summary: backend, model, reachable, note and each process's state."""
+    procs = [Span(Span(cls="led up" if up else "led down"), name, cls="proc", title="up" if up else "down")
+             for name, up in s["procs"].items()]
+    if not s["procs"].get("llm_worker"):
+        model = Span("no LLM worker", cls="backend down")
+    elif s["backend"] == "demo":
+        model = Span("demo model", cls="backend demo")
+    else:
+        model = Span(f"{s['backend']} · {s['model'] or '(no model)'}",
+                     cls="backend" + ("" if s["reachable"] else " down"))
+    banner = ""
+    if s["backend"] == "demo" and s["procs"].get("llm_worker"):
+        banner = Div(Span("Demo model. ", cls="strong"), "You are chatting with Ghostwire's built-in demo model, "
+                     "which knows a few phrases (try “add buy apples”). ", OLLAMA_HINT, cls="banner demo")
+    elif s["note"] and not s["reachable"]:
+        banner = Div(s["note"], cls="banner warn")
+    return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status")
+
+
+def chat_form(tab: str) -> Form:
+    return Form(
+        Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
+                 rows="2", autofocus=True, id="msg", maxlength="8000"),
+        Input(type="hidden", name="tab", value=tab),
+        Div(Button("Send", type="submit", cls="primary"),
+            Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge"),
+            cls="actions"),
+        hx_post="/chat", hx_target="#chat-log", hx_swap="beforeend", id="chat-form",
+    )
+
+
+def page(*, tab: str, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tuple:
+    return (
+        Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status)),
+        Main(
+            Section(H2("Tasks"),
+                    Form(Input(name="name", placeholder="Add a task…", maxlength="500", required=True, id="new-task"),
+                         Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
+                         hx_on__after_request="if(event.detail.successful) this.reset()"),
+                    Div(id="task-error", cls="error", role="alert"),
+                    Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
+                    cls="panel todo"),
+            Section(Div(*chat, id="chat-log", aria_live="polite"),
+                    Div(id="chat-error", cls="error", role="alert"),
+                    chat_form(tab), cls="panel chat"),
+        ),
+        Div(id="bus", hx_ext="sse", sse_connect=f"/events?tab={tab}&after={cursor}", sse_swap="message",
+            hx_swap="none"),
+        Div(id="toasts", cls="toasts", aria_live="assertive"),
+    )

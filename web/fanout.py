@@ -1,0 +1,104 @@
+"""SSE to every tab: one formatted string per event, an id on each, a replay buffer for
+`Last-Event-ID`, and a `reset` snapshot when a tab asks for more than the buffer holds."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+REPLAY = 5_000
+TAB_QUEUE = 10_000
+KEEPALIVE_S = 15.0
+RETRY_MS = 1000
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def sse(event_id: str, html: str, event: str = "") -> str:
+    """One SSE event. Each line of the payload becomes its own `data:` line, as the spec requires."""
+    head = f"id: {event_id}\n" + (f"event: {event}\n" if event else "")
+    return head + "".join(f"data: {line}\n" for line in _NEWLINES.split(html)) + "\n"
+
+
+class Fanout:
+    def __init__(self, epoch: str):
+        self.epoch = epoch
+        self.n = 0
+        self.buffer: deque[tuple[int, str, str]] = deque(maxlen=REPLAY)
+        self.tabs: dict[asyncio.Queue, str] = {}
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.epoch}-{self.n}"
+
+    def emit(self, html: str, *, skip_tab: str = "") -> None:
+        if not html:
+            return
+        self.n += 1
+        text = sse(self.cursor, html)
+        self.buffer.append((self.n, skip_tab, text))
+        for q, tab in list(self.tabs.items()):
+            if tab and tab == skip_tab:
+                continue
+            try:
+                q.put_nowait(text)
+            except asyncio.QueueFull:
+                self._drop(q)
+
+    def _drop(self, q: asyncio.Queue) -> None:
+        """A tab too slow to keep up is cut off; its browser reconnects and replays or resets."""
+        self.tabs.pop(q, None)
+        while not q.empty():
+            q.get_nowait()
+        q.put_nowait(None)
+
+    def missed(self, tab: str, last_id: str) -> list[str] | None:
+        """Events after `last_id`, or None when the buffer can't cover it (another epoch, or too old)."""
+        epoch, _, n = last_id.rpartition("-")
+        if epoch != self.epoch or not n.isdigit() or int(n) > self.n:
+            return None
+        n = int(n)
+        oldest = self.buffer[0][0] if self.buffer else self.n + 1
+        if n < oldest - 1:
+            return None
+        return [text for k, skip, text in self.buffer if k > n and not (tab and skip == tab)]
+
+    def subscribe(self, tab: str, last_id: str, snapshot: Callable[[], str]) -> tuple[asyncio.Queue, list[str]]:
+        q: asyncio.Queue = asyncio.Queue(maxsize=TAB_QUEUE)
+        initial = self.missed(tab, last_id) if last_id else []
+        if initial is None:
+            initial = [sse(self.cursor, snapshot(), event="message")]
+        self.tabs[q] = tab
+        return q, initial
+
+    def unsubscribe(self, q: asyncio.Queue) -> None:
+        self.tabs.pop(q, None)
+
+    def close_all(self) -> None:
+        for q in list(self.tabs):
+            self._drop(q)
+
+    async def stream(self, q: asyncio.Queue, initial: list[str]) -> AsyncIterator[str]:
+        try:
+            yield f"retry: {RETRY_MS}\n: connected\n\n" + "".join(initial)
+            while True:
+                try:
+                    item = await asyncio.wait_for(q.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if item is None:
+                    return
+                batch, closing = [item], False
+                while not q.empty():
+                    more = q.get_nowait()
+                    if more is None:
+                        closing = True
+                        break
+                    batch.append(more)
+                yield "".join(batch)
+                if closing:
+                    return
+        finally:
+            self.unsubscribe(q)

@@ -1,0 +1,125 @@
+"""The web process's one bus subscription: turn each message into a fragment for every tab,
+answer request/reply round trips to the crud_worker, and keep the status line current."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fasthtml.common import Div
+
+from broker import contract as c
+from broker.bus import Bus, new_id
+from web import components as ui
+from web.fanout import Fanout
+from web.live import Live, oob
+from web.store import Store
+
+log = logging.getLogger(__name__)
+REQUEST_TIMEOUT_S = 5.0
+TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health."]
+
+
+class CrudUnavailable(Exception):
+    pass
+
+
+class Hub:
+    def __init__(self, bus: Bus, store: Store):
+        self.bus = bus
+        self.store = store
+        self.live = Live(store)
+        self.fanout = Fanout(epoch=new_id()[:8])
+        self.pending: dict[str, asyncio.Future] = {}
+        self.shown_status: dict | None = None
+
+    async def request(self, msg: c.ChatUser | c.CrudRequest) -> c.CrudReply:
+        """Publish a request to the crud_worker and wait for its answer."""
+        if not self.live.up("crud_worker"):
+            raise CrudUnavailable("The database worker (crud_worker) is not running, so nothing can be saved "
+                                  "right now. It restarts by itself; try again in a moment.")
+        fut = self.pending[msg.req_id] = asyncio.get_running_loop().create_future()
+        try:
+            await self.bus.publish(msg)
+            return await asyncio.wait_for(fut, REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            raise CrudUnavailable("The database worker (crud_worker) did not answer in time. "
+                                  "Try again in a moment.") from None
+        finally:
+            self.pending.pop(msg.req_id, None)
+
+    async def run(self) -> None:
+        async for m in self.bus.messages():
+            self.handle(m)
+
+    def handle(self, m: c.Msg) -> None:
+        live, emit = self.live, self.fanout.emit
+        match m:
+            case c.LlmDelta():
+                emit(live.on_delta(m))
+            case c.LlmStart():
+                emit(live.on_start(m))
+            case c.LlmToolCall():
+                emit(live.on_tool_call(m))
+            case c.LlmDone() | c.LlmError():
+                emit(live.on_end(m))
+            case c.CommandResult():
+                emit(live.on_result(m))
+            case c.TaskChanged():
+                emit(live.on_task(m))
+            case c.ChatUser():
+                emit(live.on_chat_user(m), skip_tab=m.tab)
+            case c.ReplyQueued():
+                emit(live.on_queued(m))
+            case c.ChatNote():
+                emit(oob(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
+            case c.UiAlert():
+                emit(oob(Div(Div(m.text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")))
+            case c.CrudReply():
+                if (fut := self.pending.get(m.req_id)) and not fut.done():
+                    fut.set_result(m)
+            case c.Health():
+                live.on_health(m)
+                self.refresh_status()
+
+    def refresh_status(self) -> None:
+        status = self.live.status()
+        if status != self.shown_status:
+            self.shown_status = status
+            elt = ui.status_line(status)
+            elt.attrs["hx-swap-oob"] = "true"
+            self.fanout.emit(oob(elt))
+
+    async def watch_health(self) -> None:
+        """Heartbeats stop when a process dies; notice the silence, not just the messages."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.live.forget_stale()
+            self.refresh_status()
+
+    def chat_items(self) -> list:
+        """The conversation as stored, plus replies the database doesn't hold yet (still streaming)."""
+        items, stored = [], set()
+        for m in self.store.messages():
+            stored.add(m.id)
+            if m.role == "user" and m.kind in ("chat", "help"):
+                items.append(ui.user_bubble(m.id, m.content))
+            elif m.role == "user":
+                items.append(ui.note(m.id, m.kind, m.content))
+            elif m.role == "assistant":
+                if m.kind == "comment" and m.status == "cancelled" and not m.content:
+                    continue
+                view = ui.ReplyView(id=m.id, kind=m.kind, status=m.status, text=m.content, error=m.error or "",
+                                    model=m.model or "")
+                items.append(self.live.bubble(view))
+        for view in [*self.live.ended.values(), *self.live.replies.values()]:
+            if view.id not in stored:
+                items.append(self.live.bubble(view))
+        return items
+
+    def snapshot(self) -> str:
+        """Everything a tab shows, as out-of-band swaps: sent when a reconnect can't be replayed."""
+        log_div = Div(*self.chat_items(), id="chat-log", hx_swap_oob="true", aria_live="polite")
+        status = ui.status_line(self.live.status())
+        status.attrs["hx-swap-oob"] = "true"
+        return oob(log_div) + self.live.task_list_swap() + oob(status)

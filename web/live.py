@@ -1,0 +1,199 @@
+"""What the web process knows between database reads: replies in flight, command results,
+each process's health. Every bus message becomes at most one SSE fragment here."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections import OrderedDict
+
+from fasthtml.common import Div, Span, to_xml
+
+from broker import contract as c
+from crud_worker.commands.splitter import Block, CommandSplitter
+from web import components as ui
+from web.store import Store
+
+ENDED_KEEP = 200
+RESULTS_KEEP = 5_000
+STALE_S = 3.5
+PROCS = ("broker", "crud_worker", "llm_worker")
+
+
+def oob(elt) -> str:
+    return to_xml(elt, indent=False)
+
+
+class Live:
+    def __init__(self, store: Store):
+        self.store = store
+        self.replies: dict[str, ui.ReplyView] = {}
+        self.splitters: dict[str, CommandSplitter] = {}
+        self.next_seq: dict[str, int] = {}
+        self.ended: OrderedDict[str, ui.ReplyView] = OrderedDict()
+        self.results: OrderedDict[str, tuple[bool, str]] = OrderedDict()
+        self.health: dict[str, c.Health] = {}
+        self.seen: dict[str, float] = {}
+        self.change_seq = 0
+
+    def open_reply(self, msg_id: str, kind: str = "chat") -> tuple[ui.ReplyView, bool]:
+        if msg_id in self.replies:
+            return self.replies[msg_id], False
+        if msg_id in self.ended:
+            return self.ended[msg_id], False
+        view = self.replies[msg_id] = ui.ReplyView(id=msg_id, kind=kind)
+        self.splitters[msg_id] = CommandSplitter()
+        self.next_seq[msg_id] = 0
+        return view, True
+
+    def on_chat_user(self, m: c.ChatUser) -> str:
+        view, new = self.open_reply(m.reply_id)
+        if not new:
+            return ""
+        return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), self.bubble(view), hx_swap_oob="beforeend:#chat-log"))
+
+    def on_queued(self, m: c.ReplyQueued) -> str:
+        view, new = self.open_reply(m.msg_id, m.kind)
+        return oob(Div(self.bubble(view), hx_swap_oob="beforeend:#chat-log")) if new else ""
+
+    def _stream(self, msg_id: str, seq: int) -> ui.ReplyView | None:
+        """The live view a stream message belongs to; after a gap the display waits for `done` to heal."""
+        view = self.replies.get(msg_id)
+        if view is None:
+            if msg_id in self.ended:
+                return None
+            view, _ = self.open_reply(msg_id)
+            self.next_seq[msg_id] = seq  # joined late: show from here, `done` heals the rest
+        if seq != self.next_seq[msg_id]:
+            self.splitters[msg_id] = None  # gap: stop appending; the final render repairs it
+        self.next_seq[msg_id] = seq + 1
+        return view
+
+    def on_start(self, m: c.LlmStart) -> str:
+        view = self._stream(m.msg_id, m.seq)
+        if view is None:
+            return ""
+        view.status, view.model = "streaming", m.model
+        return oob(Span(m.model, cls="meta model", id=f"model-{m.msg_id}", hx_swap_oob="true"))
+
+    def on_delta(self, m: c.LlmDelta) -> str:
+        view = self._stream(m.msg_id, m.seq)
+        if view is None:
+            return ""
+        view.status = "streaming"
+        out = []
+        if m.thinking:
+            first = not view.thinking
+            view.thinking += m.thinking
+            if first:
+                box = ui.thinking_box(view)
+                box.attrs["hx-swap-oob"] = "true"
+                out.append(oob(box))
+            else:
+                out.append(f'<span hx-swap-oob="beforeend:#think-{m.msg_id}">{html.escape(m.thinking)}</span>')
+        splitter = self.splitters.get(m.msg_id)
+        if m.text and splitter is not None:
+            for piece in splitter.feed(m.text):
+                out.append(self._piece(view, piece))
+        return "".join(out)
+
+    def _piece(self, view: ui.ReplyView, piece) -> str:
+        if isinstance(piece, Block):
+            command_id = f"{view.id}:{piece.index}"
+            view.pieces.append(("chip", command_id))
+            return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
+        if not piece.text:
+            return ""
+        view.pieces.append(("text", piece.text))
+        return f'<span hx-swap-oob="beforeend:#body-{view.id}">{html.escape(piece.text)}</span>'
+
+    def on_tool_call(self, m: c.LlmToolCall) -> str:
+        view = self._stream(m.msg_id, m.seq)
+        if view is None:
+            return ""
+        command_id = f"{m.msg_id}:tool{sum(1 for k, v in view.pieces if k == 'chip' and ':tool' in v)}"
+        view.pieces.append(("chip", command_id))
+        return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{m.msg_id}"))
+
+    def on_end(self, m: c.LlmDone | c.LlmError) -> str:
+        view = self.replies.pop(m.msg_id, None) or self.ended.get(m.msg_id)
+        if view is None:
+            view = ui.ReplyView(id=m.msg_id)
+        elif view.status in ("done", "cancelled", "failed"):
+            return ""  # a replayed end: already rendered
+        self.splitters.pop(m.msg_id, None)
+        self.next_seq.pop(m.msg_id, None)
+        view.text, view.model = m.text, m.model or view.model
+        if isinstance(m, c.LlmDone):
+            view.status, view.thinking = m.status, m.thinking or view.thinking
+        else:
+            view.status, view.error = "failed", m.error
+        self.ended[m.msg_id] = view
+        while len(self.ended) > ENDED_KEEP:
+            self.ended.popitem(last=False)
+        if view.kind == "comment" and view.status == "cancelled" and not view.text:
+            return oob(Div(id=f"msg-{m.msg_id}", hx_swap_oob="delete"))
+        return oob(self.bubble(view, swap=True))
+
+    def on_result(self, m: c.CommandResult) -> str:
+        self.results[m.command_id] = (m.ok, m.summary)
+        while len(self.results) > RESULTS_KEEP:
+            self.results.popitem(last=False)
+        chip = ui.chip(m.command_id, (m.ok, m.summary))
+        chip.attrs["hx-swap-oob"] = "true"
+        return oob(chip)
+
+    def bubble(self, view: ui.ReplyView, swap: bool = False):
+        results = self.results
+        if view.status not in ("queued", "streaming"):
+            results = {**self.store.command_results([view.id]), **self.results}
+        elt = ui.reply_bubble(view, results)
+        if swap:
+            elt.attrs["hx-swap-oob"] = "true"
+        return elt
+
+    def on_task(self, m: c.TaskChanged) -> str:
+        gap = self.change_seq and m.change_seq != self.change_seq + 1
+        self.change_seq = max(self.change_seq, m.change_seq)
+        if gap or m.op == "reorder" or m.task is None:
+            return self.task_list_swap()
+        item = ui.task_item(m.task)
+        if m.op == "insert":
+            return oob(Div(item, hx_swap_oob="beforeend:#task-list"))
+        item.attrs["hx-swap-oob"] = "delete" if m.op == "delete" else "true"
+        return oob(item)
+
+    def task_list_swap(self) -> str:
+        lst = ui.task_list(self.store.tasks())
+        lst.attrs["hx-swap-oob"] = "true"
+        return oob(lst)
+
+    def on_health(self, m: c.Health) -> None:
+        self.health[m.instance] = m
+        self.seen[m.instance] = time.monotonic()
+
+    def up(self, proc: str) -> bool:
+        now = time.monotonic()
+        return any(h.proc == proc and now - self.seen[i] < STALE_S for i, h in self.health.items())
+
+    def llm_workers(self) -> list[c.Health]:
+        now = time.monotonic()
+        return [h for i, h in self.health.items() if h.proc == "llm_worker" and now - self.seen[i] < STALE_S]
+
+    def status(self) -> dict:
+        workers = self.llm_workers()
+        lead = workers[0] if workers else None
+        return {
+            "procs": {p: self.up(p) for p in PROCS},
+            "backend": lead.backend if lead else "",
+            "model": lead.model if lead else "",
+            "reachable": lead.reachable if lead else False,
+            "note": lead.note if lead else "No LLM worker is running, so replies will wait.",
+            "workers": len(workers),
+        }
+
+    def forget_stale(self) -> None:
+        cutoff = time.monotonic() - 60
+        for i in [i for i, t in self.seen.items() if t < cutoff]:
+            self.seen.pop(i)
+            self.health.pop(i)

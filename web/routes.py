@@ -1,0 +1,144 @@
+"""HTTP routes: plain functions. Every state change goes to the crud_worker over the bus; the
+change comes back to every tab (this one included) as an SSE swap, so nothing is shown twice."""
+
+from __future__ import annotations
+
+import msgspec
+from fasthtml.common import Div, P
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from broker import contract as c
+from broker.bus import new_id
+from web import components as ui
+from web.hub import CrudUnavailable, Hub
+from web.live import oob
+
+MAX_MESSAGE = 8_000
+
+
+def hub_of(req: Request) -> Hub:
+    return req.app.state.hub
+
+
+def refuse(target: str, text: str) -> Response:
+    """422: htmx swaps it into the error slot (app.js allows that code) and the form keeps its text."""
+    return Response(oob(P(text, cls="error-text")), status_code=422,
+                    headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"})
+
+
+def clear(target: str) -> str:
+    return oob(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
+
+
+def index(req: Request):
+    hub = hub_of(req)
+    tab = new_id("t")
+    return ui.page(tab=tab, cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
+                   chat=hub.chat_items())
+
+
+async def chat(req: Request, msg: str = "", tab: str = ""):
+    hub = hub_of(req)
+    text = msg.strip()
+    if not text:
+        return refuse("#chat-error", "Type a message first.")
+    if len(text) > MAX_MESSAGE:
+        return refuse("#chat-error", f"That message is {len(text):,} characters; the limit is {MAX_MESSAGE:,}. "
+                                     "Nothing was sent.")
+    try:
+        if text.lower() == "!test":
+            await hub.request(c.CrudRequest(req_id=new_id("q"), op="selftest"))
+            return clear("#chat-error")
+        user_id, reply_id = new_id("u"), new_id("a")
+        reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text, tab=tab))
+    except CrudUnavailable as err:
+        return refuse("#chat-error", str(err))
+    if not reply.ok:
+        return refuse("#chat-error", reply.error)
+    view, _ = hub.live.open_reply(reply_id)
+    card = ui.help_card() if text.lower() == "!help" else ""
+    return ui.user_bubble(user_id, text), card, hub.live.bubble(view), clear("#chat-error")
+
+
+async def stop(req: Request, msg_id: str):
+    await hub_of(req).bus.publish(c.LlmCancel(msg_id=msg_id))
+    return Response(status_code=204)
+
+
+async def _task_request(req: Request, **fields) -> Response | str:
+    try:
+        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), **fields))
+    except CrudUnavailable as err:
+        return refuse("#task-error", str(err))
+    if not reply.ok:
+        return refuse("#task-error", f"Couldn't do that: {reply.error}.")
+    return clear("#task-error")
+
+
+async def add_task(req: Request, name: str = ""):
+    return await _task_request(req, op="add", name=name)
+
+
+async def toggle_task(req: Request, task_id: int):
+    return await _task_request(req, op="toggle", task_id=task_id)
+
+
+async def rename_task(req: Request, task_id: int, name: str = ""):
+    return await _task_request(req, op="rename", task_id=task_id, name=name)
+
+
+async def delete_task(req: Request, task_id: int):
+    return await _task_request(req, op="delete", task_id=task_id)
+
+
+async def order_tasks(req: Request):
+    form = await req.form()
+    try:
+        ids = [int(i) for i in form.getlist("ids")]
+    except ValueError:
+        return refuse("#task-error", "The new order has an id that isn't a number.")
+    return await _task_request(req, op="reorder", ids=ids)
+
+
+async def poke(req: Request):
+    return await _task_request(req, op="poke")
+
+
+async def events(req: Request, tab: str = "", after: str = ""):
+    hub = hub_of(req)
+    last_id = req.headers.get("last-event-id") or after
+    q, initial = hub.fanout.subscribe(tab, last_id, hub.snapshot)
+    return StreamingResponse(hub.fanout.stream(q, initial), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def health(req: Request):
+    hub = hub_of(req)
+    live = hub.live
+    status = live.status()
+    procs = {name: {"up": up} for name, up in status["procs"].items()}
+    procs["web"] = {"up": True, "tabs": len(hub.fanout.tabs)}
+    for h in live.health.values():
+        if h.proc == "broker" and live.up("broker"):
+            procs["broker"]["stats"] = h.stats
+    procs["llm_worker"]["workers"] = [
+        {"instance": h.instance, "backend": h.backend, "model": h.model, "reachable": h.reachable,
+         "active": h.active, "note": h.note} for h in live.llm_workers()]
+    body = {"ok": all(status["procs"].values()), "backend": status["backend"], "model": status["model"],
+            "reachable": status["reachable"], "note": status["note"], "processes": procs}
+    return JSONResponse(msgspec.to_builtins(body))
+
+
+def register(app) -> None:
+    app.route("/", methods=["GET"])(index)
+    app.route("/chat", methods=["POST"])(chat)
+    app.route("/stop/{msg_id}", methods=["POST"])(stop)
+    app.route("/poke", methods=["POST"])(poke)
+    app.route("/events", methods=["GET"])(events)
+    app.route("/health", methods=["GET"])(health)
+    app.route("/tasks", methods=["POST"])(add_task)
+    app.route("/tasks/order", methods=["POST"])(order_tasks)
+    app.route("/tasks/{task_id}/toggle", methods=["POST"])(toggle_task)
+    app.route("/tasks/{task_id}", methods=["PUT"])(rename_task)
+    app.route("/tasks/{task_id}", methods=["DELETE"])(delete_task)

@@ -1,0 +1,73 @@
+// Ghostwire's glue around htmx: everything else arrives as server-rendered fragments.
+
+// 422 means "your input was refused": swap the message into the error slot, keep the form's text.
+htmx.config.responseHandling = [
+  { code: "204", swap: false },
+  { code: "[23]..", swap: true },
+  { code: "422", swap: true, error: true },
+  { code: "[45]..", swap: false, error: true },
+];
+
+// The browser's own reconnects send Last-Event-ID; the htmx extension's (a new EventSource
+// after a failed connection) don't, so carry the last id we saw in the URL as well.
+let lastEventId = "";
+document.addEventListener("htmx:sseBeforeMessage", (e) => {
+  if (e.detail && e.detail.lastEventId) lastEventId = e.detail.lastEventId;
+});
+htmx.createEventSource = (url) => {
+  if (lastEventId) url = url.replace(/after=[^&]*/, "after=" + encodeURIComponent(lastEventId));
+  return new EventSource(url, { withCredentials: true });
+};
+
+function nearBottom(el) {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < 120;
+}
+
+let stickToBottom = true;
+document.addEventListener("htmx:sseBeforeMessage", () => {
+  const log = document.getElementById("chat-log");
+  if (log) stickToBottom = nearBottom(log);
+});
+document.addEventListener("htmx:sseMessage", () => {
+  const log = document.getElementById("chat-log");
+  if (log && stickToBottom) log.scrollTop = log.scrollHeight;
+});
+document.addEventListener("htmx:afterSwap", (e) => {
+  const log = document.getElementById("chat-log");
+  if (e.detail.target === log) log.scrollTop = log.scrollHeight;
+});
+
+// Enter sends, Shift+Enter is a new line; the input keeps focus after sending.
+document.addEventListener("keydown", (e) => {
+  if (e.target.id === "msg" && e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    e.target.form.requestSubmit();
+  }
+});
+document.addEventListener("htmx:afterRequest", (e) => {
+  const form = e.detail.elt;
+  if (form.id === "chat-form" && e.detail.successful) {
+    form.reset();
+    form.querySelector("#msg").focus();
+  }
+});
+
+// Toasts (the !test self-test, alerts) fade away on their own.
+document.addEventListener("htmx:oobAfterSwap", (e) => {
+  document.querySelectorAll(".toast:not([data-timed])").forEach((t) => {
+    t.dataset.timed = "1";
+    setTimeout(() => t.remove(), 8000);
+  });
+});
+
+// Drag to reorder: Sortable fires "end" on the list, which the order form turns into a POST.
+htmx.onLoad((content) => {
+  const lists = content.matches && content.matches(".tasks") ? [content] : content.querySelectorAll(".tasks");
+  lists.forEach((list) => {
+    if (!list.sortable) list.sortable = new Sortable(list, { handle: ".handle", animation: 150 });
+  });
+});
+window.addEventListener("load", () => {
+  const log = document.getElementById("chat-log");
+  if (log) log.scrollTop = log.scrollHeight;
+});

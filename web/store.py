@@ -1,0 +1,70 @@
+"""Read-only views of the database (the crud_worker is its only writer)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import msgspec
+
+from broker.contract import TaskRow
+
+CHAT_PAGE = 100
+
+
+class StoredMessage(msgspec.Struct):
+    id: str
+    role: str
+    kind: str
+    content: str
+    status: str
+    model: str | None
+    error: str | None
+    created_at: str
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection | None:
+        """Open lazily: on a first start the crud_worker may not have created the file yet."""
+        if self._conn is None:
+            if not self.path.exists():
+                return None
+            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=5)
+        return self._conn
+
+    def _rows(self, sql: str, args=()) -> list[tuple]:
+        db = self._db()
+        if db is None:
+            return []
+        try:
+            return db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):
+                return []
+            raise
+
+    def tasks(self) -> list[TaskRow]:
+        return [TaskRow(id=r[0], name=r[1], done=bool(r[2]), priority=r[3])
+                for r in self._rows("SELECT id, name, done, priority FROM tasks ORDER BY priority, id")]
+
+    def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE) -> list[StoredMessage]:
+        rows = self._rows(
+            "SELECT id, role, kind, content, status, model, error, created_at FROM messages"
+            " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit))
+        return [StoredMessage(*r) for r in reversed(rows)]
+
+    def message(self, msg_id: str) -> StoredMessage | None:
+        rows = self._rows("SELECT id, role, kind, content, status, model, error, created_at FROM messages"
+                          " WHERE id = ?", (msg_id,))
+        return StoredMessage(*rows[0]) if rows else None
+
+    def command_results(self, msg_ids: list[str]) -> dict[str, tuple[bool, str]]:
+        if not msg_ids:
+            return {}
+        marks = ",".join("?" * len(msg_ids))
+        return {r[0]: (bool(r[1]), r[2])
+                for r in self._rows(f"SELECT id, ok, result FROM commands WHERE msg_id IN ({marks})", msg_ids)}
