@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import uvicorn
@@ -16,7 +17,10 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 def main() -> None:
     cfg = settings.load()
     setup_logging("web")
-    if cfg.host not in LOOPBACK and not cfg.token:
+    # In a container the port must be bound on all interfaces; compose publishes it on the host's
+    # loopback only, so the image sets GHOSTWIRE_ALLOW_UNAUTHENTICATED to say exactly that.
+    contained = os.environ.get("GHOSTWIRE_ALLOW_UNAUTHENTICATED") == "1"
+    if cfg.host not in LOOPBACK and not cfg.token and not contained:
         sys.exit(f"web: refusing to listen on {cfg.host}: anyone on the network could use it. "
                  "Set GHOSTWIRE_TOKEN to a long random secret to allow this, or use GHOSTWIRE_HOST=127.0.0.1.")
     app = create_app(cfg)

@@ -101,6 +101,8 @@ class CommandSplitter:
 
     def feed(self, text: str) -> list[Piece]:
         i, n = 0, len(text)
+        if self._state == _KEY and self._key_stage == 1:
+            self._reject()
         while i < n:
             if self._state == _PROSE and not self._line_blank:
                 m = _PROSE_STOP.search(text, i)
