@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import signal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fasthtml.common import Beforeware, FastHTML, Link, Meta, Script
+from fasthtml.core import fh_cfg
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
@@ -20,6 +23,7 @@ from web.hub import TOPICS, Hub
 from web.store import Store
 
 log = logging.getLogger("web")
+fh_cfg.indent = False  # pretty-printing would put whitespace inside white-space: pre-wrap bubbles
 STATIC = Path(__file__).parent / "static"
 ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js")
 
@@ -32,6 +36,14 @@ def same_origin(req: Request, session):
     if origin and urlsplit(origin).netloc != req.headers.get("host", ""):
         return PlainTextResponse("cross-origin request refused", status_code=403)
     return None
+
+
+def _exit_on_failure(task: asyncio.Task) -> None:
+    """The hub is the web process's heart: if it dies, stop the server so supervisor restarts us
+    (every tab then reconnects and gets a fresh snapshot) instead of serving a page that never updates."""
+    if not task.cancelled() and task.exception():
+        log.critical("the bus hub failed; stopping so supervisor restarts web", exc_info=task.exception())
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def create_app(cfg: Settings) -> FastHTML:
@@ -50,6 +62,7 @@ def create_app(cfg: Settings) -> FastHTML:
                                  bus.heartbeat(lambda: {"stats": {"tabs": len(hub.fanout.tabs)}}))
 
         task = asyncio.create_task(connect_then_serve())
+        task.add_done_callback(_exit_on_failure)
         yield
         hub.fanout.close_all()
         task.cancel()

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from fasthtml.common import Div, Span, to_xml
 
 from broker import contract as c
-from crud_worker.commands.splitter import Block, CommandSplitter
+from crud_worker.commands.splitter import Block, CommandSplitter, Hidden
 from web import components as ui
 from web.store import Store
 
@@ -102,8 +102,8 @@ class Live:
             command_id = f"{view.id}:{piece.index}"
             view.pieces.append(("chip", command_id))
             return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
-        if not piece.text:
-            return ""
+        if isinstance(piece, Hidden) or not piece.text:
+            return ""  # fence lines around a command are never shown
         view.pieces.append(("text", piece.text))
         return f'<span hx-swap-oob="beforeend:#body-{view.id}">{html.escape(piece.text)}</span>'
 

@@ -40,7 +40,7 @@ def with_chips(text: str, chip: Callable[[Block], str]) -> str:
     for piece in split_all(text):
         if isinstance(piece, Prose):
             prose.append(_strip_marks(piece.text))
-        else:
+        elif isinstance(piece, Block):
             prose.append(f"\ue000{len(blocks)}\ue001")
             blocks.append(piece)
     html = _render("".join(prose))

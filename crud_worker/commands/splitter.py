@@ -14,55 +14,18 @@ and the whitespace between fenced commands), so joining them restores the input.
 
 import re
 
-import msgspec
+from .json_reader import BLANK, CLOSED, STOP, WS, Held, JsonReader
+from .pieces import Block, Hidden, Piece, Prose, merge, source_of
+
+__all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "Prose",
+           "merge", "source_of", "split_all"]
 
 MAX_COMMAND_CHARS = 8000  # an unclosed candidate longer than this is given up
 
-_WS = " \t\r\n"
-_BLANK = " \t\r"
 _PROSE_STOP = re.compile(r"[{\n]")
 
 # states
 _PROSE, _OPEN, _INFO, _LEAD, _KEY, _BLOCK, _BODY, _CLOSE, _CLOSE_TAIL, _CODE = range(10)
-
-
-class Prose(msgspec.Struct, frozen=True):
-    text: str
-
-
-class Block(msgspec.Struct, frozen=True):
-    index: int
-    raw: str
-    closed: bool
-
-
-class Hidden(msgspec.Struct, frozen=True):
-    """Source text that is neither shown nor a command: the fence lines of a command
-    fence and the whitespace around the commands inside it. Consumers ignore it."""
-
-    text: str
-
-
-Piece = Prose | Block | Hidden
-
-
-class _Held:
-    """Text held back, appended in parts and joined once when released."""
-
-    __slots__ = ("parts", "size")
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-
-    def add(self, s: str) -> None:
-        self.parts.append(s)
-        self.size += len(s)
-
-    def take(self) -> str:
-        s = "".join(self.parts)
-        self.parts, self.size = [], 0
-        return s
 
 
 class CommandSplitter:
@@ -78,10 +41,9 @@ class CommandSplitter:
         self._state = _PROSE
         self._line_blank = True  # only blanks since the last newline of the input
         self._index = 0
-        self._pre = _Held()  # hidden-to-be text: a fence opener, whitespace in a fence
-        self._cand = _Held()  # the candidate: fence ticks, a command's key or its JSON
-        self._tail = _Held()  # trailing whitespace of a command's JSON, not yet in _cand
-        self._tail_newline = False
+        self._pre = Held()  # hidden-to-be text: a fence opener, whitespace in a fence
+        self._cand = Held()  # the candidate: fence ticks, a command's key or its JSON
+        self._json = JsonReader("")
         self._ticks = 0
         self._fence_ticks = 3
         self._info_len = 0  # letters of "json" matched in a fence's info string
@@ -91,18 +53,17 @@ class CommandSplitter:
         self._key_quote = ""
         self._key_word = ""
         self._key_pos = 0
-        self._depth = 0
-        self._quote = ""  # the quote of the JSON string being read, "" outside strings
-        self._escape = False
-        self._maybe_close = False
         self._code_closing = False
         self._out: list[Piece] = []
         self._prose_buf: list[str] = []
 
+    @property
+    def in_command(self) -> bool:
+        """True while a recognised command's JSON is held back (e.g. to show a pending chip)."""
+        return self._state == _BLOCK
+
     def feed(self, text: str) -> list[Piece]:
         i, n = 0, len(text)
-        if self._state == _KEY and self._key_stage == 1:
-            self._reject()
         while i < n:
             if self._state == _PROSE and not self._line_blank:
                 m = _PROSE_STOP.search(text, i)
@@ -117,8 +78,8 @@ class CommandSplitter:
 
     def finish(self) -> list[Piece]:
         if self._state == _BLOCK:
-            self._emit(Block(self._index, self._cand.take(), False))
-            self._emit_prose(self._tail.take())
+            self._emit(Block(self._index, self._json.body.take(), False))
+            self._emit_prose(self._json.tail.take())
         elif self._state == _CLOSE_TAIL or (self._state == _CLOSE and self._ticks >= self._fence_ticks):
             self._emit(Hidden(self._pre.take() + self._cand.take()))
         else:
@@ -135,7 +96,7 @@ class CommandSplitter:
             self.work += 1
         if c == "\n":
             self._line_blank = True
-        elif c not in _BLANK:
+        elif c not in BLANK:
             self._line_blank = False
 
     # output
@@ -216,7 +177,7 @@ class CommandSplitter:
             self._pre.add(self._cand.take())
             self._state = _LEAD
             return True
-        if c in _BLANK and complete:
+        if c in BLANK and complete:
             self._info_done = self._info_len == 4
         elif not self._info_done and self._info_len < 4 and c.lower() == "json"[self._info_len]:
             self._info_len += 1
@@ -228,7 +189,7 @@ class CommandSplitter:
 
     def _lead(self, c: str) -> bool:
         """Inside a fresh fence: it holds commands only if the first thing is one."""
-        if c in _WS:
+        if c in WS:
             self._pre.add(c)
             return True
         if c == "{":
@@ -247,7 +208,7 @@ class CommandSplitter:
         stage = self._key_stage
         ok = False
         if stage == 0:
-            ok = c in _WS or c in "\"'"
+            ok = c in WS or c in "\"'"
             if c in "\"'":
                 self._key_quote, self._key_stage = c, 1
         elif stage == 1:
@@ -260,7 +221,7 @@ class CommandSplitter:
                 ok = c == self._key_quote
                 self._key_stage = 2
         else:
-            ok = c in _WS or c == ":"
+            ok = c in WS or c == ":"
         if not ok:
             self._reject()
             return False
@@ -268,84 +229,38 @@ class CommandSplitter:
         if c == ":":
             if self._key_ctx != _PROSE:
                 self._emit(Hidden(self._pre.take()))
-            self._depth, self._quote, self._escape, self._maybe_close = 1, "", False, False
-            self._tail_newline = False
+            self._json = JsonReader(self._cand.take())
             self._state = _BLOCK
         return True
 
     def _block(self, c: str) -> bool:
-        consumed = self._read_json(c)
-        if self._state == _BLOCK and self._cand.size + self._tail.size >= MAX_COMMAND_CHARS:
-            self._give_up()
-        return consumed
-
-    def _read_json(self, c: str) -> bool:
-        if self._quote:
-            if self._escape:
-                self._escape = False
-                return self._push(c)
-            if self._maybe_close:
-                # A quote inside a string ends it only if a delimiter follows, so an
-                # unescaped quote or apostrophe in a name cannot swallow the reply.
-                if c in _BLANK:
-                    return self._push(c)
-                self._maybe_close = False
-                if c in ",:}]\n":
-                    self._quote = ""
-            if self._quote:
-                if c == "\\":
-                    self._escape = True
-                elif c == self._quote:
-                    self._maybe_close = True
-                if c != "\n":  # a raw newline cannot be inside a JSON string: it ends it
-                    return self._push(c)
-                self._quote = ""
-        if c in _WS:
-            if c == "\n" and self._tail_newline:
-                return self._give_up()  # a blank line: the candidate will not close
-            self._tail_newline = self._tail_newline or c == "\n"
-            return self._push(c)
-        if c == "`" and self._line_blank:
-            return self._give_up()  # a fence line: the fence ends, the candidate with it
-        if c in "\"'":
-            self._quote = c
-        elif c == "{":
-            self._depth += 1
-        elif c == "}":
-            self._depth -= 1
-        self._push(c)
-        if self._depth == 0:
+        r = self._json.read(c, self._line_blank)
+        if r == CLOSED:
             self._end_block(True)
+        elif r == STOP:
+            self._give_up()
+            return False
+        elif self._json.size >= MAX_COMMAND_CHARS:
+            self._give_up()
         return True
 
-    def _push(self, c: str) -> bool:
-        if c in _WS:
-            self._tail.add(c)
-        else:
-            if self._tail.size:
-                self._cand.add(self._tail.take())
-                self._tail_newline = False
-            self._cand.add(c)
-        return True
-
-    def _give_up(self) -> bool:
+    def _give_up(self) -> None:
         """End the candidate unclosed; its trailing whitespace goes back to the text."""
         self._end_block(False)
-        tail = self._tail.take()
+        tail = self._json.tail.take()
         if self._state == _PROSE:
             self._emit_prose(tail)
         else:
             self._pre.add(tail)
-        return False
 
     def _end_block(self, closed: bool) -> None:
-        self._emit(Block(self._index, self._cand.take(), closed))
+        self._emit(Block(self._index, self._json.body.take(), closed))
         self._index += 1
         self._state = _PROSE if self._key_ctx == _PROSE else _BODY
 
     def _body(self, c: str) -> bool:
         """Inside a command fence, after a command: more commands, or the closing fence."""
-        if c in _WS:
+        if c in WS:
             self._pre.add(c)
         elif c == "{":
             self._begin_key(_BODY)
@@ -369,7 +284,7 @@ class CommandSplitter:
         return False
 
     def _close_tail(self, c: str) -> bool:
-        if c in _BLANK:
+        if c in BLANK:
             self._cand.add(c)
             return True
         if c != "\n":
@@ -389,26 +304,11 @@ class CommandSplitter:
         if self._ticks >= self._fence_ticks:
             self._code_closing = True
         self._ticks = 0
-        if self._code_closing and c not in _BLANK:
+        if self._code_closing and c not in BLANK:
             self._code_closing = False
             if c == "\n":
                 self._state = _PROSE
         return True
-
-
-def merge(pieces: list[Piece]) -> list[Piece]:
-    """Join adjacent Prose and adjacent Hidden pieces (the normal form of a split)."""
-    out: list[Piece] = []
-    for p in pieces:
-        if out and type(p) is type(out[-1]) and not isinstance(p, Block):
-            p = type(p)(out.pop().text + p.text)
-        out.append(p)
-    return out
-
-
-def source_of(pieces: list[Piece]) -> str:
-    """The exact text the pieces were split from."""
-    return "".join(p.raw if isinstance(p, Block) else p.text for p in pieces)
 
 
 def split_all(text: str) -> list[Piece]:

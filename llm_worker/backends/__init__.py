@@ -42,7 +42,8 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict:
              "openai_api_key": "OPENAI_API_KEY", "anthropic_api_key": "ANTHROPIC_API_KEY",
              "anthropic_base_url": "ANTHROPIC_BASE_URL"}
     settings: dict = {key: env[var] for key, var in names.items() if env.get(var)}
-    for key, var in (("first_token_timeout", "LLM_FIRST_TOKEN_TIMEOUT"), ("inter_token_timeout", "LLM_INTER_TOKEN_TIMEOUT")):
+    timeouts = (("first_token_timeout", "LLM_FIRST_TOKEN_TIMEOUT"), ("inter_token_timeout", "LLM_INTER_TOKEN_TIMEOUT"))
+    for key, var in timeouts:
         if env.get(var):
             try:
                 settings[key] = float(env[var])

@@ -140,7 +140,8 @@ class AnthropicBackend:
                          detail="" if listed else f"'{self.model}' is not in Anthropic's model list.")
         # Haiku first: replies here are short and frequent, so speed and price beat depth.
         names = [m.name for m in models]
-        chosen = next((n for family in ("haiku", "sonnet", "opus") for n in names if family in n), names[0] if names else "")
+        by_family = (n for family in ("haiku", "sonnet", "opus") for n in names if family in n)
+        chosen = next(by_family, names[0] if names else "")
         return Probe(reachable=True, models=models, model=chosen, detail="" if chosen else "No models listed.")
 
     def _body(self, request: ChatRequest, model: str) -> dict:
@@ -166,7 +167,8 @@ class AnthropicBackend:
         if not model:
             raise BackendError("No Anthropic model chosen; set LLM_MODEL.", kind="bad_request")
         pacer = _http.Pacer(self.first_token_timeout, self.inter_token_timeout)
-        http_request = self.client.build_request("POST", f"{self.base_url}/v1/messages", json=self._body(request, model),
+        http_request = self.client.build_request("POST", f"{self.base_url}/v1/messages",
+                                                 json=self._body(request, model),
                                                  headers={**self._headers(), "Accept": "text/event-stream"})
         response = await pacer.send(self.client, http_request, SERVICE, self._unreachable())
         try:

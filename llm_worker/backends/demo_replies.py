@@ -44,7 +44,8 @@ _EVENT_COMMENTS = [
     (("uncomplet", "not done", "reopen", "unchecked"), ["Un-done {name}? Bold. Pretending it never happened, then."]),
     (("complet", "done", "ticked", "checked"), ["{name} done? Look at you, being productive. Don't get used to it.",
                                                  "Ticked off {name}. I'd clap if I had hands."]),
-    (("add", "creat"), ["{name}, added. Your ambition is adorable.", "Another task: {name}. The list grows, you don't."]),
+    (("add", "creat"), ["{name}, added. Your ambition is adorable.",
+                        "Another task: {name}. The list grows, you don't."]),
     (("delet", "remov"), ["{name}, gone. Deleting is a kind of finishing, I suppose.",
                           "Bye, {name}. Out of sight, out of mind."]),
     (("renam",), ["Renamed it. A fresh name won't do it for you, but sure."]),
@@ -122,7 +123,7 @@ def _summarise(text: str) -> str:
     for line in lines:
         if m := _TASK_LINE.match(line):
             (done_tasks if m["done"] == "x" else open_tasks).append(m["name"].strip())
-        elif not re.match(r"^list \(\d+ \w+\):$", line):
+        elif not re.match(r"^(?:list \(\d+ \w+\):|Listed \d+ \w+)$", line):  # the listing speaks for itself
             other.append(line.rstrip("."))
     parts = []
     if open_tasks:

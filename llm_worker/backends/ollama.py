@@ -186,9 +186,7 @@ class OllamaBackend:
         if message.content:
             events.append(TextDelta(message.content))
         for call in message.tool_calls or ():
-            args = call.function.arguments
-            events.append(ToolCall(name=call.function.name, arguments=args if isinstance(args, dict) else {},
-                                   id=call.id))
+            events.append(ToolCall(name=call.function.name, arguments=_arguments(call.function.arguments), id=call.id))
         if part.done:
             events.append(Usage(prompt_tokens=part.prompt_eval_count, completion_tokens=part.eval_count))
             events.append(Done(reason=part.done_reason or "stop"))
@@ -219,3 +217,14 @@ class OllamaBackend:
             raise _http.closed_early(SERVICE, f" while pulling '{name}'")
         finally:
             await response.aclose()
+
+
+def _arguments(value: Any) -> dict:
+    """Ollama sends an object; some builds and proxies send the OpenAI-style JSON string instead."""
+    if isinstance(value, str):
+        try:
+            value = msgspec.json.decode(value)
+        except msgspec.DecodeError:
+            raise BackendError(f"Ollama sent tool-call arguments that are not JSON: {value[:120]!r}",
+                               kind="stream") from None
+    return value if isinstance(value, dict) else {}

@@ -191,6 +191,9 @@ class OpenAIBackend:
             while (sse := await pacer.next(events, SERVICE)) is not None:
                 if sse.data.strip() == "[DONE]":
                     break
+                if sse.event == "error":
+                    detail = _http.error_text(sse.data.encode(), self._api_key)
+                    raise BackendError(f"{SERVICE} failed mid-reply: {detail}", kind="stream")
                 for event in self._events(sse.data, reply):
                     yield event
             else:

@@ -96,6 +96,14 @@ def test_a_command_after_a_code_block_is_found():
 def test_nested_objects_and_tricky_strings():
     raw = r'{"action": "insert", "args": {"name": "a } b \" { c \\", "x": {"y": {}}}}'
     check(f"x{raw}y", [Prose("x"), Block(0, raw, True), Prose("y")])
+    raw = r'{"action": "insert", "args": {"name": "a \", } b"}}'
+    check(f"{raw}}}", [Block(0, raw, True), Prose("}")])
+
+
+def test_crlf_line_endings_and_indented_fences():
+    text = f"ok\r\n  ```json\r\n{INSERT}\r\n  ```\r\nbye"
+    check(text, [Prose("ok\r\n  "), Hidden("```json\r\n"), Block(0, INSERT, True),
+                 Hidden("\r\n  ```\r\n"), Prose("bye")])
 
 
 def test_unescaped_quote_and_apostrophe_do_not_swallow_the_reply():
@@ -163,8 +171,11 @@ def test_prose_is_released_at_once_and_blocks_at_their_closing_brace():
     s = CommandSplitter()
     assert s.feed("Hello ") == [Prose("Hello ")]
     assert s.feed('{"act') == []
+    assert not s.in_command
     assert s.feed('ion": "list"') == []
+    assert s.in_command
     assert s.feed("} bye") == [Block(0, '{"action": "list"}', True), Prose(" bye")]
+    assert not s.in_command
     assert s.feed('{"n') == [Prose('{"n')]
     assert s.feed("``") == [Prose("``")]
     assert s.finish() == []

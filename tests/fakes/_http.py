@@ -286,7 +286,8 @@ def rfc3339_now() -> str:
     """UTC time with nanoseconds, trailing zeros trimmed, as Go's time.RFC3339Nano prints it."""
     ns = time.time_ns()
     fraction = f"{ns % 1_000_000_000:09d}".rstrip("0")
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + (f".{fraction}" if fraction else "") + "Z"
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000))
+    return seconds + (f".{fraction}" if fraction else "") + "Z"
 
 
 def serve_main(cls: type[FakeServer], default_port: int) -> None:

@@ -37,7 +37,8 @@ class FakeAnthropic(FakeServer):
             if await self._authorized(request, conn):
                 data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-02-19T00:00:00Z"}
                         for m in self.models]
-                await conn.send_json(200, {"data": data, "has_more": False, "first_id": self.models[0] if data else None,
+                await conn.send_json(200, {"data": data, "has_more": False,
+                                           "first_id": self.models[0] if data else None,
                                            "last_id": self.models[-1] if data else None})
         elif route == ("POST", "/v1/messages"):
             await self._messages(request, conn)
@@ -84,8 +85,9 @@ class FakeAnthropic(FakeServer):
             await self._error(conn, script.error_status, message, script.error_type, headers)
             return
         head, pieces, tail = group_frames(self._frames(model, script))
+        error_type, message = script.error_type or "overloaded_error", script.error_message or "Overloaded"
         error = (b'event: error\ndata: {"type": "error", "error": {"type": "%s", "message": "%s"}}\n\n'
-                 % ((script.error_type or "overloaded_error").encode(), (script.error_message or "Overloaded").encode()))
+                 % (error_type.encode(), message.encode()))
         if script.raw is not None:
             head, pieces, tail = (), script.raw, ()
         await self.play(conn, script, content_type=SSE, head=head, pieces=pieces, tail=tail, error_piece=error)
@@ -115,7 +117,8 @@ class FakeAnthropic(FakeServer):
             index += 1
 
         if script.thinking:
-            block({"type": "thinking", "thinking": ""}, [{"type": "thinking_delta", "thinking": t} for t in script.thinking],
+            block({"type": "thinking", "thinking": ""},
+                  [{"type": "thinking_delta", "thinking": t} for t in script.thinking],
                   [{"type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}])
         if script.tokens or not script.tool_calls:
             block({"type": "text", "text": ""}, [{"type": "text_delta", "text": t} for t in script.tokens])

@@ -12,8 +12,10 @@ from tests.fakes.script import Script
 SSE = "text/event-stream; charset=utf-8"
 ERRORS = {  # status -> (type, code, message) in OpenAI's error body
     400: ("invalid_request_error", None, "Invalid request."),
-    403: ("invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported"),
-    404: ("invalid_request_error", "model_not_found", "The model `{model}` does not exist or you do not have access to it."),
+    403: ("invalid_request_error", "unsupported_country_region_territory",
+          "Country, region, or territory not supported"),
+    404: ("invalid_request_error", "model_not_found",
+          "The model `{model}` does not exist or you do not have access to it."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for {model}. Please try again in 20s."),
     500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
@@ -53,7 +55,8 @@ class FakeOpenAI(FakeServer):
         elif route == ("POST", "/v1/chat/completions"):
             await self._chat(request, conn)
         else:
-            await self._error(conn, 404, "invalid_request_error", None, f"Invalid URL ({request.method} {request.path})")
+            await self._error(conn, 404, "invalid_request_error", None,
+                              f"Invalid URL ({request.method} {request.path})")
 
     async def _error(self, conn: Conn, status: int, type_: str, code: str | None, message: str, headers=()) -> None:
         body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
@@ -73,7 +76,8 @@ class FakeOpenAI(FakeServer):
         try:
             body = self.record(request)
         except json.JSONDecodeError:
-            await self._error(conn, 400, "invalid_request_error", None, "We could not parse the JSON body of your request.")
+            await self._error(conn, 400, "invalid_request_error", None,
+                              "We could not parse the JSON body of your request.")
             return
         if not await self._authorized(request, conn):
             return
@@ -124,8 +128,8 @@ class FakeOpenAI(FakeServer):
             args = json.dumps(call.get("arguments", {}))
             step = max(1, len(args) // 3)
             for start in range(0, len(args), step):
-                frames.append((chunk({"tool_calls": [{"index": i, "function": {"arguments": args[start:start + step]}}]}),
-                               True))
+                fragment = {"index": i, "function": {"arguments": args[start:start + step]}}
+                frames.append((chunk({"tool_calls": [fragment]}), True))
         finish = "tool_calls" if script.tool_calls else script.done_reason
         frames.append((chunk({}, finish), False))
         if include_usage:

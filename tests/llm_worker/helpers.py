@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 
 import pytest
 
@@ -26,22 +26,34 @@ async def collect(events: AsyncIterator[Event]) -> list[Event]:
     return [e async for e in events]
 
 
-def chat(backend, req: ChatRequest | None = None) -> list[Event]:
-    return run(_collect_and_close(backend, req or request()))
+def chat(backend, req: ChatRequest | None = None, *, settle: Callable[[], bool] | None = None) -> list[Event]:
+    """Run one chat to the end. `settle` is awaited before the backend's HTTP client is closed, so a
+    check like "the fake saw the disconnect" proves the stream itself closed upstream."""
+    return run(_collect_and_close(backend, req or request(), settle))
 
 
-async def _collect_and_close(backend, req: ChatRequest) -> list[Event]:
+async def _collect_and_close(backend, req: ChatRequest, settle: Callable[[], bool] | None) -> list[Event]:
     try:
         return await collect(backend.stream(req))
     finally:
+        if settle is not None:
+            await until(settle)
         await backend.aclose()
 
 
-def failure(backend, req: ChatRequest | None = None) -> BackendError:
+def failure(backend, req: ChatRequest | None = None, *, settle: Callable[[], bool] | None = None) -> BackendError:
     """The BackendError a chat ends with; fails the test if it ends any other way."""
     with pytest.raises(BackendError) as info:
-        chat(backend, req)
+        chat(backend, req, settle=settle)
     return info.value
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.005)
 
 
 def text(events: list[Event]) -> str:
@@ -59,7 +71,8 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-async def first_then_close(backend, req: ChatRequest, n: int = 1) -> list[Event]:
+async def first_then_close(backend, req: ChatRequest, n: int = 1, *,
+                           settle: Callable[[], bool] | None = None) -> list[Event]:
     """Read n events, then close the stream early, as a Stop button would."""
     stream = backend.stream(req)
     got = []
@@ -70,5 +83,7 @@ async def first_then_close(backend, req: ChatRequest, n: int = 1) -> list[Event]
                 break
     finally:
         await stream.aclose()
+        if settle is not None:
+            await until(settle)
         await backend.aclose()
     return got

@@ -97,7 +97,7 @@ def test_preference_list_beats_size():
 
 
 def test_within_a_family_the_largest_that_fits_a_laptop():
-    models = [info("llama3.2:1b", 1.3), info("llama3.2:3b", 2.0), info("llama3.2-vision:90b", 55), info("qwen3:32b", 20)]
+    models = [info("llama3.2:1b", 1.3), info("llama3.2:3b", 2.0), info("llama3.2:90b", 55), info("qwen3:32b", 20)]
     assert pick_chat_model(models) == "llama3.2:3b"
 
 

@@ -5,7 +5,9 @@ import pytest
 from llm_worker.backends.base import BackendError, Done, Message, TextDelta, ThinkingDelta, ToolCall, Usage
 from llm_worker.backends.ollama import OllamaBackend
 from tests.fakes import FakeOllama, Script, tag
-from tests.llm_worker.helpers import chat, closed_port, failure, first_then_close, request, run, text, thinking
+from tests.llm_worker.helpers import (
+    chat, closed_port, failure, first_then_close, request, run, text, thinking, until,
+)
 
 MODEL = "llama3.2:3b"
 
@@ -138,7 +140,8 @@ def test_abrupt_eof_without_done(fake):
 
 
 def test_clean_end_without_done_line_is_still_a_failure(fake):
-    fake.enqueue(Script(raw=[b'{"model":"m","created_at":"t","message":{"role":"assistant","content":"hi"},"done":false}\n']))
+    line = b'{"model":"m","created_at":"t","message":{"role":"assistant","content":"hi"},"done":false}\n'
+    fake.enqueue(Script(raw=[line]))
     err = failure(backend(fake))
     assert err.kind == "stream"
     assert "before finishing" in err.message
@@ -146,18 +149,16 @@ def test_clean_end_without_done_line_is_still_a_failure(fake):
 
 def test_stall_mid_reply_hits_inter_token_timeout_and_closes_upstream(fake):
     fake.enqueue(Script(tokens=["a", "b", "c"], stall_after=2))
-    err = failure(backend(fake, inter_token_timeout=0.2))
+    err = failure(backend(fake, inter_token_timeout=0.2), settle=lambda: fake.disconnects == 1)
     assert err.kind == "timeout"
     assert "LLM_INTER_TOKEN_TIMEOUT" in err.message and "0.2 s" in err.message
-    fake.wait_for(lambda: fake.disconnects == 1)
 
 
 def test_slow_load_hits_first_token_timeout(fake):
     fake.enqueue(Script(ttft=3.0))
-    err = failure(backend(fake, first_token_timeout=0.2))
+    err = failure(backend(fake, first_token_timeout=0.2), settle=lambda: fake.disconnects == 1)
     assert err.kind == "timeout"
     assert "LLM_FIRST_TOKEN_TIMEOUT" in err.message
-    fake.wait_for(lambda: fake.disconnects == 1)
 
 
 def test_headers_but_no_first_line_is_a_first_token_timeout(fake):
@@ -173,7 +174,7 @@ def test_slow_but_steady_stream_is_not_a_timeout(fake):
 
 def test_closing_the_stream_closes_upstream(fake):
     fake.enqueue(Script(tokens=["tok"] * 200, delay=0.02))
-    got = run(first_then_close(backend(fake), request(), n=2))
+    got = run(first_then_close(backend(fake), request(), n=2, settle=lambda: fake.disconnects == 1))
     assert got == [TextDelta("tok"), TextDelta("tok")]
     fake.wait_for(lambda: fake.disconnects == 1)
 
@@ -193,6 +194,14 @@ def test_cancelling_the_task_closes_upstream(fake):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        await until(lambda: fake.disconnects == 1)  # while the client is still open, so the stream did it
 
     run(go())
-    fake.wait_for(lambda: fake.disconnects == 1)
+
+
+def test_tool_call_arguments_as_a_json_string_are_decoded(fake):
+    line = (b'{"model":"m","created_at":"t","message":{"role":"assistant","content":"","tool_calls":[{"function":'
+            b'{"name":"add_task","arguments":"{\\"name\\": \\"milk\\"}"}}]},"done":true,"done_reason":"stop"}\n')
+    fake.enqueue(Script(raw=[line]))
+    [call] = [e for e in chat(backend(fake)) if isinstance(e, ToolCall)]
+    assert (call.name, call.arguments, call.id) == ("add_task", {"name": "milk"}, "")

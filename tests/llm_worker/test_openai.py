@@ -75,10 +75,8 @@ def test_streamed_tool_call_fragments_are_assembled(fake):
 
 
 def test_groq_usage_in_x_groq(fake):
-    fake.enqueue(Script(raw=[chunk({"content": "hi"}),
-                             chunk({}, "stop", x_groq={"id": "req_1", "usage": {"prompt_tokens": 5, "completion_tokens": 1,
-                                                                                 "queue_time": 0.01}}),
-                             b"data: [DONE]\n\n"]))
+    groq = {"id": "req_1", "usage": {"prompt_tokens": 5, "completion_tokens": 1, "queue_time": 0.01}}
+    fake.enqueue(Script(raw=[chunk({"content": "hi"}), chunk({}, "stop", x_groq=groq), b"data: [DONE]\n\n"]))
     assert chat(backend(fake))[-2] == Usage(prompt_tokens=5, completion_tokens=1)
 
 
@@ -161,9 +159,8 @@ def test_unreachable():
 
 def test_stall_is_inter_token_timeout(fake):
     fake.enqueue(Script(tokens=["a", "b"], stall_after=1))
-    err = failure(backend(fake, inter_token_timeout=0.2))
+    err = failure(backend(fake, inter_token_timeout=0.2), settle=lambda: fake.disconnects == 1)
     assert err.kind == "timeout" and "LLM_INTER_TOKEN_TIMEOUT" in err.message
-    fake.wait_for(lambda: fake.disconnects == 1)
 
 
 def test_keepalive_comments_do_not_hold_off_the_first_token_timeout(fake):
@@ -174,8 +171,8 @@ def test_keepalive_comments_do_not_hold_off_the_first_token_timeout(fake):
 
 def test_closing_early_closes_upstream(fake):
     fake.enqueue(Script(tokens=["x"] * 200, delay=0.02))
-    assert run(first_then_close(backend(fake), request(), n=3)) == [TextDelta("x")] * 3
-    fake.wait_for(lambda: fake.disconnects == 1)
+    got = run(first_then_close(backend(fake), request(), n=3, settle=lambda: fake.disconnects == 1))
+    assert got == [TextDelta("x")] * 3
 
 
 def test_probe_lists_models_and_picks_a_chat_one(fake):
@@ -197,3 +194,9 @@ def test_probe_with_bad_key_is_not_usable(fake):
 
 def test_repr_hides_the_key(fake):
     assert KEY not in repr(backend(fake))
+
+
+def test_error_event_without_error_key_is_a_failure(fake):
+    fake.enqueue(Script(raw=[chunk({"content": "a"}), b'event: error\ndata: {"message": "quota gone"}\n\n']))
+    err = failure(backend(fake))
+    assert err.kind == "stream" and "quota gone" in err.message

@@ -71,3 +71,7 @@ window.addEventListener("load", () => {
   const log = document.getElementById("chat-log");
   if (log) log.scrollTop = log.scrollHeight;
 });
+
+// Whether the live stream is connected: the page dims a little when it isn't (and tests wait on it).
+document.addEventListener("htmx:sseOpen", () => (document.documentElement.dataset.sse = "open"));
+document.addEventListener("htmx:sseError", () => (document.documentElement.dataset.sse = "closed"));

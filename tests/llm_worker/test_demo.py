@@ -1,0 +1,144 @@
+import json
+import re
+import time
+
+import pytest
+
+from llm_worker.backends.base import ChatRequest, Done, Message, TextDelta, Usage
+from llm_worker.backends.demo import DemoBackend, tokenize
+from tests.llm_worker.helpers import chat, first_then_close, request, run, text
+
+COMMAND = re.compile(r'\{"action".*?\}\}')
+
+
+def reply(last: str, history: list[Message] = ()) -> str:
+    return text(chat(DemoBackend(rate=0), ChatRequest(model="", messages=[*history, Message("user", last)])))
+
+
+def commands(reply_text: str) -> list[dict]:
+    return [json.loads(m) for m in COMMAND.findall(reply_text)]
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("add milk", {"action": "insert", "target": "task", "args": {"name": "milk"}}),
+    ("add buy apples", {"action": "insert", "target": "task", "args": {"name": "buy apples"}}),
+    ("Add 'call mum' to my list!", {"action": "insert", "target": "task", "args": {"name": "call mum"}}),
+    ("mark milk done", {"action": "toggle", "target": "task", "args": {"name": "milk"}}),
+    ("tick milk", {"action": "toggle", "target": "task", "args": {"name": "milk"}}),
+    ("complete milk", {"action": "toggle", "target": "task", "args": {"name": "milk"}}),
+    ("mark oat milk as done.", {"action": "toggle", "target": "task", "args": {"name": "oat milk"}}),
+    ("remove milk", {"action": "delete", "target": "task", "args": {"name": "milk"}}),
+    ("delete milk from my list", {"action": "delete", "target": "task", "args": {"name": "milk"}}),
+    ("rename milk to oat milk", {"action": "update", "target": "task", "args": {"id": "milk", "name": "oat milk"}}),
+    ("what's on my list?", {"action": "list", "target": "task", "args": {}}),
+    ("list", {"action": "list", "target": "task", "args": {}}),
+    ("show my tasks", {"action": "list", "target": "task", "args": {}}),
+])
+def test_intents_give_the_right_command(said, expected):
+    assert commands(reply(said)) == [expected]
+
+
+def test_list_says_it_will_look():
+    assert "look" in reply("what's on my list?").lower() or "check" in reply("what's on my list?").lower()
+
+
+def test_commas_add_several_tasks():
+    assert [c["args"]["name"] for c in commands(reply("add milk, eggs, bread"))] == ["milk", "eggs", "bread"]
+
+
+def test_commands_come_both_bare_and_fenced():
+    replies = [reply(f"add task {i}") for i in range(12)]
+    fenced = [r for r in replies if "```json\n{" in r]
+    assert fenced and len(fenced) < len(replies)
+    assert all(len(commands(r)) == 1 for r in replies)
+
+
+def test_json_is_streamed_in_several_tokens():
+    events = chat(DemoBackend(rate=0), request("add milk"))
+    pieces = [e.text for e in events if isinstance(e, TextDelta)]
+    assert not any('{"action": "insert"' in p for p in pieces)
+    assert sum('"' in p for p in pieces) > 5
+
+
+def test_deterministic():
+    for said in ("add milk", "what's on my list?", "hello there", "[event] The user completed task 'milk'"):
+        assert chat(DemoBackend(rate=0), request(said)) == chat(DemoBackend(rate=0), request(said))
+
+
+def test_only_the_last_user_message_counts():
+    history = [Message("user", "add milk"), Message("assistant", "Added.")]
+    assert commands(reply("remove eggs", history))[0]["action"] == "delete"
+
+
+def test_command_results_are_summarised_without_a_command():
+    results = ("Command results:\n- Listed 3 tasks\n- list (3 tasks):\n#1 [ ] milk\n#2 [x] eggs\n#3 [ ] bread\n"
+               "Answer the person using these results. Correct any refused command if you can.")
+    said = reply(results)
+    assert "Here's what you've got: milk, bread" in said and "eggs" in said
+    assert commands(said) == [] and "{" not in said
+
+
+def test_empty_results():
+    said = reply("Command results:\n- list (0 tasks):")
+    assert commands(said) == [] and "Nothing" in said
+
+
+@pytest.mark.parametrize("event", [
+    "[event] The user completed task 'milk'",
+    "[event] The user added task 'buy apples'",
+    "[event] The user deleted task 'eggs'",
+    "[event] The user marked task 'milk' not done",
+    "[event] The user renamed task 'milk' to 'oat milk'",
+    "[event] The user reordered the list",
+])
+def test_events_get_one_short_comment_and_no_command(event):
+    said = reply(event)
+    assert 0 < len(said.split()) < 40
+    assert commands(said) == [] and "{" not in said
+
+
+def test_completed_event_mentions_the_task():
+    assert "milk" in reply("[event] The user completed task 'milk'")
+
+
+@pytest.mark.parametrize("said", ["!help", "[help] The person typed !help.", "tell me a joke", "hi"])
+def test_anything_else_explains_the_demo_and_how_to_get_a_real_model(said):
+    answer = reply(said)
+    assert "demo model" in answer and "ollama.com" in answer and "ollama pull llama3.2" in answer
+    assert commands(answer) == []
+
+
+def test_tokens_rejoin_to_the_exact_text():
+    sample = 'Hi there!\n\n```json\n{"action": "insert", "args": {"name": "don\u2019t panic"}}\n```  '
+    assert "".join(tokenize(sample)) == sample
+
+
+def test_usage_and_done_close_the_stream():
+    events = chat(DemoBackend(rate=0), request("add milk"))
+    assert isinstance(events[-2], Usage) and events[-2].completion_tokens == len(events) - 2
+    assert events[-1] == Done("stop")
+
+
+def test_rate_paces_tokens():
+    started = time.monotonic()
+    events = chat(DemoBackend(rate=200), request("add milk"))
+    elapsed = time.monotonic() - started
+    tokens = len(events) - 2
+    assert elapsed >= (tokens - 1) / 200 * 0.9
+    assert elapsed < 2.0
+
+
+def test_rate_zero_is_fast():
+    started = time.monotonic()
+    for _ in range(20):
+        chat(DemoBackend(rate=0), request("rename milk to oat milk"))
+    assert time.monotonic() - started < 1.0
+
+
+def test_probe_always_reachable():
+    found = run(DemoBackend().probe())
+    assert found.reachable and found.model == "ghostwire-demo"
+
+
+def test_can_be_stopped_midway():
+    assert len(run(first_then_close(DemoBackend(rate=1000), request("add milk"), n=2))) == 2
