@@ -18,7 +18,7 @@ from broker import contract as c
 from broker.bus import Bus, JobSender
 from broker.settings import Settings
 from crud_worker import conversation, db as store, prompts
-from crud_worker.commands.schema import from_tool_call, parse_block
+from crud_worker.commands.schema import Refusal, from_tool_call, parse_block
 from crud_worker.commands.splitter import Block, CommandSplitter, split_all
 from crud_worker.executor import execute
 
@@ -121,7 +121,7 @@ class Replies:
             pieces = split_all(m.text)
         for piece in pieces:
             if isinstance(piece, Block):
-                await self._run_block(reply, piece)
+                await self._run_block(reply, piece, ended_well=m.status == "done")
         for n, call in enumerate(m.tool_calls):
             await self._run_tool_call(reply, call, n)
         await self._finish(reply, m.text, "done" if m.status == "done" else "cancelled", model=m.model,
@@ -131,8 +131,12 @@ class Replies:
         if reply := self._track(m.msg_id, m.seq):
             await self._finish(reply, m.text, "failed", model=m.model, error=m.error)
 
-    async def _run_block(self, reply: Reply, block: Block) -> None:
-        command = parse_block(block.raw) if block.closed else parse_block(block.raw + "\n")
+    async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
+        if block.closed or ended_well:
+            command = parse_block(block.raw)
+        else:
+            # A stream cut off at `{"id": 1` may have meant 15: repairing it could hit the wrong task.
+            command = Refusal(reason="the reply was stopped before this command was complete")
         await self._run(reply, f"{reply.msg_id}:{block.index}", reply.commands, block.raw, command)
         reply.commands += 1
 

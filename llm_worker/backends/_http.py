@@ -18,6 +18,8 @@ T = TypeVar("T")
 # Reads are unbounded at the httpx level: a cold model load can take minutes before the
 # first byte. Our own first-token / inter-token timeouts (Pacer) bound the wait instead.
 HTTPX_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
+# Listing models is never slow on a healthy server, and a probe must not hang the worker.
+PROBE_TIMEOUT = httpx.Timeout(10.0)
 ERROR_BODY_LIMIT = 64 * 1024
 ERROR_TEXT_CHARS = 300
 

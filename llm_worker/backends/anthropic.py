@@ -118,7 +118,8 @@ class AnthropicBackend:
 
     async def list_models(self) -> list[ModelInfo]:
         try:
-            response = await self.client.get(f"{self.base_url}/v1/models", headers=self._headers())
+            response = await self.client.get(f"{self.base_url}/v1/models", headers=self._headers(),
+                                             timeout=_http.PROBE_TIMEOUT)
         except httpx.TransportError:
             raise BackendError(self._unreachable(), kind="unreachable") from None
         if response.status_code != 200:

@@ -85,7 +85,7 @@ class OllamaBackend:
 
     async def list_models(self) -> list[ModelInfo]:
         try:
-            response = await self.client.get(f"{self.host}/api/tags")
+            response = await self.client.get(f"{self.host}/api/tags", timeout=_http.PROBE_TIMEOUT)
         except httpx.TransportError:
             raise self._unreachable() from None
         if response.status_code != 200:
@@ -117,7 +117,10 @@ class OllamaBackend:
         """The model to use and its capabilities (looked up once, to know whether `think` is allowed)."""
         model = request.model or self.model
         if not model:
-            model = (await self.probe()).model
+            found = await self.probe()
+            if not found.reachable:
+                raise self._unreachable()
+            model = found.model
             if not model:
                 raise BackendError(f"No chat model is installed in Ollama. Run `ollama pull {SUGGESTED_MODEL}`.",
                                    kind="model_not_found")

@@ -155,3 +155,9 @@ def test_think_omitted_for_a_model_pulled_after_first_look(fake):
     events = chat(backend, request())
     assert fake.requests[-1]["think"] is False
     assert text(events) == "hi"
+
+
+def test_stream_without_a_model_when_ollama_is_down_says_unreachable():
+    with pytest.raises(BackendError) as info_:
+        chat(OllamaBackend(f"http://127.0.0.1:{closed_port()}"))
+    assert info_.value.kind == "unreachable" and "ollama serve" in info_.value.message
