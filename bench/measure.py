@@ -67,13 +67,17 @@ def reply_pieces(events: list[Event], reply_id: str) -> tuple[list[tuple[int, st
 
 
 def delivery(script: Script, received: dict[int, int]) -> dict:
-    """Lag per marker token (write → receive), loss, and the sustained rate over the reply."""
+    """Lag per marker token (write → receive), loss, and the sustained rate over the reply.
+
+    The rate counts every token the fake sent between the first and the last marker received,
+    command tokens included, so it compares with the model's rate.
+    """
     lags = [received[i] - script.written_ns[i] for i in received]
-    times = sorted(received.values())
-    span_s = (times[-1] - times[0]) / 1e9 if len(times) > 1 else 0.0
+    first, last = (min(received), max(received)) if received else (0, 0)
+    span_s = (received[last] - received[first]) / 1e9 if received else 0.0
     return {"tokens": len(script.markers), "received": len(received), "lost": len(script.markers) - len(received),
-            "lag_ms": summary_ms(lags),
-            "throughput_tps": round((len(times) - 1) / span_s, 1) if span_s > 0 else None}
+            "lag_ms": summary_ms(lags), "lags_ns": lags,
+            "throughput_tps": round((last - first) / span_s, 1) if span_s > 0 else None}
 
 
 def command_latency(script: Script, events: list[Event]) -> dict:
@@ -97,12 +101,13 @@ def analyse_tab(script: Script, reply_id: str, events: list[Event]) -> dict:
     out["final_seen"] = final_ns is not None
     out["final_ns"] = final_ns
     out["commands"] = command_latency(script, events)
-    if len(carriers) > 1:
-        span_s = (carriers[-1].t_ns - carriers[0].t_ns) / 1e9
-        out["text_events"] = len(carriers)
-        out["events_per_s"] = round(len(carriers) / span_s, 1) if span_s > 0 else None
-    else:
-        out["text_events"], out["events_per_s"] = len(carriers), None
+    # Per second of the reply: the longer of how long the model took to write it and how long
+    # the text took to arrive, so a burst at the end of a short reply doesn't read as a rate.
+    out["text_events"] = len(carriers)
+    written = [t for t in script.written_ns if t]
+    spans = [(written[-1] - written[0]) if len(written) > 1 else 0,
+             (carriers[-1].t_ns - carriers[0].t_ns) if len(carriers) > 1 else 0]
+    out["events_per_s"] = round(len(carriers) / (max(spans) / 1e9), 1) if max(spans) > 0 else None
     return out
 
 

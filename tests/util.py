@@ -43,10 +43,18 @@ class SseReader(threading.Thread):
         self.comments: list[str] = []
         self.opened = threading.Event()
         self.status = 0
+        self.error: Exception | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
     def run(self) -> None:
+        try:
+            self._read()
+        except httpx.HTTPError as err:
+            if not self._stop.is_set():
+                self.error = err
+
+    def _read(self) -> None:
         with httpx.Client(timeout=httpx.Timeout(5, read=None)) as client:
             with client.stream("GET", self.url, headers=self.headers) as r:
                 self.status = r.status_code

@@ -156,6 +156,7 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
         self._handlers: set[asyncio.Task] = set()
+        self._start_error: OSError | None = None
 
     @property
     def url(self) -> str:
@@ -197,8 +198,11 @@ class FakeServer:
         self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(ready),),
                                         name=f"{self.service}-fake", daemon=True)
         self._thread.start()
-        if not ready.wait(5):
-            raise RuntimeError(f"{self.service} fake did not start")
+        if not ready.wait(5) or self._start_error is not None:
+            self._thread.join(5)
+            self._loop.close()
+            self._loop = None
+            raise RuntimeError(f"{self.service} fake did not start on {self.host}:{self.port}") from self._start_error
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None:
@@ -209,7 +213,12 @@ class FakeServer:
 
     async def _serve(self, ready: threading.Event) -> None:
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._on_connection, self.host, self.port, limit=MAX_HEADER_BYTES)
+        try:
+            server = await asyncio.start_server(self._on_connection, self.host, self.port, limit=MAX_HEADER_BYTES)
+        except OSError as exc:  # e.g. the port is taken; start() re-raises it in the caller's thread
+            self._start_error = exc
+            ready.set()
+            return
         self.port = server.sockets[0].getsockname()[1]
         ready.set()
         async with server:

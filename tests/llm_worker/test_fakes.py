@@ -162,3 +162,10 @@ def test_fakes_run_standalone(module, marker):
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_a_taken_port_fails_loudly():
+    with FakeOllama() as first:
+        with pytest.raises(RuntimeError, match="did not start") as info:
+            FakeOllama(port=first.port).start()
+    assert isinstance(info.value.__cause__, OSError)
