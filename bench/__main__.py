@@ -15,12 +15,13 @@ import httpx
 from bench import report, runner
 from bench.fake_model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
+from bench.tap import BusTap
 from tests.stack import HX, Stack
 
 PROFILES = {"laptop": 40, "desktop": 300, "cloud": 2500, "max": 0}
 # Sized for stable percentiles while the default run stays well under 3 minutes on 2 cores.
 PLANS = {
-    "default": {"tokens": {"laptop": 500, "desktop": 1500, "cloud": 5000, "max": 20000},
+    "default": {"tokens": {"laptop": 500, "desktop": 1500, "cloud": 5000, "max": 40000},
                 "commands": {"laptop": 5, "desktop": 8, "cloud": 10, "max": 10},
                 "lengths": [1250, 2500, 5000], "fanout_tokens": 1500, "warmup": 200},
     "quick": {"tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 500},
@@ -45,9 +46,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-async def run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
+async def run_plan(ctx: runner.Ctx, plan: dict, tabs: int, bus_out: str) -> dict:
+    ctx.tap = BusTap(bus_out)
+    ctx.tap.start()
+    try:
+        return await _run_plan(ctx, plan, tabs)
+    finally:
+        ctx.tap.close()
+
+
+async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
     async with httpx.AsyncClient(base_url=ctx.web_url, headers=HX, timeout=10) as ctx.http:
-        await runner.through_ghostwire(ctx, plan["warmup"], 0, 1)  # first-use costs: model lookup, caches
+        # The warm-up pays first-use costs (model lookup, caches) and lets the tap's subscription settle.
+        await runner.through_ghostwire(ctx, plan["warmup"], 0, 1)
         profiles = {}
         for name, rate in PROFILES.items():
             n = plan["tokens"][name]
@@ -82,8 +93,9 @@ def main(argv: list[str] | None = None) -> dict:
         if args.py_spy:
             from bench.spy import Spy
             spy = Spy(args.py_spy, pids)
+        bus_out = stack.env.get("GHOSTWIRE_BUS_EVENTS_OUT") or f"ipc://{stack.run_dir / 'events-out.sock'}"
         ctx = runner.Ctx(web_url=stack.url, fake=fake, meter=CpuMeter(pids), spy=spy)
-        results = asyncio.run(run_plan(ctx, PLANS[mode], args.tabs))
+        results = asyncio.run(run_plan(ctx, PLANS[mode], args.tabs, bus_out))
         peak = {p: status_mb(pid, "VmHWM") for p, pid in pids.items()}
         restarted = [p for p, pid in pids.items() if stack.pid(p) != pid]
     finally:

@@ -1,4 +1,4 @@
-"""Clients that timestamp what they receive: raw-socket SSE tabs and a direct httpx reader of the fake.
+"""SSE tabs over raw sockets that timestamp every read (the direct reader of the fake is bench/direct.py).
 
 An SSE tab does nothing on receipt but stamp and keep the bytes (plus one small regex that spots
 final bubbles, so the run knows when to stop); parsing happens after the run. That keeps 100 tabs
@@ -8,14 +8,9 @@ in one event loop cheap enough that the clients are not what is being measured.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from dataclasses import dataclass
-
-import httpx
-
-from bench.fake_model import MODEL, Script
 
 FINAL = re.compile(rb'id="msg-(a[0-9a-f]{16})" class="msg assistant \w+ (?:done|failed|cancelled)" hx-swap-oob')
 TAIL = 256  # bytes kept from the previous read so a final bubble split across reads is still seen
@@ -135,20 +130,3 @@ def parse(chunks: list[tuple[int, bytes]]) -> list[Event]:
             if data:
                 events.append(Event(t, "\n".join(data)))
     return events
-
-
-async def read_direct(fake_url: str, script: Script, timeout: float) -> list[tuple[int, str]]:
-    """The ceiling: what an httpx client reading the fake itself receives, as (monotonic_ns, content)."""
-    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": f"bench-run-{script.key}"}]}
-    pieces: list[tuple[int, str]] = []
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=timeout)) as client:
-        async with client.stream("POST", f"{fake_url}/api/chat", json=body) as r:
-            async for line in r.aiter_lines():
-                t = time.monotonic_ns()
-                if not line:
-                    continue
-                part = json.loads(line)
-                pieces.append((t, part["message"]["content"]))
-                if part["done"]:
-                    break
-    return pieces

@@ -98,16 +98,16 @@ def analyse_tab(script: Script, reply_id: str, events: list[Event]) -> dict:
     received, dupes = marker_times(pieces, script)
     out = delivery(script, received)
     out["duplicates"] = dupes
+    out["received_ns"] = received
     out["final_seen"] = final_ns is not None
     out["final_ns"] = final_ns
     out["commands"] = command_latency(script, events)
-    # Per second of the reply: the longer of how long the model took to write it and how long
-    # the text took to arrive, so a burst at the end of a short reply doesn't read as a rate.
-    out["text_events"] = len(carriers)
-    written = [t for t in script.written_ns if t]
-    spans = [(written[-1] - written[0]) if len(written) > 1 else 0,
-             (carriers[-1].t_ns - carriers[0].t_ns) if len(carriers) > 1 else 0]
-    out["events_per_s"] = round(len(carriers) / (max(spans) / 1e9), 1) if max(spans) > 0 else None
+    # The most text events in any one second of the reply (for a reply shorter than a second,
+    # all of them), so a short burst can't hide in an average and a short reply can't inflate one.
+    times = [ev.t_ns for ev in carriers]
+    out["text_events"] = len(times)
+    out["events_per_s"] = max((bisect.bisect_left(times, t + 1_000_000_000) - k for k, t in enumerate(times)),
+                              default=0)
     return out
 
 

@@ -44,7 +44,7 @@ def goals(r: dict) -> list[dict]:
                      "n/a" if v is None else f"{v * 100:.1f}% off"))
     rates = [x["events_per_s"] for x in p.values() if x["events_per_s"] is not None]
     v = max(rates) if rates else None
-    out.append(_goal("≤ 60 SSE events/s per reply (worst profile)", v, _le(v, 60), f"{v} ev/s"))
+    out.append(_goal("≤ 60 SSE events in any second of a reply", v, _le(v, 60), f"{v} ev/s"))
     out.append(_goal(f"{fan['tabs']} tabs: every tab gets every token", fan["tabs_complete"],
                      fan["tabs_complete"] == fan["tabs"], f"{fan['tabs_complete']}/{fan['tabs']} tabs complete"))
     v = fan["lag_ms"]["p99"]
@@ -74,6 +74,20 @@ def table(r: dict) -> str:
     lines += ["", "measurement floor (direct httpx reader of the fake, same clock): lag p50/p99 ms  " + "  ".join(
         f"{n} {_f(x['direct']['lag_ms']['p50'], 2)}/{_f(x['direct']['lag_ms']['p99'], 2)}"
         for n, x in r["profiles"].items())]
+    lines += ["", "where it goes (bus tap; ms p50/p99): token fake→bus = llm_worker+broker, bus→SSE = web; "
+              "command fake→bus, crud = delta→task.changed, web = task.changed→SSE",
+              f"{'profile':<8}{'tok fake→bus':>14}{'tok bus→SSE':>14}{'deltas':>8}{'<8ms apart':>11}"
+              f"{'cmd fake→bus':>14}{'cmd crud':>12}{'cmd web':>12}"]
+    for name, x in {**r["profiles"], "fanout": r["fanout"]}.items():
+        s = x.get("stages")
+        if not s:
+            continue
+
+        def pp(k: str) -> str:
+            return f"{_f(s[k]['p50'], 1)}/{_f(s[k]['p99'], 1)}"
+        lines.append(f"{name:<8}{pp('token_fake_to_bus_ms'):>14}{pp('token_bus_to_sse_ms'):>14}{s['deltas']:>8}"
+                     f"{s['deltas_under_8ms_apart']:>11}{pp('command_fake_to_bus_ms'):>14}"
+                     f"{pp('command_crud_ms'):>12}{pp('command_web_ms'):>12}")
     lines += ["", f"{'CPU seconds':<12}" + "".join(f"{p:>12}" for p in PROCS) + f"{'bench tabs':>12}{'fake':>8}"
               f"{'wall s':>8}"]
     runs = {**r["profiles"], "fanout": r["fanout"]}

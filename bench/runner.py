@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
 from bench import measure
-from bench.clients import SseTab, open_tab, read_direct
+from bench.clients import SseTab, open_tab
 from bench.fake_model import FakeModel, build_script
 from bench.procs import CpuMeter, cpu_seconds
+from bench.tap import BusTap
 from tests.stack import HX, REPLY_ID
 
+ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 3.0  # after the final bubble, how long a command's task event may still trail it
 
 
@@ -26,6 +31,7 @@ class Ctx:
     fake: FakeModel
     meter: CpuMeter
     spy: object | None = None  # bench.spy.Spy when profiling
+    tap: BusTap | None = None
     http: httpx.AsyncClient | None = None
     keys: itertools.count = field(default_factory=lambda: itertools.count(1))
     client_tid: int = field(default_factory=threading.get_native_id)
@@ -76,6 +82,7 @@ async def through_ghostwire(ctx: Ctx, n_tokens: int, rate: float, n_commands: in
     bench_before = ctx.bench_cpu()
     if ctx.spy and label:
         ctx.spy.start(label)
+    tap_mark = ctx.tap.mark() if ctx.tap else 0
     t_post = time.monotonic_ns()
     try:
         reply_id = await chat(ctx, f"bench-run-{script.key}")
@@ -91,11 +98,14 @@ async def through_ghostwire(ctx: Ctx, n_tokens: int, rate: float, n_commands: in
     cpu = ctx.meter.stop()
     bench_after = ctx.bench_cpu()
     cpu.update({f"bench_{k}": round(bench_after[k] - v, 3) for k, v in bench_before.items()})
-    per_tab, lags = [], []
+    per_tab, lags, stages = [], [], None
     for c in conns:
         events = c.events()
         res = measure.analyse_tab(script, reply_id, events)
         lags.extend(res.pop("lags_ns"))
+        received = res.pop("received_ns")
+        if stages is None and ctx.tap:
+            stages = ctx.tap.stages(script, reply_id, tap_mark, received, events)
         res["wire_bytes"] = c.wire_bytes(t_post, res.pop("final_ns") or time.monotonic_ns())
         per_tab.append(res)
     first = per_tab[0]
@@ -107,14 +117,19 @@ async def through_ghostwire(ctx: Ctx, n_tokens: int, rate: float, n_commands: in
         "bytes_per_char": round(first["wire_bytes"] / text_chars, 3),
         "tabs_complete": sum(1 for r in per_tab if r["lost"] == 0 and r["duplicates"] == 0 and r["final_seen"]),
         "min_received": min(r["received"] for r in per_tab), "lost_total": sum(r["lost"] for r in per_tab),
-        "fake_hung_up": script.hung_up,
+        "fake_hung_up": script.hung_up, "stages": stages,
     }
 
 
 async def direct(ctx: Ctx, n_tokens: int, rate: float, n_commands: int = 0) -> dict:
-    """The ceiling: the same script read by a plain httpx client, no Ghostwire in between."""
+    """The ceiling: the same script read by a plain httpx client in its own process."""
     script = ctx.fake.add(build_script(ctx.key(), n_tokens, rate, n_commands))
-    pieces = await read_direct(ctx.fake.url, script, timeout_for(n_tokens, rate))
-    res = measure.ceiling(script, pieces)
+    timeout = timeout_for(n_tokens, rate)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.direct", ctx.fake.url, script.key,
+                                                str(timeout), stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout + 30)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the direct reader failed (exit {proc.returncode})")
+    res = measure.ceiling(script, [(t, text) for t, text in json.loads(out)])
     res.pop("lags_ns")
     return res

@@ -55,7 +55,6 @@ def test_model_commands_and_clicks_show_in_both_tabs_once(stack, fake_ollama, br
     name = a.locator("#task-list li input.name[value='typed by hand']")
     name.fill("renamed in place")
     name.press("Enter")
-    name.evaluate("e => e.blur()")
     for page in (a, b):
         wait_for(lambda: count(page, "renamed in place") == 1 and count(page, "typed by hand") == 0,
                  what="the rename in each tab")

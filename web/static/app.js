@@ -38,11 +38,19 @@ document.addEventListener("htmx:afterSwap", (e) => {
 });
 
 // Enter sends, Shift+Enter is a new line; the input keeps focus after sending.
+// In a task's name, Enter commits the rename (blur fires "change") instead of submitting the order form.
 document.addEventListener("keydown", (e) => {
-  if (e.target.id === "msg" && e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+  if (e.key !== "Enter" || e.isComposing) return;
+  if (e.target.id === "msg" && !e.shiftKey) {
     e.preventDefault();
     e.target.form.requestSubmit();
+  } else if (e.target.matches("#task-list input.name")) {
+    e.preventDefault();
+    e.target.blur();
   }
+});
+document.addEventListener("submit", (e) => {
+  if (e.target.id === "task-order") e.preventDefault();
 });
 document.addEventListener("htmx:afterRequest", (e) => {
   const form = e.detail.elt;

@@ -1,0 +1,105 @@
+"""A listener on the bus, to split the added lag into stages.
+
+It subscribes behind the broker exactly as `web` and `crud_worker` do, so the time an `llm.delta`
+reaches it is the time it reaches them. Per token: fake → bus is the llm_worker (reading, coalescing,
+publishing) plus the broker; bus → SSE is `web`. Per command: closing brace → its delta on the bus,
+→ the `task.changed` the crud_worker publishes, → the SSE insert.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import threading
+import time
+
+import zmq
+
+from bench.clients import Event
+from bench.fake_model import Script
+from bench.measure import summary_ms
+from broker import contract as c
+
+TOPICS = (b"llm.delta", b"task.changed")
+
+
+POLL_MS = 100
+
+
+class BusTap:
+    """Blocking receives in a thread of its own: a stamp is taken the moment recv returns, not
+    whenever the clients' event loop gets round to it."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.frames: list[tuple[int, bytes, bytes]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bus-tap", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.SUB)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVHWM, 100_000)
+        sock.connect(self.endpoint)
+        for t in TOPICS:
+            sock.subscribe(t)
+        try:
+            while not self._stop.is_set():
+                if sock.poll(POLL_MS):
+                    topic, payload, *_ = sock.recv_multipart()
+                    self.frames.append((time.monotonic_ns(), topic, payload))
+        finally:
+            ctx.destroy(linger=0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def mark(self) -> int:
+        return len(self.frames)
+
+    def stages(self, script: Script, reply_id: str, since: int, sse_times: dict[int, int],
+               events: list[Event]) -> dict:
+        deltas: list[tuple[int, str]] = []
+        changed: dict[str, int] = {}
+        for t, topic, payload in self.frames[since:]:
+            m = c.decode(topic, payload)
+            if isinstance(m, c.LlmDelta) and m.msg_id == reply_id and m.text:
+                deltas.append((t, m.text))
+            elif isinstance(m, c.TaskChanged) and m.op == "insert" and m.task is not None:
+                changed.setdefault(m.task.name, t)
+        # The deltas carry the raw text, a prefix of the script's: a token is on the bus with the
+        # delta that holds its last character.
+        ends = list(itertools.accumulate(len(t) for t in script.tokens))
+        delta_ends = list(itertools.accumulate(len(text) for _, text in deltas))
+
+        def on_bus(i: int) -> int | None:
+            k = bisect.bisect_left(delta_ends, ends[i])
+            return deltas[k][0] if k < len(deltas) else None
+
+        bus = {i: t for i in script.markers if (t := on_bus(i)) is not None}
+        to_bus = [bus[i] - script.written_ns[i] for i in bus]
+        to_sse = [sse_times[i] - bus[i] for i in bus if i in sse_times]
+        gaps = [b[0] - a[0] for a, b in zip(deltas, deltas[1:])]
+        cmd = {"to_bus": [], "crud": [], "web": []}
+        for i, name in script.closers.items():
+            t_bus, t_changed = on_bus(i), changed.get(name)
+            if t_bus is None or t_changed is None:
+                continue
+            cmd["to_bus"].append(t_bus - script.written_ns[i])
+            cmd["crud"].append(t_changed - t_bus)
+            needle = f'value="{name}"'
+            hit = next((ev.t_ns for ev in events if "beforeend:#task-list" in ev.data and needle in ev.data), None)
+            if hit is not None:
+                cmd["web"].append(hit - t_changed)
+        return {
+            "deltas": len(deltas), "delta_gap_ms": summary_ms(gaps),
+            "deltas_under_8ms_apart": sum(1 for g in gaps if g < 8_000_000),
+            "token_fake_to_bus_ms": summary_ms(to_bus), "token_bus_to_sse_ms": summary_ms(to_sse),
+            "command_fake_to_bus_ms": summary_ms(cmd["to_bus"]), "command_crud_ms": summary_ms(cmd["crud"]),
+            "command_web_ms": summary_ms(cmd["web"]),
+        }
