@@ -58,7 +58,7 @@ EXPOSE 5001
 
 # Slim images have no curl. /health answers ok=true only when all four processes are heartbeating.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
-    CMD ["python", "-c", "import json, os, sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('GHOSTWIRE_PORT', '5001'), timeout=4); sys.exit(0 if json.load(r).get('ok') else 1)"]
+    CMD ["python", "-c", "import json, os, sys, urllib.request as u; t = os.environ.get('GHOSTWIRE_TOKEN'); q = u.Request('http://127.0.0.1:%s/health' % os.environ.get('GHOSTWIRE_PORT', '5001'), headers={'Authorization': 'Bearer ' + t} if t else {}); sys.exit(0 if json.load(u.urlopen(q, timeout=4)).get('ok') else 1)"]
 
 # Exec form: supervisord is PID 1, gets docker's SIGTERM and stops web, llm, crud, broker in turn.
 CMD ["supervisord", "-c", "/app/supervisord.conf"]

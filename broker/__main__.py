@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import logging
@@ -11,8 +12,8 @@ import time
 
 import zmq
 
-from broker import contract, settings
-from broker.bus import HEARTBEAT_S, configure, new_id
+from broker import contract, security, settings
+from broker.bus import HEARTBEAT_S, configure, connect, new_id
 from broker.jobs import JobQueue
 from broker.runtime import setup_logging
 
@@ -30,27 +31,40 @@ def claim_run_dir(cfg: settings.Settings):
     return lock
 
 
-def bind(sock: zmq.Socket, endpoint: str) -> zmq.Socket:
+def bind(sock: zmq.Socket, cfg: settings.Settings, endpoint: str) -> zmq.Socket:
     if endpoint.startswith("ipc://"):
         path = endpoint[len("ipc://"):]
         if len(path) > 100:
             sys.exit(f"ipc path too long for ZeroMQ ({len(path)} chars): use a shorter GHOSTWIRE_RUN_DIR")
+    if endpoint.startswith("tcp://"):
+        security.heartbeat(sock)
+        if cfg.curve_dir:
+            security.as_server(sock, cfg.curve_dir)
+        elif not _loopback(endpoint):
+            sys.exit(f"refusing to bind {endpoint} beyond loopback without CURVE keys: "
+                     "create them with `python -m broker keys NAME` and set GHOSTWIRE_CURVE_DIR")
     sock.bind(endpoint)
     return sock
 
 
+def _loopback(endpoint: str) -> bool:
+    host = endpoint[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 def serve(cfg: settings.Settings) -> None:
     ctx = zmq.Context()
-    xsub = bind(configure(ctx.socket(zmq.XSUB)), cfg.bus_events_in)
-    xpub = bind(configure(ctx.socket(zmq.XPUB)), cfg.bus_events_out)
+    if cfg.curve_dir:
+        security.authenticator(ctx, cfg.curve_dir)
+    xsub = bind(configure(ctx.socket(zmq.XSUB)), cfg, cfg.bus_events_in)
+    xpub = bind(configure(ctx.socket(zmq.XPUB)), cfg, cfg.bus_events_out)
     threading.Thread(target=zmq.proxy, args=(xsub, xpub), name="events", daemon=True).start()
 
     jobs = JobQueue(
-        bind(configure(ctx.socket(zmq.PULL)), cfg.bus_jobs_in),
-        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1), cfg.bus_jobs_out),
+        bind(configure(ctx.socket(zmq.PULL)), cfg, cfg.bus_jobs_in),
+        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1), cfg, cfg.bus_jobs_out),
     )
-    status = configure(ctx.socket(zmq.PUB))
-    status.connect(cfg.bus_events_in)
+    status = connect(configure(ctx.socket(zmq.PUB)), dataclasses.replace(cfg, curve_name="broker"), cfg.bus_events_in)
     instance, started = new_id("broker-"), time.time()
     log.info("ready: events %s → %s, jobs %s → %s", cfg.bus_events_in, cfg.bus_events_out,
              cfg.bus_jobs_in, cfg.bus_jobs_out)
@@ -76,8 +90,7 @@ def serve(cfg: settings.Settings) -> None:
 def tap(cfg: settings.Settings, prefixes: list[str]) -> None:
     """Print every message on the bus (or those whose topic starts with one of `prefixes`)."""
     ctx = zmq.Context()
-    sub = configure(ctx.socket(zmq.SUB))
-    sub.connect(cfg.bus_events_out)
+    sub = connect(configure(ctx.socket(zmq.SUB)), cfg, cfg.bus_events_out)
     for prefix in prefixes or [""]:
         sub.subscribe(prefix.encode())
     print(f"tapping {cfg.bus_events_out} (Ctrl-C to stop)", file=sys.stderr)
@@ -92,10 +105,21 @@ def tap(cfg: settings.Settings, prefixes: list[str]) -> None:
         ctx.destroy(linger=0)
 
 
+def keys(cfg: settings.Settings, names: list[str]) -> None:
+    key_dir = cfg.curve_dir or cfg.run_dir.parent / "keys"
+    for path in security.make_keys(key_dir, names or ["web", "crud_worker", "llm_worker"]):
+        print(f"created {path}")
+    print(f"keys in {key_dir}: set GHOSTWIRE_CURVE_DIR={key_dir} on the broker's host; give each client "
+          "its NAME.key + NAME.key_secret + broker.key and set GHOSTWIRE_CURVE_NAME=NAME there.")
+
+
 def main(argv: list[str]) -> None:
     cfg = settings.load()
     if argv[:1] == ["tap"]:
         tap(cfg, argv[1:])
+        return
+    if argv[:1] == ["keys"]:
+        keys(cfg, argv[1:])
         return
     setup_logging("broker")
     lock = claim_run_dir(cfg)

@@ -18,7 +18,7 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from broker import contract
+from broker import contract, security
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,22 @@ def new_id(prefix: str = "") -> str:
 
 
 def configure(sock: zmq.Socket, **opts: int) -> zmq.Socket:
+    """Options that must be set before bind/connect: no linger on close, roomy high-water marks."""
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, HWM)
     sock.setsockopt(zmq.RCVHWM, HWM)
     for name, value in opts.items():
         sock.setsockopt(getattr(zmq, name), value)
+    return sock
+
+
+def connect(sock: zmq.Socket, settings: Settings, endpoint: str) -> zmq.Socket:
+    """Connect a client socket, with CURVE and heartbeats when the bus goes over tcp."""
+    if endpoint.startswith("tcp://"):
+        security.heartbeat(sock)
+        if settings.curve_dir:
+            security.as_client(sock, settings.curve_dir, settings.curve_name)
+    sock.connect(endpoint)
     return sock
 
 
@@ -54,10 +65,8 @@ class Bus:
         self.proc = proc
         self.instance = new_id(f"{proc}-")
         self.ctx = zmq.asyncio.Context()
-        self.pub = configure(self.ctx.socket(zmq.PUB))
-        self.sub = configure(self.ctx.socket(zmq.SUB))
-        self.pub.connect(settings.bus_events_in)
-        self.sub.connect(settings.bus_events_out)
+        self.pub = connect(configure(self.ctx.socket(zmq.PUB)), settings, settings.bus_events_in)
+        self.sub = connect(configure(self.ctx.socket(zmq.SUB)), settings, settings.bus_events_out)
         for topic in topics:
             self.sub.subscribe(topic.encode())
         self.gaps = 0
@@ -118,8 +127,7 @@ class JobSender:
     """crud_worker's end of the job queue: jobs wait in the broker until a worker has room."""
 
     def __init__(self, bus: Bus):
-        self.sock = configure(bus.ctx.socket(zmq.PUSH))
-        self.sock.connect(bus.settings.bus_jobs_in)
+        self.sock = connect(configure(bus.ctx.socket(zmq.PUSH)), bus.settings, bus.settings.bus_jobs_in)
 
     async def send(self, job: contract.LlmJob) -> None:
         await self.sock.send(contract.encode_job(job))
@@ -131,7 +139,7 @@ class JobReceiver:
     def __init__(self, bus: Bus, slots: int):
         self.sock = configure(bus.ctx.socket(zmq.DEALER))
         self.sock.setsockopt(zmq.IDENTITY, bus.instance.encode())
-        self.sock.connect(bus.settings.bus_jobs_out)
+        connect(self.sock, bus.settings, bus.settings.bus_jobs_out)
         self.slots = slots
 
     async def announce(self) -> None:

@@ -45,6 +45,9 @@ class Settings:
     demo_rate: float
     num_ctx: int
     persona: str
+    curve_dir: Path | None = None
+    curve_name: str = ""
+    llm_slots: int = 4
     bus_events_in: str = field(default="")
     bus_events_out: str = field(default="")
     bus_jobs_in: str = field(default="")
@@ -89,6 +92,9 @@ def load(env_file: str | None = ".env") -> Settings:
         demo_rate=_float("GHOSTWIRE_DEMO_RATE", 40.0),
         num_ctx=int(_env("LLM_NUM_CTX", "8192")),
         persona=_env("GHOSTWIRE_PERSONA"),
+        curve_dir=Path(_env("GHOSTWIRE_CURVE_DIR")).absolute() if _env("GHOSTWIRE_CURVE_DIR") else None,
+        curve_name=_env("GHOSTWIRE_CURVE_NAME", "client"),
+        llm_slots=int(_env("GHOSTWIRE_LLM_SLOTS", "4")),
         bus_events_in=endpoint("GHOSTWIRE_BUS_EVENTS_IN", "events-in.sock"),
         bus_events_out=endpoint("GHOSTWIRE_BUS_EVENTS_OUT", "events-out.sock"),
         bus_jobs_in=endpoint("GHOSTWIRE_BUS_JOBS_IN", "jobs-in.sock"),

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from broker.bus import Bus
 from broker.settings import Settings
-from web import routes
+from web import auth, routes
 from web.hub import TOPICS, Hub
 from web.store import Store
 
@@ -72,9 +72,16 @@ def create_app(cfg: Settings) -> FastHTML:
     hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),
             Link(rel="stylesheet", href="/static/app.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
+    before = [Beforeware(same_origin)]
+    if cfg.token:
+        check, login_page, login_post = auth.guard(cfg.token)
+        before.insert(0, Beforeware(check))
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
-                   secret_key=cfg.token or secrets.token_hex(32), before=Beforeware(same_origin),
+                   secret_key=auth.session_key(cfg.token) if cfg.token else secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     routes.register(app)
+    if cfg.token:
+        app.route("/login", methods=["GET"])(login_page)
+        app.route("/login", methods=["POST"])(login_post)
     return app
