@@ -15,6 +15,7 @@ import msgspec
 
 ReplyStatus = Literal["done", "cancelled", "failed"]
 ReplyKind = Literal["chat", "comment", "followup", "help"]
+JobKind = Literal["chat", "comment", "followup", "help", "pull"]
 
 
 class Msg(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -36,7 +37,7 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     """web → crud_worker: a person's click on the todo list."""
 
     req_id: str
-    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest"]
+    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model"]
     task_id: int | None = None
     name: str | None = None
     ids: list[int] | None = None
@@ -161,6 +162,26 @@ class UiAlert(Msg, kw_only=True, omit_defaults=True):
     text: str
 
 
+class SettingChanged(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → all: a persisted choice changed (today: the chat model)."""
+
+    key: str
+    value: str
+
+
+class JobProgress(Msg, kw_only=True, omit_defaults=True):
+    """Any long job's progress, for the progress card every tab shows (a model pull today)."""
+
+    job_id: str
+    title: str
+    status: str
+    completed: int = 0
+    total: int = 0
+    rate: float = 0.0  # bytes (or units) per second
+    state: Literal["running", "done", "failed", "cancelled"] = "running"
+    error: str = ""
+
+
 class Health(Msg, kw_only=True, omit_defaults=True):
     proc: str
     instance: str
@@ -187,10 +208,10 @@ class LlmJob(Msg, kw_only=True, omit_defaults=True):
     msg_id: str
     messages: list[JobMessage]
     system: str = ""
-    kind: ReplyKind = "chat"
+    kind: JobKind = "chat"
     model: str = ""
     num_ctx: int = 8192
-    use_tools: bool = False
+    tools: list[dict[str, Any]] = []  # native tool definitions; sent only if the model supports tools
     queued_at: float = 0.0
     expires_at: float = 0.0
 
@@ -213,6 +234,8 @@ TOPICS: dict[str, type[Msg]] = {
     "llm.error": LlmError,
     "llm.cancel": LlmCancel,
     "ui.alert": UiAlert,
+    "settings.changed": SettingChanged,
+    "job.progress": JobProgress,
     "health": Health,
 }
 TOPIC_OF: dict[type[Msg], str] = {cls: topic for topic, cls in TOPICS.items()}

@@ -40,6 +40,8 @@ class Settings:
     openai_base_url: str
     openai_api_key: str
     anthropic_api_key: str
+    anthropic_base_url: str
+    native_tools: bool
     first_token_timeout: float
     inter_token_timeout: float
     demo_rate: float
@@ -87,6 +89,8 @@ def load(env_file: str | None = ".env") -> Settings:
         openai_base_url=_env("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/"),
         openai_api_key=_env("OPENAI_API_KEY"),
         anthropic_api_key=_env("ANTHROPIC_API_KEY"),
+        anthropic_base_url=_env("ANTHROPIC_BASE_URL", "https://api.anthropic.com").rstrip("/"),
+        native_tools=_env("LLM_NATIVE_TOOLS", "0").lower() in ("1", "true", "yes", "on"),
         first_token_timeout=_float("LLM_FIRST_TOKEN_TIMEOUT", 300.0),
         inter_token_timeout=_float("LLM_INTER_TOKEN_TIMEOUT", 60.0),
         demo_rate=_float("GHOSTWIRE_DEMO_RATE", 40.0),

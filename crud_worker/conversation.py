@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from broker.contract import JobMessage, LlmJob, ReplyKind, Usage
 from crud_worker import prompts, tasks
+from crud_worker.commands.schema import tool_definitions
 from crud_worker.db import now
 
 HISTORY_LIMIT = 40
@@ -66,7 +67,8 @@ def _merge_same_role(messages: list[JobMessage]) -> list[JobMessage]:
 
 
 def build_job(db: Database, *, reply_id: str, kind: ReplyKind, conversation_id: str = "default",
-              num_ctx: int = 8192, persona: str = "", model: str = "", extra: str = "") -> LlmJob:
+              num_ctx: int = 8192, persona: str = "", model: str = "", extra: str = "",
+              native_tools: bool = False) -> LlmJob:
     system = prompts.system_prompt(tasks.all_tasks(db), persona)
     budget = int(num_ctx * (1 - REPLY_RESERVE) * CHARS_PER_TOKEN) - len(system) - len(extra)
     messages = history(db, conversation_id, max(budget, 1000))
@@ -74,4 +76,4 @@ def build_job(db: Database, *, reply_id: str, kind: ReplyKind, conversation_id: 
         messages = _merge_same_role([*messages, JobMessage(role="user", content=extra)])
     stamp = time.time()
     return LlmJob(msg_id=reply_id, messages=messages, system=system, kind=kind, model=model, num_ctx=num_ctx,
-                  queued_at=stamp, expires_at=stamp + JOB_TTL_S)
+                  tools=tool_definitions() if native_tools else [], queued_at=stamp, expires_at=stamp + JOB_TTL_S)

@@ -37,6 +37,12 @@ class Handlers:
                                  conversation_id=m.conversation_id)
 
     async def on_request(self, m: c.CrudRequest) -> None:
+        if m.op == "set_model":
+            with store.write(self.db):
+                store.set_setting(self.db, "model", (m.name or "").strip())
+            await self.bus.publish(c.SettingChanged(key="model", value=(m.name or "").strip()))
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
+            return
         if m.op == "selftest":
             await self.bus.publish(c.UiAlert(text="Self-test: web → bus → crud_worker → bus → this tab. All good."))
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))

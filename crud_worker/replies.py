@@ -64,7 +64,7 @@ class Replies:
         model = store.get_setting(self.db, "model")
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
                                      num_ctx=self.settings.num_ctx, persona=self.settings.persona, model=model,
-                                     extra=extra)
+                                     extra=extra, native_tools=self.settings.native_tools)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
         await self.jobs.send(job)

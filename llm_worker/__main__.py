@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from broker import settings
 from broker.bus import Bus, JobReceiver
@@ -19,7 +18,7 @@ async def main() -> None:
     cfg = settings.load()
     setup_logging("llm_worker")
     bus = Bus(cfg, "llm_worker", topics=["llm.cancel"])
-    jobs = JobReceiver(bus, slots=int(os.environ.get("GHOSTWIRE_LLM_SLOTS", "4")))
+    jobs = JobReceiver(bus, slots=cfg.llm_slots)
     await bus.wait_ready()
     selector = Selector(cfg)
     await selector.refresh()

@@ -23,8 +23,8 @@ FRAME_S = 0.016
 
 
 class Run:
-    def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str):
-        self.bus, self.job, self.backend, self.model = bus, job, backend, model
+    def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str, tools: list[dict] | None = None):
+        self.bus, self.job, self.backend, self.model, self.tools = bus, job, backend, model, tools
         self.seq = 0
         self.text: list[str] = []
         self.thinking: list[str] = []
@@ -67,7 +67,7 @@ class Run:
         calls: list[c.ToolCallMsg] = []
         await self.bus.publish(c.LlmStart(msg_id=job.msg_id, worker=worker, backend=self.backend.name,
                                           model=self.model))
-        request = ChatRequest(model=self.model, system=job.system, num_ctx=job.num_ctx,
+        request = ChatRequest(model=self.model, system=job.system, num_ctx=job.num_ctx, tools=self.tools,
                               messages=[Message(role=m.role, content=m.content) for m in job.messages])
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as events:

@@ -28,7 +28,8 @@ def _configured(cfg: Settings) -> Backend:
         case "anthropic":
             from llm_worker.backends.anthropic import AnthropicBackend
 
-            return AnthropicBackend(cfg.anthropic_api_key, cfg.llm_model, **timeouts)
+            return AnthropicBackend(cfg.anthropic_api_key, cfg.llm_model, base_url=cfg.anthropic_base_url,
+                                    **timeouts)
         case "demo":
             return DemoBackend(rate=cfg.demo_rate)
         case _:
@@ -66,6 +67,12 @@ class Selector:
         elif probe != self.probe and not probe.reachable:
             log.warning("%s backend: %s", self.primary.name, probe.detail)
         self.probe = probe
+
+    def supports_tools(self, model: str) -> bool:
+        """Native tool calling only where it is known to work: cloud APIs, or an Ollama model that says so."""
+        if self.backend.name in ("openai", "anthropic"):
+            return True
+        return any(m.name == model and "tools" in m.capabilities for m in self.probe.models)
 
     def status(self) -> dict:
         return {"backend": self.backend.name, "model": self.probe.model, "reachable": self.probe.reachable,

@@ -8,6 +8,7 @@ import time
 
 from broker import contract as c
 from broker.bus import Bus, JobReceiver
+from llm_worker.pull import Pull
 from llm_worker.runner import Run
 from llm_worker.selector import Selector
 
@@ -18,7 +19,7 @@ CANCEL_MEMORY_S = 120.0
 class Worker:
     def __init__(self, bus: Bus, jobs: JobReceiver, selector: Selector):
         self.bus, self.jobs, self.selector = bus, jobs, selector
-        self.runs: dict[str, tuple[Run, asyncio.Task]] = {}
+        self.runs: dict[str, tuple[Run | Pull, asyncio.Task]] = {}
         self.cancelled: dict[str, float] = {}
 
     def free(self) -> int:
@@ -33,8 +34,12 @@ class Worker:
                 log.info("dropping job %s: it waited past its deadline", job.msg_id)
                 await self.jobs.release()
                 continue
-            model = job.model or self.selector.model
-            run = Run(self.bus, job, self.selector.backend, model)
+            if job.kind == "pull":
+                run = Pull(self.bus, job, self.selector)
+            else:
+                model = job.model or self.selector.model
+                tools = job.tools if job.tools and self.selector.supports_tools(model) else None
+                run = Run(self.bus, job, self.selector.backend, model, tools=tools)
             if job.msg_id in self.cancelled:
                 run.cancelled_by_user = True
             task = asyncio.create_task(self._run(run))
@@ -42,7 +47,7 @@ class Worker:
             if run.cancelled_by_user:
                 task.cancel()
 
-    async def _run(self, run: Run) -> None:
+    async def _run(self, run: Run | Pull) -> None:
         try:
             await run.run(self.bus.instance)
         finally:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
-from broker.bus import Bus
+from broker.bus import Bus, JobSender
 from broker.settings import Settings
 from web import auth, routes
 from web.hub import TOPICS, Hub
@@ -53,7 +53,7 @@ def create_app(cfg: Settings) -> FastHTML:
 
     async def lifespan(app):
         bus = Bus(cfg, "web", topics=TOPICS)
-        hub = app.state.hub = Hub(bus, Store(cfg.db_path))
+        hub = app.state.hub = Hub(bus, Store(cfg.db_path), JobSender(bus))
 
         async def connect_then_serve():
             await bus.wait_ready()

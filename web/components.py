@@ -3,12 +3,13 @@ responses and the SSE swaps all call these, so they can never disagree."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, P,
-                             Section, Span, Summary, Textarea, Ul, to_xml)
+from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
+                             P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from broker.contract import TaskRow
+from broker.contract import JobProgress, TaskRow
 from crud_worker.commands.splitter import Block
 from web import render
 
@@ -87,6 +88,9 @@ def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]])
 
 def help_card() -> Article:
     rows = [("!help", "show this card and re-teach the model its commands"),
+            ("!models", "list the models; click one to use it"),
+            ("!model NAME", "switch model (the choice is remembered)"),
+            ("!pull NAME", "download a model into Ollama, with a progress card"),
             ("!test", "send an alert through the whole pipeline (web → bus → crud_worker → this tab)"),
             ("add milk", "ask in plain words; the model answers with a command and a chip confirms it")]
     return Article(H2("Ghostwire help"),
@@ -94,6 +98,47 @@ def help_card() -> Article:
                    P("The model acts on your list with JSON commands it writes into its reply; you see a chip "
                      "instead of the JSON. Everything you do on the list is told to the model."),
                    cls="msg card help")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
+def job_card(j: JobProgress) -> Article:
+    """A long job's progress, in every tab: bar, bytes, speed, Cancel; it ends in ✓ or a readable error."""
+    parts = [H2(j.title)]
+    if j.state == "running":
+        parts.append(Progress(value=str(j.completed), max=str(j.total)) if j.total else Progress())
+        detail = j.status
+        if j.total:
+            detail += f" · {_size(j.completed)} of {_size(j.total)}"
+        if j.rate:
+            detail += f" · {_size(j.rate)}/s"
+        parts += [P(detail, cls="meta"),
+                  Button("Cancel", hx_post=f"/stop/{j.job_id}", hx_swap="none", cls="stop")]
+    elif j.state == "done":
+        parts.append(P("✓ done", cls="chip ok"))
+    elif j.state == "cancelled":
+        parts.append(P("cancelled", cls="meta"))
+    else:
+        parts.append(P("✗ " + j.error, cls="chip failed"))
+    return Article(*parts, cls=f"msg card job {j.state}", id=f"job-{j.job_id}")
+
+
+def models_card(models: list[str], current: str) -> Article:
+    rows = [Li(Button(m, hx_post="/model", hx_vals=json.dumps({"name": m}), hx_swap="none",
+                      cls="linkish" + (" current" if m == current else "")), " ← in use" if m == current else "")
+            for m in models]
+    return Article(H2("Models"),
+                   Ul(*rows) if rows else P("No models found. Is the model server running?"),
+                   Form(Input(name="name", placeholder="pull another model, e.g. qwen3:4b", required=True),
+                        Button("Pull", type="submit"), hx_post="/pull", hx_swap="none",
+                        hx_on__after_request="if(event.detail.successful) this.reset()"),
+                   cls="msg card models")
 
 
 def task_item(t: TaskRow) -> Li:
@@ -121,6 +166,12 @@ def status_line(s: dict) -> Div:
         model = Span("no LLM worker", cls="backend down")
     elif s["backend"] == "demo":
         model = Span("demo model", cls="backend demo")
+    elif len(s.get("models", [])) > 1:
+        model = Span(s["backend"], " · ",
+                     Select(*[Option(m, value=m, selected=m == s["model"]) for m in s["models"]],
+                            name="name", hx_post="/model", hx_trigger="change", hx_swap="none",
+                            aria_label="Model", id="model-picker"),
+                     cls="backend" + ("" if s["reachable"] else " down"))
     else:
         model = Span(f"{s['backend']} · {s['model'] or '(no model)'}",
                      cls="backend" + ("" if s["reachable"] else " down"))

@@ -9,7 +9,7 @@ import logging
 from fasthtml.common import Div
 
 from broker import contract as c
-from broker.bus import Bus, new_id
+from broker.bus import Bus, JobSender, new_id
 from web import components as ui
 from web.fanout import Fanout
 from web.live import Live, oob
@@ -17,7 +17,7 @@ from web.store import Store
 
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
-TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health."]
+TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health.", "settings.", "job."]
 
 
 class CrudUnavailable(Exception):
@@ -25,8 +25,9 @@ class CrudUnavailable(Exception):
 
 
 class Hub:
-    def __init__(self, bus: Bus, store: Store):
+    def __init__(self, bus: Bus, store: Store, jobs: JobSender):
         self.bus = bus
+        self.jobs = jobs
         self.store = store
         self.live = Live(store)
         self.fanout = Fanout(epoch=new_id()[:8])
@@ -75,6 +76,11 @@ class Hub:
                 emit(oob(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
             case c.UiAlert():
                 emit(oob(Div(Div(m.text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")))
+            case c.SettingChanged(key="model", value=value):
+                live.chosen_model = value
+                self.refresh_status()
+            case c.JobProgress():
+                emit(live.on_job(m))
             case c.CrudReply():
                 if (fut := self.pending.get(m.req_id)) and not fut.done():
                     fut.set_result(m)
@@ -115,6 +121,7 @@ class Hub:
         for view in [*self.live.ended.values(), *self.live.replies.values()]:
             if view.id not in stored:
                 items.append(self.live.bubble(view))
+        items.extend(ui.job_card(j) for j in self.live.jobs.values() if j.state == "running")
         return items
 
     def snapshot(self) -> str:

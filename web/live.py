@@ -35,6 +35,8 @@ class Live:
         self.health: dict[str, c.Health] = {}
         self.seen: dict[str, float] = {}
         self.change_seq = 0
+        self.chosen_model = store.setting("model")
+        self.jobs: OrderedDict[str, c.JobProgress] = OrderedDict()
 
     def open_reply(self, msg_id: str, kind: str = "chat") -> tuple[ui.ReplyView, bool]:
         if msg_id in self.replies:
@@ -180,13 +182,27 @@ class Live:
         now = time.monotonic()
         return [h for i, h in self.health.items() if h.proc == "llm_worker" and now - self.seen[i] < STALE_S]
 
+    def on_job(self, m: c.JobProgress) -> str:
+        new = m.job_id not in self.jobs
+        self.jobs[m.job_id] = m
+        while len(self.jobs) > ENDED_KEEP:
+            self.jobs.popitem(last=False)
+        card = ui.job_card(m)
+        if new:
+            return oob(Div(card, hx_swap_oob="beforeend:#chat-log"))
+        card.attrs["hx-swap-oob"] = "true"
+        return oob(card)
+
     def status(self) -> dict:
         workers = self.llm_workers()
         lead = workers[0] if workers else None
+        models = lead.models if lead else []
+        chosen = self.chosen_model if self.chosen_model in models else ""
         return {
             "procs": {p: self.up(p) for p in PROCS},
             "backend": lead.backend if lead else "",
-            "model": lead.model if lead else "",
+            "model": chosen or (lead.model if lead else ""),
+            "models": models,
             "reachable": lead.reachable if lead else False,
             "note": lead.note if lead else "No LLM worker is running, so replies will wait.",
             "workers": len(workers),

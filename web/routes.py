@@ -46,8 +46,17 @@ async def chat(req: Request, msg: str = "", tab: str = ""):
     if len(text) > MAX_MESSAGE:
         return refuse("#chat-error", f"That message is {len(text):,} characters; the limit is {MAX_MESSAGE:,}. "
                                      "Nothing was sent.")
+    command, _, arg = text.partition(" ")
+    command, arg = command.lower(), arg.strip()
+    if command == "!models":
+        status = hub.live.status()
+        return ui.models_card(status["models"], status["model"]), clear("#chat-error")
+    if command == "!model":
+        return await choose_model(req, arg, "#chat-error")
+    if command == "!pull":
+        return await start_pull(req, arg, "#chat-error")
     try:
-        if text.lower() == "!test":
+        if command == "!test":
             await hub.request(c.CrudRequest(req_id=new_id("q"), op="selftest"))
             return clear("#chat-error")
         user_id, reply_id = new_id("u"), new_id("a")
@@ -59,6 +68,39 @@ async def chat(req: Request, msg: str = "", tab: str = ""):
     view, _ = hub.live.open_reply(reply_id)
     card = ui.help_card() if text.lower() == "!help" else ""
     return ui.user_bubble(user_id, text), card, hub.live.bubble(view), clear("#chat-error")
+
+
+async def choose_model(req: Request, name: str, error_slot: str = "#chat-error"):
+    hub = hub_of(req)
+    models = hub.live.status()["models"]
+    if not name:
+        return refuse(error_slot, "Say which model, e.g. !model llama3.2:3b (see !models).")
+    if name not in models:
+        hint = f" Try !pull {name} to download it." if hub.live.status()["backend"] == "ollama" else ""
+        return refuse(error_slot, f"There is no model named {name!r}.{hint} !models lists them.")
+    try:
+        reply = await hub.request(c.CrudRequest(req_id=new_id("q"), op="set_model", name=name))
+    except CrudUnavailable as err:
+        return refuse(error_slot, str(err))
+    return clear(error_slot) if reply.ok else refuse(error_slot, reply.error)
+
+
+async def model(req: Request, name: str = ""):
+    return await choose_model(req, name.strip())
+
+
+async def start_pull(req: Request, name: str, error_slot: str = "#chat-error"):
+    hub = hub_of(req)
+    if not name or len(name) > 200 or any(ch.isspace() for ch in name):
+        return refuse(error_slot, "Say which model to pull, e.g. !pull llama3.2:3b")
+    if not hub.live.up("llm_worker"):
+        return refuse(error_slot, "No LLM worker is running to pull the model.")
+    await hub.jobs.send(c.LlmJob(msg_id=new_id("p"), messages=[], kind="pull", model=name))
+    return clear(error_slot)
+
+
+async def pull(req: Request, name: str = ""):
+    return await start_pull(req, name.strip())
 
 
 async def stop(req: Request, msg_id: str):
@@ -135,6 +177,8 @@ def register(app) -> None:
     app.route("/chat", methods=["POST"])(chat)
     app.route("/stop/{msg_id}", methods=["POST"])(stop)
     app.route("/poke", methods=["POST"])(poke)
+    app.route("/model", methods=["POST"])(model)
+    app.route("/pull", methods=["POST"])(pull)
     app.route("/events", methods=["GET"])(events)
     app.route("/health", methods=["GET"])(health)
     app.route("/tasks", methods=["POST"])(add_task)

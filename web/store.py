@@ -62,6 +62,10 @@ class Store:
                           " WHERE id = ?", (msg_id,))
         return StoredMessage(*rows[0]) if rows else None
 
+    def setting(self, key: str) -> str:
+        rows = self._rows("SELECT value FROM settings WHERE key = ?", (key,))
+        return rows[0][0] if rows else ""
+
     def command_results(self, msg_ids: list[str]) -> dict[str, tuple[bool, str]]:
         if not msg_ids:
             return {}

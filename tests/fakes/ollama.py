@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -46,6 +47,7 @@ class FakeOllama(FakeServer):
         self.version = version
         self.pull_error = ""  # when set, /api/pull fails after "pulling manifest" with this text
         self.pulls: list[str] = []
+        self.pull_delay = 0.0  # seconds between pull progress lines (lets a test cancel mid-pull)
         self._loaded: dict[str, float] = {}
 
     def _model(self, name: str) -> dict | None:
@@ -115,7 +117,9 @@ class FakeOllama(FakeServer):
             if self._model(name) is None:
                 self.models.append(tag(full_name(name)))
         await conn.start(NDJSON)
-        for line in lines:
+        for n, line in enumerate(lines):
+            if n and self.pull_delay:
+                await asyncio.sleep(self.pull_delay)
             if not await conn.chunk(go_json(line) + b"\n"):
                 return
         conn.end()

@@ -1,0 +1,145 @@
+"""Fault-test tools: a tap on the live bus, waiting for a killed process to be back, the tallies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter, defaultdict
+
+import zmq
+
+from tests.util import wait_for
+
+PROCESSES = ("broker", "llm_worker", "crud_worker", "web")
+# Each process logs exactly one "ready:" line per start, once its bus handshake is done.
+READY = {p: f"{p:<11} INFO    ready:" for p in PROCESSES}
+
+# What the fault tests did, printed at the end of the session (tests/faults/conftest.py).
+STATS: dict[str, Counter] = defaultdict(Counter)
+
+
+class BusTap(threading.Thread):
+    """Subscribes to `llm.` on a stack's bus and counts each reply's deltas, as they go by.
+
+    A plain SUB socket: when the broker is killed ZeroMQ reconnects it and re-sends the
+    subscription by itself, so the tap outlives broker restarts (it misses what the dead
+    broker never forwarded, like any other receiver).
+    """
+
+    def __init__(self, stack):
+        super().__init__(daemon=True)
+        self.endpoint = f"ipc://{stack.run_dir}/events-out.sock"
+        self.deltas: Counter = Counter()
+        self.ended: dict[str, str] = {}  # msg_id -> "done:<status>" | "error"
+        self.started: set[str] = set()
+        self._halt = threading.Event()
+        self._ready = threading.Event()
+
+    def run(self) -> None:
+        ctx = zmq.Context()
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.connect(self.endpoint)
+        sub.subscribe(b"llm.")
+        sub.subscribe(b"health.")
+        try:
+            while not self._halt.is_set():
+                if not sub.poll(50):
+                    continue
+                topic, payload, *_ = sub.recv_multipart()
+                self._ready.set()
+                if not topic.startswith(b"llm."):
+                    continue
+                try:
+                    body = json.loads(payload)
+                except ValueError:
+                    continue
+                msg_id = body.get("msg_id", "")
+                if topic == b"llm.delta":
+                    self.deltas[msg_id] += 1
+                elif topic == b"llm.start":
+                    self.started.add(msg_id)
+                elif topic == b"llm.done":
+                    self.ended[msg_id] = f"done:{body.get('status')}"
+                elif topic == b"llm.error":
+                    self.ended[msg_id] = "error"
+        finally:
+            ctx.destroy(linger=0)
+
+    def __enter__(self) -> "BusTap":
+        self.start()
+        # Heartbeats arrive every second: once one is through, our subscription is live.
+        assert self._ready.wait(10), "the bus tap heard nothing"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._halt.set()
+        self.join(2)
+
+
+def ready_count(stack, program: str) -> int:
+    return stack.log().count(READY[program])
+
+
+def running(stack, program: str) -> bool:
+    """Supervisor says RUNNING only once the process has stayed up for `startsecs`: killing it
+    earlier would count as a failed start, and three of those make supervisor give up on it."""
+    return " RUNNING " in f" {stack.ctl('status', program)} "
+
+
+def sigkill(stack, program: str, pid: int | None = None) -> int:
+    pid = pid or stack.pid(program)
+    os.kill(pid, signal.SIGKILL)
+    STATS["kills"][program] += 1
+    return pid
+
+
+def wait_restarted(stack, program: str, old_pid: int, ready_before: int, timeout: float = 30) -> None:
+    """The killed process is back: a new pid, its 'ready' line logged, RUNNING, and /health is ok."""
+
+    def new_pid() -> bool:
+        try:
+            pid = stack.pid(program)
+        except ValueError:
+            return False
+        return pid not in (0, old_pid)
+
+    wait_for(new_pid, timeout, interval=0.05, what=f"supervisor to restart {program}")
+    wait_for(lambda: ready_count(stack, program) > ready_before, timeout, interval=0.02,
+             what=f"{program} to log ready again")
+    wait_for(lambda: running(stack, program), timeout, interval=0.1, what=f"{program} RUNNING")
+    wait_for(stack.healthy, timeout, interval=0.05, what="/health ok after the restart")
+
+
+def all_up(stack) -> bool:
+    try:
+        body = stack.health()
+    except Exception:  # noqa: BLE001 - a dead web answers nothing at all
+        return False
+    return body["ok"] and all(body["processes"][p]["up"] for p in PROCESSES)
+
+
+class Timer:
+    def __init__(self):
+        self.t0 = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+
+_printed = False
+
+
+def print_summary(reporter) -> None:
+    """Print the tallies once per session (several conftests may call this)."""
+    global _printed
+    if _printed or not STATS:
+        return
+    _printed = True
+    reporter.section("ghostwire fault and hostile-input tallies")
+    for group in sorted(STATS):
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(STATS[group].items()))
+        reporter.write_line(f"{group}: {counts}")
