@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 
 from broker.settings import Settings
-from llm_worker.backends.base import Backend, Probe
+from llm_worker.backends.base import Backend, ModelInfo, Probe
 from llm_worker.backends.demo import DemoBackend
 from llm_worker.backends.ollama import OllamaBackend
+from llm_worker.backends.ollama_models import is_chat_model
 
 log = logging.getLogger(__name__)
 PROBE_FAST_S = 3.0   # while on the demo model or a backend is down
@@ -34,6 +35,11 @@ def _configured(cfg: Settings) -> Backend:
             return DemoBackend(rate=cfg.demo_rate)
         case _:
             return OllamaBackend(cfg.ollama_host, cfg.llm_model, **timeouts)
+
+
+def _chat(m: ModelInfo) -> bool:
+    """Ollama says what a model can do; other servers' lists don't, so judge those by name."""
+    return is_chat_model(m) if m.capabilities else "embed" not in m.name.lower()
 
 
 class Selector:
@@ -76,4 +82,4 @@ class Selector:
 
     def status(self) -> dict:
         return {"backend": self.backend.name, "model": self.probe.model, "reachable": self.probe.reachable,
-                "note": self.probe.detail, "models": [m.name for m in self.probe.models][:50]}
+                "note": self.probe.detail, "models": [m.name for m in self.probe.models if _chat(m)][:50]}

@@ -29,7 +29,13 @@ def new_client(client: httpx.AsyncClient | None) -> httpx.AsyncClient:
 
 
 class Pacer:
-    """First-token deadline (covers connect, headers and the first item), then a per-item gap limit."""
+    """First-token deadline, then a per-item gap limit.
+
+    The deadline covers connect, headers and every item up to the first piece of model output.
+    Preamble that servers send before the model has produced anything (OpenAI's role-only chunk,
+    Anthropic's message_start and ping) does not count: the backend calls `progress()` when an
+    item carried output, and only from then on is the gap between items what is limited.
+    """
 
     def __init__(self, first_timeout: float, inter_timeout: float):
         self.first_timeout = first_timeout
@@ -78,8 +84,11 @@ class Pacer:
             raise self.error() from None
         except httpx.TransportError as exc:
             raise closed_early(service, f" ({type(exc).__name__})") from None
-        self.started = True
         return item
+
+    def progress(self) -> None:
+        """The last item carried model output: the first-token wait is over."""
+        self.started = True
 
 
 def closed_early(service: str, why: str = "") -> BackendError:

@@ -17,6 +17,8 @@ from llm_worker.backends.sse import SSEStream
 SERVICE = "Anthropic"
 API_VERSION = "2023-06-01"
 # Anthropic's stop reasons, in the vocabulary the other backends use.
+# Events that mean the model is producing; message_start, content_block_start and ping come first.
+OUTPUT_EVENTS = {"content_block_delta", "content_block_stop", "message_delta", "message_stop"}
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 
 
@@ -59,6 +61,7 @@ class _Reply:
         self.output_tokens = 0
         self.stop = "stop"
         self.tools: dict[int, dict] = {}
+        self.output = False  # the model has produced something (see OUTPUT_EVENTS)
 
     def count(self, usage: _Usage | None) -> None:
         if usage is None:
@@ -99,7 +102,7 @@ class AnthropicBackend:
         return {"x-api-key": self._api_key, "anthropic-version": API_VERSION}
 
     def _unreachable(self) -> str:
-        return f"Anthropic is not reachable at {self.base_url}. Check the network (or the base URL)."
+        return f"Anthropic is not reachable at {self.base_url}. Check the network, or set ANTHROPIC_BASE_URL."
 
     def _status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
         code = _http.error_code(body)
@@ -179,7 +182,10 @@ class AnthropicBackend:
             reply = _Reply()
             events = SSEStream(response.aiter_bytes())
             while (sse := await pacer.next(events, SERVICE)) is not None:
-                for event in self._events(sse.event, sse.data, reply):
+                parsed = self._events(sse.event, sse.data, reply)
+                if reply.output:
+                    pacer.progress()
+                for event in parsed:
                     yield event
                     if isinstance(event, Done):
                         return
@@ -193,6 +199,7 @@ class AnthropicBackend:
         except (msgspec.DecodeError, msgspec.ValidationError):
             raise BackendError(f"Anthropic sent an unreadable event: {data[:120]!r}", kind="stream") from None
         kind = ev.type or name
+        reply.output = reply.output or kind in OUTPUT_EVENTS
         if kind == "error" or name == "error":
             raise self._stream_error(ev.error)
         if kind == "message_start" and ev.message is not None:

@@ -167,7 +167,10 @@ class OllamaBackend:
             while (line := await pacer.next(lines, SERVICE)) is not None:
                 if not line.strip():
                     continue
-                for event in self._events(line):
+                events = self._events(line)
+                if events:
+                    pacer.progress()
+                for event in events:
                     yield event
                     if isinstance(event, Done):
                         return
@@ -185,7 +188,7 @@ class OllamaBackend:
         events: list[Event] = []
         message = part.message or _Message()
         if message.thinking:
-            events.append(ThinkingDelta(message.thinking))
+            events.append(TextDelta(message.thinking))
         if message.content:
             events.append(TextDelta(message.content))
         for call in message.tool_calls or ():
@@ -214,6 +217,7 @@ class OllamaBackend:
                                        kind="stream") from None
                 if isinstance(progress, dict) and progress.get("error"):
                     raise BackendError(f"Pulling '{name}' failed: {progress['error']}", kind="stream")
+                pacer.progress()
                 yield progress
                 if isinstance(progress, dict) and progress.get("status") == "success":
                     return

@@ -74,6 +74,7 @@ class _Reply:
         self.finish: str | None = None
         self.usage: Usage | None = None
         self.calls: dict[int, dict] = {}
+        self.output = False  # the model has produced something (a role-only chunk is not output)
 
     def tool_calls(self) -> list[ToolCall]:
         out = []
@@ -195,7 +196,10 @@ class OpenAIBackend:
                 if sse.event == "error":
                     detail = _http.error_text(sse.data.encode(), self._api_key)
                     raise BackendError(f"{SERVICE} failed mid-reply: {detail}", kind="stream")
-                for event in self._events(sse.data, reply):
+                parsed = self._events(sse.data, reply)
+                if reply.output:
+                    pacer.progress()
+                for event in parsed:
                     yield event
             else:
                 if reply.finish is None:
@@ -227,6 +231,8 @@ class OpenAIBackend:
             if choice.index != 0:
                 continue  # we never ask for n > 1
             delta = choice.delta or _Delta()
+            if delta.content or delta.reasoning or delta.reasoning_content or delta.tool_calls or choice.finish_reason:
+                reply.output = True
             if thinking := delta.reasoning or delta.reasoning_content:
                 events.append(ThinkingDelta(thinking))
             if delta.content:

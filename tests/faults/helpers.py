@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 import zmq
 
-from tests.util import wait_for
+from tests.util import wait_for  # noqa: F401 (re-exported)
 
 PROCESSES = ("broker", "llm_worker", "crud_worker", "web")
 # Each process logs exactly one "ready:" line per start, once its bus handshake is done.
