@@ -198,7 +198,9 @@ def chat_form(tab: str) -> Form:
 
 def page(*, tab: str, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tuple:
     return (
-        Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status)),
+        Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
+               Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
+                      aria_pressed="false")),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength="500", required=True, id="new-task"),

@@ -188,7 +188,7 @@ class OllamaBackend:
         events: list[Event] = []
         message = part.message or _Message()
         if message.thinking:
-            events.append(TextDelta(message.thinking))
+            events.append(ThinkingDelta(message.thinking))
         if message.content:
             events.append(TextDelta(message.content))
         for call in message.tool_calls or ():

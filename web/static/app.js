@@ -83,3 +83,16 @@ window.addEventListener("load", () => {
 // Whether the live stream is connected: the page dims a little when it isn't (and tests wait on it).
 document.addEventListener("htmx:sseOpen", () => (document.documentElement.dataset.sse = "open"));
 document.addEventListener("htmx:sseError", () => (document.documentElement.dataset.sse = "closed"));
+
+// The original's green "terminal" glow for the model's text, remembered per browser.
+function setGlow(on) {
+  document.documentElement.dataset.glow = on ? "on" : "off";
+  const b = document.getElementById("glow-toggle");
+  if (b) b.setAttribute("aria-pressed", on ? "true" : "false");
+  localStorage.setItem("ghostwire-glow", on ? "on" : "off");
+}
+document.addEventListener("DOMContentLoaded", () => {
+  setGlow(localStorage.getItem("ghostwire-glow") === "on");
+  document.getElementById("glow-toggle")?.addEventListener("click", () =>
+    setGlow(document.documentElement.dataset.glow !== "on"));
+});
