@@ -185,8 +185,8 @@ class FakeModel:
                     await asyncio.sleep(0)
                 if transport.is_closing():
                     raise ConnectionResetError
+                written[i] = time.monotonic_ns()  # stamped before the send: lag is never understated
                 writer.write(chunk)
-                written[i] = time.monotonic_ns()
                 await writer.drain()  # returns at once unless the reader is behind (then: backpressure)
         except ConnectionError:
             script.hung_up = True

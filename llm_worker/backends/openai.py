@@ -209,7 +209,7 @@ class OpenAIBackend:
             yield reply.usage or Usage()
             yield Done(reason=reply.finish or "stop")
         finally:
-            pass
+            await response.aclose()
 
     def _events(self, data: str, reply: _Reply) -> list[Event]:
         try:
