@@ -32,8 +32,7 @@ class Script:
     markers: dict[int, str]  # token index -> marker text (prose)
     closers: dict[int, str]  # token index -> task name its command inserts
     written_ns: list[int] = field(default_factory=list)
-    requested_ns: int = 0
-    finished: threading.Event = field(default_factory=threading.Event)
+    requested_ns: int = 0  # when its request came; a script plays once
     hung_up: bool = False
 
     @property
@@ -84,7 +83,7 @@ class FakeModel:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="fake-model", daemon=True)
         self._ready = threading.Event()
-        self._server: asyncio.base_events.Server | None = None
+        self._server: asyncio.Server | None = None
         self.native_id = 0
 
     @property
@@ -190,7 +189,6 @@ class FakeModel:
                 await writer.drain()  # returns at once unless the reader is behind (then: backpressure)
         except ConnectionError:
             script.hung_up = True
-            script.finished.set()
             raise
         n = len(script.tokens)
         elapsed = time.monotonic_ns() - t0
@@ -198,4 +196,3 @@ class FakeModel:
                 "done": True, "done_reason": "stop", "total_duration": elapsed, "load_duration": 1000,
                 "prompt_eval_count": 26, "prompt_eval_duration": 1000, "eval_count": n, "eval_duration": elapsed}
         writer.write(_chunk(_line(done)) + b"0\r\n\r\n")
-        script.finished.set()

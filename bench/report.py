@@ -71,6 +71,10 @@ def table(r: dict) -> str:
                      f"{_f(x['lag_ms']['max'], 1):>8}{_f(x['throughput_tps'], 0):>10}{_f(x['ceiling_tps'], 0):>10}"
                      f"{_f(x['ceiling_ratio'], 2):>7}{x['lost_total']:>6}{_f(x['commands']['p50'], 2):>9}"
                      f"{_f(x['commands']['p99'], 2):>8}{_f(x['bytes_per_char'], 2):>8}{_f(x['events_per_s'], 1):>7}")
+    lines += ["tok/s: tokens delivered per second over the reply; ceiling: a plain httpx reader of the fake in its "
+              "own process; cmd: closing brace written → task insert read; B/char: SSE wire bytes ÷ reply text; "
+              "ev/s: most text events in any one second. At max the fake outruns the worker, so lag there is "
+              "mostly the backlog in the socket buffers."]
     lines += ["", "measurement floor (direct httpx reader of the fake, same clock): lag p50/p99 ms  " + "  ".join(
         f"{n} {_f(x['direct']['lag_ms']['p50'], 2)}/{_f(x['direct']['lag_ms']['p99'], 2)}"
         for n, x in r["profiles"].items())]

@@ -19,7 +19,7 @@ from bench.clients import SseTab, open_tab
 from bench.fake_model import FakeModel, build_script
 from bench.procs import CpuMeter, cpu_seconds
 from bench.tap import BusTap
-from tests.stack import HX, REPLY_ID
+from tests.stack import REPLY_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 3.0  # after the final bubble, how long a command's task event may still trail it

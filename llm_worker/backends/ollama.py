@@ -108,7 +108,7 @@ class OllamaBackend:
             detail = "" if find(models, self.model) else \
                 f"Model '{self.model}' is not installed. Run `ollama pull {self.model}`."
             return Probe(reachable=True, models=models, model=self.model, detail=detail)
-        chosen = ""
+        chosen = pick_chat_model(models)
         detail = "" if chosen else \
             f"Ollama is running but has no chat model installed. Run `ollama pull {SUGGESTED_MODEL}`."
         return Probe(reachable=True, models=models, model=chosen, detail=detail)

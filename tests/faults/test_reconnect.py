@@ -56,50 +56,48 @@ def sentinel(stack, sse: SseReader, text: str) -> None:
     wait_for(lambda: sse.matching(re.escape(text)), what=f"sentinel {text!r}")
 
 
-def quiet(sse: SseReader, seconds: float = 0.2) -> None:
-    """Wait until a tab has had no new event for a moment."""
-    def still():
-        n = len(sse.snapshot())
-        time.sleep(seconds / 4)
-        return len(sse.snapshot()) == n
-    wait_for(lambda: all(still() for _ in range(4)), 10, interval=0, what="a quiet stream")
+def upto(events, pattern: str):
+    """The events up to and including the first one matching `pattern`."""
+    rx = re.compile(pattern)
+    for i, e in enumerate(events):
+        if rx.search(e.data):
+            return events[:i + 1]
+    raise AssertionError(f"no event matches {pattern!r}")
 
 
 @pytest.mark.parametrize("how", ["header", "query"])
 def test_a_tab_that_reconnects_gets_exactly_what_it_missed(stack, fake_ollama, how):
     command = json.dumps({"action": "insert", "target": "task", "args": {"name": f"missed while away {how}"}})
+    leaving, back_mark = f"before leaving {how}", f"after the reply {how}"
     with SseReader(stack.url, tab="witness") as witness:
         with SseReader(stack.url, tab="away") as away:
-            sentinel(stack, away, f"before leaving {how}")
-            quiet(away)
-        last = away.snapshot()[-1].id
+            sentinel(stack, away, leaving)
+        last = upto(away.snapshot(), leaving)[-1].id
         # What happens while the tab is gone: a streamed reply with a command, clicks, a self-test.
         fake_ollama.enqueue(Script(tokens=["Adding ", "it. ", *[command[i:i + 6] for i in range(0, len(command), 6)],
                                            " Done."], delay=0.01))
         reply = stack.chat(f"add it ({how})")
         stack.wait_message(reply)
         wait_for(lambda: witness.matching(f'id="msg-{reply}" class="msg assistant chat done'), what="final bubble")
-        sentinel(stack, witness, f"after the reply {how}")
         assert stack.http.post("/chat", data={"msg": "!test"}).status_code == 200
         wait_for(lambda: witness.matching("Self-test"), what="self-test toast")
-        quiet(witness)
-        missed = after(witness.snapshot(), last)
+        sentinel(stack, witness, back_mark)
+        missed = upto(after(witness.snapshot(), last), re.escape(back_mark))
         assert len(missed) >= 8, "the tab missed a reply's worth of events"
         if how == "header":
             back = SseReader(stack.url, tab="away", last_event_id=last)
         else:
             back = SseReader(stack.url, tab=f"away&after={last}")
         with back:
-            wait_for(lambda: len(back.snapshot()) >= len(missed), what="the replay")
-            quiet(back)
-    got = back.snapshot()
+            wait_for(lambda: back.matching(re.escape(back_mark)), what="the replay up to now")
+    got = upto(back.snapshot(), re.escape(back_mark))
     STATS["reconnects"]["replayed events compared"] += len(missed)
     assert [e.id for e in got] == [e.id for e in missed], "same ids, same order: no duplicates, no holes"
     assert [e.data for e in got] == [e.data for e in missed], "the very same events"
     numbers = [n for _, n in ids(got)]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "consecutive ids"
-    assert numbers[0] == ids([away.snapshot()[-1]])[0][1] + 1
-    assert not any(is_snapshot(e.data) for e in got)
+    assert numbers[0] == ids([e for e in away.snapshot() if e.id == last])[0][1] + 1
+    assert not any(is_snapshot(e.data) for e in back.snapshot())
 
 
 @pytest.mark.parametrize("last_id", ["nonsense", "deadbeef-3", "{epoch}-999999999", ""])
@@ -121,8 +119,7 @@ def test_an_id_the_buffer_cannot_cover_gets_one_snapshot(stack, last_id):
 def test_an_id_older_than_the_replay_buffer_gets_a_snapshot(stack):
     with SseReader(stack.url, tab="old") as old:
         sentinel(stack, old, "before the flood")
-        quiet(old)
-    stale = old.snapshot()[-1].id
+    stale = upto(old.snapshot(), "before the flood")[-1].id
     with SseReader(stack.url, tab="flood-witness") as witness:
         publish(stack, [c.UiAlert(text=f"flood-alert {i}") for i in range(REPLAY + 10)])
         wait_for(lambda: witness.matching(f"flood-alert {REPLAY + 9}<"), 30, what="the whole flood")
@@ -139,7 +136,6 @@ def test_after_a_web_restart_an_old_id_gets_a_snapshot(stack, fake_ollama):
         reply = stack.chat("something to remember")
         stack.wait_message(reply)
         wait_for(lambda: before.matching(f'id="msg-{reply}" class="msg assistant chat done'), what="final bubble")
-        quiet(before)
     last = before.snapshot()[-1].id
     pid, ready = stack.pid("web"), ready_count(stack, "web")
     sigkill(stack, "web", pid)
@@ -159,7 +155,7 @@ def test_reconnecting_after_a_reply_ended_never_runs_it_again(stack, fake_ollama
     command = json.dumps({"action": "insert", "target": "task", "args": {"name": "only once please"}})
     with SseReader(stack.url, tab="once") as tab:
         sentinel(stack, tab, "before the reply")
-        start = tab.snapshot()[-1].id
+        start = upto(tab.snapshot(), "before the reply")[-1].id
         fake_ollama.enqueue(Script(tokens=["Sure. ", command, " Bye."], delay=0.01))
         reply = stack.chat("add it once")
         stack.wait_message(reply)

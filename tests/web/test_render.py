@@ -1,0 +1,24 @@
+"""Model text is rendered as sanitised markdown; command JSON becomes chips in place."""
+
+from __future__ import annotations
+
+from web.render import markdown, with_chips
+
+
+def test_raw_html_and_script_urls_are_inert():
+    html = markdown('<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) **ok**')
+    assert "<script" not in html and "<img" not in html and "href" not in html
+    assert "<strong>ok</strong>" in html and "&lt;script&gt;" in html
+
+
+def test_commands_become_chips_where_they_stood_and_fences_vanish():
+    text = 'Before.\n\n```json\n{"action": "insert", "target": "task", "args": {"name": "x"}}\n```\n\nAfter **bold**.'
+    html = with_chips(text, lambda block: f'<span class="chip" data-n="{block.index}"></span>')
+    assert '<span class="chip" data-n="0"></span>' in html
+    assert "action" not in html and "```" not in html and "<pre>" not in html
+    assert html.index("Before") < html.index("chip") < html.index("After")
+
+
+def test_private_use_marker_characters_in_model_text_cannot_forge_a_chip():
+    html = with_chips("\ue0000\ue001 sneaky", lambda block: "<b>CHIP</b>")
+    assert "CHIP" not in html
