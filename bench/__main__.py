@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import report, runner
+from bench import measure, report, runner
 from bench.fake_model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
 from bench.tap import BusTap
@@ -63,7 +63,9 @@ async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
         for name, rate in PROFILES.items():
             n = plan["tokens"][name]
             gw = await runner.through_ghostwire(ctx, n, rate, plan["commands"][name], label=name)
-            ceil = await runner.direct(ctx, n, rate, plan["commands"][name])
+            # At "max" a single short read is noisy; the ceiling is the best of a few.
+            tries = [await runner.direct(ctx, n, rate, plan["commands"][name]) for _ in range(1 if rate else 3)]
+            ceil = max(tries, key=lambda x: x["throughput_tps"] or 0)
             gw["ceiling_tps"] = ceil["throughput_tps"]
             gw["ceiling_ratio"] = (round(gw["throughput_tps"] / ceil["throughput_tps"], 3)
                                    if gw["throughput_tps"] and ceil["throughput_tps"] else None)
@@ -72,7 +74,7 @@ async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
         runs = [await runner.through_ghostwire(ctx, n, LENGTH_RATE) for n in plan["lengths"]]
         lengths = {"rate": LENGTH_RATE,
                    "runs": [{k: x[k] for k in ("tokens", "text_chars", "wire_bytes", "lost_total")} for x in runs]}
-        lengths["fit"] = runner.measure.linear_fit([(x["text_chars"], x["wire_bytes"]) for x in runs])
+        lengths["fit"] = measure.linear_fit([(x["text_chars"], x["wire_bytes"]) for x in runs])
         fanout = await runner.through_ghostwire(ctx, plan["fanout_tokens"], FANOUT_RATE, tabs=tabs, label="fanout")
     return {"profiles": profiles, "lengths": lengths, "fanout": fanout}
 

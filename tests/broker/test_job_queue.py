@@ -24,8 +24,8 @@ def setup(n_workers: int, credits: int):
         w.connect("inproc://jobs-out")
         w.send_multipart([READY, str(credits).encode()])
         workers.append(w)
-    for _ in range(n_workers):
-        assert router.poll(2000)
+    while len(queue.workers) < n_workers:
+        assert router.poll(2000), "every worker's READY should arrive"
         queue.on_worker()
     return ctx, queue, push, workers
 

@@ -34,6 +34,7 @@ class BusTap(threading.Thread):
         self.endpoint = f"ipc://{stack.run_dir}/events-out.sock"
         self.deltas: Counter = Counter()
         self.ended: dict[str, str] = {}  # msg_id -> "done:<status>" | "error"
+        self.ended_at: dict[str, float] = {}  # msg_id -> time.monotonic() when the end went by
         self.started: set[str] = set()
         self._halt = threading.Event()
         self._ready = threading.Event()
@@ -62,10 +63,9 @@ class BusTap(threading.Thread):
                     self.deltas[msg_id] += 1
                 elif topic == b"llm.start":
                     self.started.add(msg_id)
-                elif topic == b"llm.done":
-                    self.ended[msg_id] = f"done:{body.get('status')}"
-                elif topic == b"llm.error":
-                    self.ended[msg_id] = "error"
+                elif topic in (b"llm.done", b"llm.error"):
+                    self.ended_at.setdefault(msg_id, time.monotonic())
+                    self.ended[msg_id] = f"done:{body.get('status')}" if topic == b"llm.done" else "error"
         finally:
             ctx.destroy(linger=0)
 

@@ -122,7 +122,9 @@ def test_an_id_older_than_the_replay_buffer_gets_a_snapshot(stack):
     stale = upto(old.snapshot(), "before the flood")[-1].id
     with SseReader(stack.url, tab="flood-witness") as witness:
         publish(stack, [c.UiAlert(text=f"flood-alert {i}") for i in range(REPLAY + 10)])
-        wait_for(lambda: witness.matching(f"flood-alert {REPLAY + 9}<"), 30, what="the whole flood")
+        wait_for(lambda: len(witness.snapshot()) >= REPLAY + 10, 60, interval=0.1, what="the whole flood")
+        wait_for(lambda: any(f"flood-alert {REPLAY + 9}<" in e.data for e in witness.snapshot()[-50:]), 10,
+                 interval=0.1, what="the last alert of the flood")
     with SseReader(stack.url, tab="old", last_event_id=stale) as back:
         sentinel(stack, back, "after the flood")
     events = back.snapshot()
