@@ -51,5 +51,9 @@ stop:
 tap:
 	$(BIN)/python -m broker tap
 
+# BENCH_ARGS=--quick for a smoke run; results also go to bench/results/latest.json
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf var $(VENDOR) web/assets/node_modules

@@ -1,7 +1,9 @@
 """Runs one job: stream from the backend, publish coalesced deltas, end with done or error.
 
 Coalescing is by time, never by count: the first text after an idle gap goes out at once,
-later text waits at most one frame (FRAME_S) so the bus and the browser see ≤ ~60 events/s.
+later text waits at most one frame (FRAME_S) so the bus and the browser see ≤ 60 events/s.
+A token that closes a top-level brace goes out at once too: it may end a command, and a
+command should run the moment it closes, not a frame later.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from llm_worker.backends.base import (Backend, BackendError, ChatRequest, Done, 
                                       ToolCall, Usage)
 
 log = logging.getLogger(__name__)
-FRAME_S = 0.016
+FRAME_S = 1 / 60
+EARLY_FLUSHES = 25  # at most one per command the crud_worker would run (its per-reply cap)
 
 
 class Run:
@@ -33,6 +36,8 @@ class Run:
         self.last_flush = 0.0
         self.flusher: asyncio.Task | None = None
         self.cancelled_by_user = False
+        self.depth = 0
+        self.early_flushes = 0
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -52,12 +57,28 @@ class Run:
         self.flusher = None
         await self._flush()
 
-    async def _offer(self) -> None:
+    async def _offer(self, text: str) -> None:
+        if self._closes_a_brace(text) and self.early_flushes < EARLY_FLUSHES:
+            self.early_flushes += 1
+            await self._drain()
+            return
         due = self.last_flush + FRAME_S
         if time.monotonic() >= due:
-            await self._flush()
+            await self._drain()  # also cancels a timer that fired but hasn't run: one flush, not two
         elif self.flusher is None:
             self.flusher = asyncio.create_task(self._flush_at(due))
+
+    def _closes_a_brace(self, text: str) -> bool:
+        if "{" not in text and "}" not in text:
+            return False
+        closed = False
+        for ch in text:
+            if ch == "{":
+                self.depth += 1
+            elif ch == "}" and self.depth:
+                self.depth -= 1
+                closed = closed or self.depth == 0
+        return closed
 
     async def run(self, worker: str) -> None:
         job = self.job
@@ -77,7 +98,7 @@ class Run:
                             first = first or time.monotonic()
                             (self.text if isinstance(ev, TextDelta) else self.thinking).append(t)
                             (self.pending_text if isinstance(ev, TextDelta) else self.pending_thinking).append(t)
-                            await self._offer()
+                            await self._offer(t if isinstance(ev, TextDelta) else "")
                         case ToolCall():
                             call = c.ToolCallMsg(name=ev.name, arguments=ev.arguments, id=ev.id)
                             calls.append(call)

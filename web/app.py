@@ -58,7 +58,7 @@ def create_app(cfg: Settings) -> FastHTML:
         async def connect_then_serve():
             await bus.wait_ready()
             log.info("ready: bus %s, database %s", cfg.bus_events_out, cfg.db_path)
-            await asyncio.gather(hub.run(), hub.watch_health(),
+            await asyncio.gather(hub.run(), hub.watch_health(), hub.fanout.keepalive(),
                                  bus.heartbeat(lambda: {"stats": {"tabs": len(hub.fanout.tabs)}}))
 
         task = asyncio.create_task(connect_then_serve())

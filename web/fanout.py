@@ -75,6 +75,16 @@ class Fanout:
     def unsubscribe(self, q: asyncio.Queue) -> None:
         self.tabs.pop(q, None)
 
+    async def keepalive(self) -> None:
+        """One comment to every tab every 15 s keeps proxies from idling the stream out."""
+        while True:
+            await asyncio.sleep(KEEPALIVE_S)
+            for q in list(self.tabs):
+                try:
+                    q.put_nowait(": keep-alive\n\n")
+                except asyncio.QueueFull:
+                    self._drop(q)
+
     def close_all(self) -> None:
         for q in list(self.tabs):
             self._drop(q)
@@ -83,11 +93,7 @@ class Fanout:
         try:
             yield f"retry: {RETRY_MS}\n: connected\n\n" + "".join(initial)
             while True:
-                try:
-                    item = await asyncio.wait_for(q.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
+                item = await q.get()
                 if item is None:
                     return
                 batch, closing = [item], False

@@ -171,16 +171,17 @@ async def read_error_body(response: httpx.Response) -> bytes:
 
 def status_error(status: int, text: str, *, service: str, retry_after: float | None) -> BackendError:
     """Generic mapping by status code; backends special-case auth and not-found wording first."""
-    detail = f": {text}" if text else ""
+    detail = f": {text.rstrip('.')}" if text else ""
+    end = "" if detail.endswith(("!", "?")) else "."  # one end to the sentence, whatever the server's text had
     if status == 429:
         wait = f" Retry after {retry_after:g} s." if retry_after is not None else ""
-        return BackendError(f"{service} is rate limiting us (429){detail}.{wait}",
+        return BackendError(f"{service} is rate limiting us (429){detail}{end}{wait}",
                             kind="rate_limited", retry_after=retry_after)
     if status >= 500:
-        return BackendError(f"{service} had a server error ({status}){detail}", kind="server",
+        return BackendError(f"{service} had a server error ({status}){detail}{end}", kind="server",
                             retry_after=retry_after)
     if status == 404:
-        return BackendError(f"{service} says not found (404){detail}", kind="model_not_found")
+        return BackendError(f"{service} says not found (404){detail}{end}", kind="model_not_found")
     if status in (401, 403):
-        return BackendError(f"{service} refused our credentials ({status}){detail}", kind="auth")
-    return BackendError(f"{service} rejected the request ({status}){detail}", kind="bad_request")
+        return BackendError(f"{service} refused our credentials ({status}){detail}{end}", kind="auth")
+    return BackendError(f"{service} rejected the request ({status}){detail}{end}", kind="bad_request")

@@ -115,7 +115,7 @@ class AnthropicBackend:
             return BackendError(f"Anthropic is overloaded right now ({status}); try again shortly.",
                                 kind="server", retry_after=retry_after)
         if status == 404:
-            return BackendError(f"Anthropic has no model '{model}' (404: {text}). Check LLM_MODEL.",
+            return BackendError(f"Anthropic has no model '{model}' (404: {text.rstrip('.')}). Check LLM_MODEL.",
                                 kind="model_not_found")
         return _http.status_error(status, text, service=SERVICE, retry_after=retry_after)
 

@@ -129,7 +129,7 @@ class OpenAIBackend:
                                 "Check OPENAI_API_KEY.", kind="auth")
         text = _http.error_text(body, self._api_key)
         if status == 404:
-            return BackendError(f"{self.base_url} has no model '{model}' (404: {text}). Check LLM_MODEL.",
+            return BackendError(f"{self.base_url} has no model '{model}' (404: {text.rstrip('.')}). Check LLM_MODEL.",
                                 kind="model_not_found")
         return _http.status_error(status, text, service=f"{SERVICE} at {self.base_url}",
                                   retry_after=_http.parse_retry_after(headers))

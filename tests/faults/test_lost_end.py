@@ -48,7 +48,7 @@ def test_a_reply_that_ends_while_crud_worker_is_down_is_still_stored(stack, fake
     back = time.monotonic()
     assert ended < back, "precondition: the reply ended before crud_worker was back"
     STATS["lost end"]["crud_worker down at the end"] += 1
-    _, status, content, _ = stack.wait_message(reply, timeout=10)
+    _, status, content, _ = stack.wait_message(reply, timeout=6)
     assert (status, content) == ("done", "".join(tokens))
     with stack.db() as db:
         assert db.execute("SELECT count(*) FROM tasks WHERE name = 'ended while crud was down'").fetchone() == (1,)
@@ -97,7 +97,7 @@ def test_a_reply_whose_end_was_lost_does_not_stay_in_flight_forever(stack, fake_
             wait_for(lambda: "lost end task" in [t[1] for t in stack.tasks()], what="the command ran")
             STATS["lost end"]["simulated lost llm.done"] += 1
             # However it is healed (the end re-sent, or the reply failed as lost), it must end, and soon.
-            stored = wait_for(lambda: stack.message(msg_id), 12, what="the reply stored")
+            stored = wait_for(lambda: stack.message(msg_id), 6, what="the reply stored")
             assert stored[1] in ("done", "failed") and stored[2].startswith("Sure.")
             wait_for(lambda: sse.matching(f'id="msg-{msg_id}" class="msg assistant chat (done|failed)'),
                      what="the bubble no longer streaming")
