@@ -158,6 +158,13 @@ class LlmCancel(Msg, kw_only=True, omit_defaults=True):
     msg_id: str
 
 
+class LlmResend(Msg, kw_only=True, omit_defaults=True):
+    """Ask the workers to publish a reply's end again (PUB/SUB drops what a restarting peer missed).
+    `msg_id="*"`: every reply they ended recently."""
+
+    msg_id: str
+
+
 class UiAlert(Msg, kw_only=True, omit_defaults=True):
     text: str
 
@@ -233,6 +240,7 @@ TOPICS: dict[str, type[Msg]] = {
     "llm.done": LlmDone,
     "llm.error": LlmError,
     "llm.cancel": LlmCancel,
+    "llm.resend": LlmResend,
     "ui.alert": UiAlert,
     "settings.changed": SettingChanged,
     "job.progress": JobProgress,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import sys
 
 from broker import contract as c, settings
@@ -52,14 +51,15 @@ async def main() -> None:
     setup_logging("crud_worker")
     try:
         db = store.connect(cfg.db_path)
-    except (sqlite3.OperationalError, OSError) as err:
-        sys.exit(f"crud_worker: cannot open the database at {cfg.db_path}: {err}")
+    except store.Unwritable as err:
+        sys.exit(f"crud_worker: {err}")
     bus = Bus(cfg, "crud_worker", topics=["chat.user", "crud.request", "llm.", "health.llm_worker"])
     jobs = JobSender(bus)
     await bus.wait_ready()
     replies = Replies(db, bus, jobs, cfg)
     comments = Commentator(replies)
     handlers = Handlers(db, bus, replies, comments)
+    await bus.publish(c.LlmResend(msg_id="*"))  # replies that ended while we were down: store them now
     log.info("ready: database %s", cfg.db_path)
     try:
         await run_until_stopped(

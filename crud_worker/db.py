@@ -6,6 +6,7 @@ The web process opens the same file read-only; WAL lets it read while we write.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -43,17 +44,42 @@ def m001_initial(db: Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key", not_null={"value"})
 
 
+class Unwritable(Exception):
+    """The database can't be written: said at start, in words that name the cause."""
+
+
 def connect(path: Path) -> Database:
-    """Open (creating if needed) and migrate. Fails loudly on a read-only or full disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    db = Database(conn)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-    db.enable_wal()
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
-    migrations.apply(db)
+    """Open (creating if needed), migrate, and prove a write works, so a read-only or full disk
+    stops us at start with a clear message instead of at the person's first click."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db = Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(db)
+        with write(db):
+            set_setting(db, "last_start", now())
+    except (sqlite3.Error, OSError) as err:
+        raise Unwritable(f"cannot write the database {path}: {_cause(path, err)}") from err
     return db
+
+
+def _cause(path: Path, err: Exception) -> str:
+    for candidate in (path, path.parent):
+        if candidate.exists():
+            if candidate.is_dir() and candidate == path:
+                return "that path is a directory"
+            if not os.access(candidate, os.W_OK):
+                return f"{candidate} is read-only (check its permissions or the mount)"
+            if os.statvfs(candidate).f_flag & os.ST_RDONLY:
+                return f"{candidate} is on a read-only file system"
+            break
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror.lower()
+    return str(err)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MAX_FOLLOWUPS = 2
 NO_WORKER_S = conversation.JOB_TTL_S  # a queued reply no worker started by then fails, clearly
 WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ago fails
+RESEND_AFTER_S = 2.0  # a live worker no longer lists the reply: its end was lost; ask again this often
+RESEND_GIVE_UP_S = 2.0  # a worker answers a resend in milliseconds; silence means it has no end to give
 RECENT_KEEP = 512
 
 
@@ -45,6 +47,8 @@ class Reply:
     tool_calls: int = 0
     feedback: list[str] = field(default_factory=list)
     worker: str = ""
+    asked_again: float = 0.0
+    first_asked: float = 0.0
     queued: float = field(default_factory=time.monotonic)
     last_activity: float = field(default_factory=time.monotonic)
 
@@ -55,6 +59,7 @@ class Replies:
         self.live: dict[str, Reply] = {}
         self.finished: dict[str, None] = {}
         self.workers_seen: dict[str, float] = {}
+        self.workers_active: dict[str, set[str]] = {}
 
     def streaming(self) -> bool:
         return bool(self.live)
@@ -175,6 +180,7 @@ class Replies:
 
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()
+        self.workers_active[h.instance] = set(h.active)
 
     async def fail(self, reply: Reply, error: str) -> None:
         text = "".join(reply.parts)
@@ -183,11 +189,26 @@ class Replies:
                                           text=text))
 
     async def check(self) -> None:
-        """Fail replies nobody is working on, so no bubble spins forever."""
+        """No bubble spins forever: fail replies nobody is working on, and ask again for an end we missed."""
         now = time.monotonic()
         for reply in list(self.live.values()):
-            if not reply.worker and now - reply.queued > NO_WORKER_S:
-                await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
-            elif reply.worker and now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S \
-                    and now - reply.last_activity > WORKER_LOST_S:
-                await self.fail(reply, "The LLM worker stopped in the middle of this reply. Send the message again.")
+            if not reply.worker:
+                reply.worker = next((w for w, active in self.workers_active.items() if reply.msg_id in active), "")
+            quiet = now - reply.last_activity
+            if not reply.worker:
+                if now - reply.queued > NO_WORKER_S:
+                    await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
+            elif now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S:
+                if quiet > WORKER_LOST_S:
+                    await self.fail(reply, "The LLM worker stopped in the middle of this reply. Send the message again.")
+            elif reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S:
+                await self._ask_again(reply, now)
+
+    async def _ask_again(self, reply: Reply, now: float) -> None:
+        """The worker is alive but done with this reply, and we never heard the end: PUB/SUB lost it."""
+        if reply.first_asked and now - reply.first_asked > RESEND_GIVE_UP_S:
+            await self.fail(reply, "The end of this reply was lost on the way. Send the message again.")
+        elif now - reply.asked_again > RESEND_AFTER_S:
+            reply.first_asked = reply.first_asked or now
+            reply.asked_again = now
+            await self.bus.publish(c.LlmResend(msg_id=reply.msg_id))

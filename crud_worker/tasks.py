@@ -36,7 +36,12 @@ def all_tasks(db: Database, done: bool | None = None) -> list[TaskRow]:
     return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM tasks {where} ORDER BY priority, id", args)]
 
 
+MAX_ID = 2**63 - 1
+
+
 def get(db: Database, task_id: int) -> TaskRow:
+    if not 1 <= task_id <= MAX_ID:
+        raise TaskError(f"there is no task #{task_id}")
     r = db.execute(f"SELECT {_COLS} FROM tasks WHERE id = ?", [task_id]).fetchone()
     if r is None:
         raise TaskError(f"there is no task #{task_id}")
@@ -89,7 +94,7 @@ def reorder(db: Database, ids: list[int]) -> list[int]:
     """Persist a new order. Ids not mentioned keep their relative order after the given ones."""
     existing = [t.id for t in all_tasks(db)]
     known = set(existing)
-    unknown = [i for i in ids if i not in known]
+    unknown = [i for i in ids if i not in known]  # also catches ids beyond SQLite's 64 bits
     if unknown:
         raise TaskError(f"there is no task #{unknown[0]}")
     if len(set(ids)) != len(ids):

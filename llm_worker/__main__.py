@@ -17,7 +17,7 @@ log = logging.getLogger("llm_worker")
 async def main() -> None:
     cfg = settings.load()
     setup_logging("llm_worker")
-    bus = Bus(cfg, "llm_worker", topics=["llm.cancel"])
+    bus = Bus(cfg, "llm_worker", topics=["llm.cancel", "llm.resend"])
     jobs = JobReceiver(bus, slots=cfg.llm_slots)
     await bus.wait_ready()
     selector = Selector(cfg)

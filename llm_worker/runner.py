@@ -38,6 +38,7 @@ class Run:
         self.cancelled_by_user = False
         self.depth = 0
         self.early_flushes = 0
+        self.end: c.LlmDone | c.LlmError | None = None  # kept by the worker, to publish again if asked
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -137,12 +138,14 @@ class Run:
         timing = c.Timing(queued_ms=round((time.time() - self.job.queued_at) * 1000 - (now - started) * 1000, 1),
                           first_token_ms=round((first - started) * 1000, 1) if first else None,
                           total_ms=round((now - started) * 1000, 1))
-        await self.bus.publish(c.LlmDone(
+        self.end = c.LlmDone(
             msg_id=self.job.msg_id, seq=self._next_seq(), text="".join(self.text), status=status,
             thinking="".join(self.thinking), usage=usage, timing=timing, backend=self.backend.name, model=self.model,
-            tool_calls=calls))
+            tool_calls=calls)
+        await self.bus.publish(self.end)
 
     async def _error(self, message: str, kind: str) -> None:
         log.warning("reply %s failed (%s): %s", self.job.msg_id, kind, message)
-        await self.bus.publish(c.LlmError(msg_id=self.job.msg_id, seq=self._next_seq(), error=message, kind=kind,
-                                          text="".join(self.text), backend=self.backend.name, model=self.model))
+        self.end = c.LlmError(msg_id=self.job.msg_id, seq=self._next_seq(), error=message, kind=kind,
+                              text="".join(self.text), backend=self.backend.name, model=self.model)
+        await self.bus.publish(self.end)

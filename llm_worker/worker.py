@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 
 from broker import contract as c
 from broker.bus import Bus, JobReceiver
@@ -14,6 +15,7 @@ from llm_worker.selector import Selector
 
 log = logging.getLogger(__name__)
 CANCEL_MEMORY_S = 120.0
+ENDS_KEPT = 256
 
 
 class Worker:
@@ -21,6 +23,7 @@ class Worker:
         self.bus, self.jobs, self.selector = bus, jobs, selector
         self.runs: dict[str, tuple[Run | Pull, asyncio.Task]] = {}
         self.cancelled: dict[str, float] = {}
+        self.ends: OrderedDict[str, c.LlmDone | c.LlmError] = OrderedDict()
 
     def free(self) -> int:
         return max(0, self.jobs.slots - len(self.runs))
@@ -52,10 +55,19 @@ class Worker:
             await run.run(self.bus.instance)
         finally:
             self.runs.pop(run.job.msg_id, None)
+            if getattr(run, "end", None):
+                self.ends[run.job.msg_id] = run.end
+                while len(self.ends) > ENDS_KEPT:
+                    self.ends.popitem(last=False)
             await self.jobs.release()
 
     async def watch_cancels(self) -> None:
         async for m in self.bus.messages():
+            if isinstance(m, c.LlmResend):
+                for end in list(self.ends.values()) if m.msg_id == "*" else [self.ends.get(m.msg_id)]:
+                    if end is not None:
+                        await self.bus.publish(end)
+                continue
             if not isinstance(m, c.LlmCancel):
                 continue
             now = time.monotonic()

@@ -28,14 +28,28 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js")
 
 
-def same_origin(req: Request, session):
-    """State-changing requests from another site's page are refused (a browser always sends Origin then)."""
-    if req.method in ("GET", "HEAD", "OPTIONS"):
+LOCAL_NAMES = {"127.0.0.1", "localhost", "::1"}
+
+
+def origin_guard(cfg: Settings):
+    """Without a token, only our own host names are served: a DNS-rebinding page (evil.example
+    resolving to 127.0.0.1) would otherwise count as same-origin. State-changing requests from
+    another site's page are refused (a browser always sends Origin with those)."""
+    allowed = LOCAL_NAMES | {cfg.host}
+
+    def check(req: Request, session):
+        host = req.headers.get("host", "")
+        if not cfg.token and urlsplit(f"//{host}").hostname not in allowed:
+            return PlainTextResponse(f"unexpected Host {host!r}: open Ghostwire at http://127.0.0.1:{cfg.port}",
+                                     status_code=421)
+        if req.method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        origin = req.headers.get("origin")
+        if origin and urlsplit(origin).netloc != host:
+            return PlainTextResponse("cross-origin request refused", status_code=403)
         return None
-    origin = req.headers.get("origin")
-    if origin and urlsplit(origin).netloc != req.headers.get("host", ""):
-        return PlainTextResponse("cross-origin request refused", status_code=403)
-    return None
+
+    return check
 
 
 def _exit_on_failure(task: asyncio.Task) -> None:
@@ -72,7 +86,7 @@ def create_app(cfg: Settings) -> FastHTML:
     hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),
             Link(rel="stylesheet", href="/static/app.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
-    before = [Beforeware(same_origin)]
+    before = [Beforeware(origin_guard(cfg))]
     if cfg.token:
         check, login_page, login_post = auth.guard(cfg.token)
         before.insert(0, Beforeware(check))

@@ -120,6 +120,8 @@ class Live:
     def on_end(self, m: c.LlmDone | c.LlmError) -> str:
         view = self.replies.pop(m.msg_id, None) or self.ended.get(m.msg_id)
         if view is None:
+            if self.store.message(m.msg_id):
+                return ""  # an end published again for the crud_worker's sake: the tabs have it
             view = ui.ReplyView(id=m.msg_id)
         elif view.status in ("done", "cancelled", "failed"):
             return ""  # a replayed end: already rendered

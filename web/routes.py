@@ -108,7 +108,15 @@ async def stop(req: Request, msg_id: str):
     return Response(status_code=204)
 
 
+MAX_ID = 2**63 - 1  # SQLite's integer range
+
+
 async def _task_request(req: Request, **fields) -> Response | str:
+    task_id = fields.get("task_id")
+    if task_id is not None and not 1 <= task_id <= MAX_ID:
+        return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
+    if any(not 1 <= i <= MAX_ID for i in fields.get("ids") or []):
+        return refuse("#task-error", "Couldn't do that: the new order names a task that doesn't exist.")
     try:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), **fields))
     except CrudUnavailable as err:

@@ -143,3 +143,37 @@ def print_summary(reporter) -> None:
     for group in sorted(STATS):
         counts = ", ".join(f"{k}={v}" for k, v in sorted(STATS[group].items()))
         reporter.write_line(f"{group}: {counts}")
+
+
+def publish_all(stack, messages, raw: list[list[bytes]] = ()) -> None:
+    """Like tests.buspeer.publish, but waits for every message to leave (closing with LINGER 0 after a
+    burst of thousands drops the tail), and can also send raw multipart frames."""
+    import asyncio
+
+    from broker.bus import Bus
+    from tests.buspeer import settings_for
+
+    async def go():
+        bus = Bus(settings_for(stack), "test")
+        try:
+            await bus.wait_ready()
+            for m in messages:
+                await bus.publish(m)
+            for frames in raw:
+                await bus.pub.send_multipart(frames)
+        finally:
+            bus.ctx.destroy(linger=10_000)
+
+    asyncio.run(go())
+
+
+def pids(stack) -> dict[str, int]:
+    """Every program's pid from one `supervisorctl status` (0 for one that is not running)."""
+    import re
+
+    out = {}
+    for line in stack.ctl("status").splitlines():
+        m = re.match(r"(\S+)\s+(\S+)\s+(?:pid (\d+))?", line)
+        if m and m.group(1) in PROCESSES:
+            out[m.group(1)] = int(m.group(3) or 0)
+    return out

@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from broker import contract as c
-from tests.buspeer import publish
-from tests.faults.helpers import PROCESSES, STATS, all_up
+from tests.faults.helpers import STATS, all_up, pids, publish_all
 from tests.fakes import Script
 from tests.stack import HX
 from tests.util import wait_for
@@ -26,12 +25,13 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded", **HX}
 @contextmanager
 def no_crash(stack):
     """Every process keeps its pid through the block, /health stays ok, and nothing logs a traceback."""
-    pids = {p: stack.pid(p) for p in PROCESSES}
+    before = pids(stack)
+    assert all(before.values()) and len(before) == 4, before
     log_before = len(stack.log())
     yield
     wait_for(lambda: all_up(stack), 10, what="all four processes up")
     new_log = stack.log()[log_before:]
-    assert {p: stack.pid(p) for p in PROCESSES} == pids, f"a process crashed and was restarted:\n{new_log[-3000:]}"
+    assert pids(stack) == before, f"a process crashed and was restarted:\n{new_log[-3000:]}"
     assert "Traceback" not in new_log and "exited:" not in new_log, new_log[-3000:]
     STATS["bad input"]["cases survived"] += 1
 
@@ -159,7 +159,7 @@ def test_thousands_of_tasks_still_render(stack, unharmed):
 def test_the_list_has_a_clear_limit(stack, unharmed):
     from crud_worker.tasks import MAX_TASKS
     missing = MAX_TASKS - len(stack.tasks())
-    publish(stack, [c.CrudRequest(req_id=f"qfill{i}", op="add", name=f"filler {i}") for i in range(missing)])
+    publish_all(stack, [c.CrudRequest(req_id=f"qfill{i}", op="add", name=f"filler {i}") for i in range(missing)])
     wait_for(lambda: len(stack.tasks()) >= MAX_TASKS, 60, interval=0.2, what="a full list")
     r = stack.http.post("/tasks", data={"name": "one too many"})
     assert r.status_code == 422 and "full" in r.text
@@ -175,8 +175,13 @@ def test_thousands_of_messages_in_history_stay_bounded(stack, fake_ollama, unhar
     for i in range(n):
         msg_id = f"ahist{i:012d}"
         msgs.append(c.LlmDone(msg_id=msg_id, seq=1, text=f"old reply number {i} " + "blah " * 20, status="done"))
-    publish(stack, msgs)
-    wait_for(lambda: stack.message(f"ahist{n - 1:012d}"), 60, interval=0.2, what="the history stored")
+    publish_all(stack, msgs)
+
+    def stored() -> int:
+        with stack.db() as db:
+            return db.execute("SELECT count(*) FROM messages WHERE id LIKE 'ahist%'").fetchone()[0]
+
+    wait_for(lambda: stored() == n, 60, interval=0.2, what=f"{n} replies stored")
     started = time.monotonic()
     page = stack.http.get("/")
     rendered_in = time.monotonic() - started
