@@ -31,7 +31,8 @@ $(VENDOR)/.stamp: web/assets/package.json web/assets/package-lock.json
 run: install
 	@mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)
 	@echo "Ghostwire: open http://$${GHOSTWIRE_HOST:-127.0.0.1}:$${GHOSTWIRE_PORT:-5001}  (Ctrl-C stops everything)"
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/supervisord -c supervisord.conf
+	set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/supervisord -c supervisord.conf 2>&1 \
+	  | tee -i -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log  # -i: Ctrl-C stops supervisord, which then stops tee
 
 test: install
 	$(BIN)/pytest
@@ -42,8 +43,9 @@ test-slow: install
 status:
 	$(BIN)/supervisorctl -c supervisord.conf status
 
+# Every process logs to supervisord's stdout (one stream, in order); `make run` also appends it here.
 logs:
-	$(BIN)/supervisorctl -c supervisord.conf tail -f web
+	tail -n 100 -f $(GHOSTWIRE_RUN_DIR)/ghostwire.log
 
 stop:
 	$(BIN)/supervisorctl -c supervisord.conf shutdown

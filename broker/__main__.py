@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import os
 import logging
+import os
+import signal
 import sys
 import threading
 import time
@@ -113,6 +114,10 @@ def keys(cfg: settings.Settings, names: list[str]) -> None:
           "its NAME.key + NAME.key_secret + broker.key and set GHOSTWIRE_CURVE_NAME=NAME there.")
 
 
+def _stop(signum, frame) -> None:
+    raise SystemExit(0)  # supervisor's SIGTERM: leave the poll loop and release the run-dir lock
+
+
 def main(argv: list[str]) -> None:
     cfg = settings.load()
     if argv[:1] == ["tap"]:
@@ -122,6 +127,7 @@ def main(argv: list[str]) -> None:
         keys(cfg, argv[1:])
         return
     setup_logging("broker")
+    signal.signal(signal.SIGTERM, _stop)
     lock = claim_run_dir(cfg)
     try:
         serve(cfg)
