@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 
@@ -73,7 +75,8 @@ window.__dialogs = [];
       const n = a.name.toLowerCase(), v = a.value;
       if (n.startsWith("on")) note("handler " + n, el);
       if (URL_ATTRS.has(n) && /^\\s*(javascript|data|vbscript):/i.test(v)) note("url " + n, el);
-      if (!TEXTY.has(n) && /PWN|__pwned/.test(v)) note("attribute " + n, el);
+      const webLink = n === "href" && /^(https?|mailto):/i.test(v);  // a payload inside a real URL is just text
+      if (!TEXTY.has(n) && !webLink && /PWN|__pwned/.test(v)) note("attribute " + n, el);
     }
     if (/PWN/.test(el.id)) note("id", el);
   }
@@ -90,6 +93,25 @@ window.__dialogs = [];
   window.alert = window.confirm = window.prompt = (m) => { window.__dialogs.push(String(m)); };
 })();
 """
+
+
+def settle(stack, fake, seconds: float = 0.3) -> None:
+    """Every model request so far has its reply stored, and it stays that way for a moment (follow-ups
+    and comments from earlier steps must not eat the next step's scripts)."""
+    def answered() -> bool:
+        with stack.db() as db:
+            stored = db.execute("SELECT count(*) FROM messages WHERE role = 'assistant'").fetchone()[0]
+        return stored >= len(fake.requests) and not fake._scripts
+
+    def stays() -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not answered():
+                return False
+            time.sleep(0.05)
+        return True
+
+    wait_for(lambda: answered() and stays(), 30, interval=0.05, what="the stack to settle")
 
 
 def words(text: str) -> str:
@@ -160,28 +182,29 @@ def test_hostile_user_messages_show_literally(stack, fake_ollama, tabs):
         for p in PAYLOADS:
             assert words(p) in [words(s) for s in shown], f"not shown literally: {p!r}"
         STATS["hostile"]["places checked"] += len(PAYLOADS)
-    wait_for(lambda: actor.locator(".msg.assistant.done").count() >= len(PAYLOADS), 30, what="the replies")
+    settle(stack, fake_ollama)
     for page, where in ((actor, "user messages, acting tab"), (watcher, "user messages, watching tab")):
         assert_clean(page, where)
 
 
 def test_hostile_model_reply_while_streaming_and_after(stack, fake_ollama, tabs):
     actor, watcher = tabs
+    settle(stack, fake_ollama)
     text = "\n\n".join(PAYLOADS)
     head = [text[i:i + 3] for i in range(0, len(text), 3)]
     tail = [f" tail{i}" for i in range(80)]
     fake_ollama.enqueue(Script(tokens=head + tail, delay=0.004))
+    ids = "() => [...document.querySelectorAll('.msg.assistant')].map(m => m.id)"
+    before = set(actor.evaluate(ids))
     actor.fill("#msg", "say something hostile")
     actor.press("#msg", "Enter")
-    reply = wait_for(lambda: actor.evaluate(
-        "() => { const m = [...document.querySelectorAll('.msg.assistant')].pop(); return m && m.id }"),
-        what="the reply bubble")[len("msg-"):]
+    reply = wait_for(lambda: set(actor.evaluate(ids)) - before, what="the reply bubble").pop()[len("msg-"):]
     for page in tabs:  # mid-stream: the payloads are in, the tail is still coming
         wait_for(lambda: "tail3" in page.evaluate(f"() => document.getElementById('body-{reply}')?.innerText || ''"),
                  what="the payloads streamed in")
-        streaming = page.evaluate(f"() => document.getElementById('msg-{reply}').className")
+        live = page.evaluate(f"() => document.getElementById('body-{reply}').className")
         shown = page.evaluate(f"() => document.getElementById('body-{reply}').innerText")
-        assert "streaming" in streaming, "checked while the reply was still streaming"
+        assert "stream" in live.split(), f"checked while the reply was still streaming ({live})"
         assert words(shown).startswith(words(text)), "streamed text shows literally"
         assert_clean(page, "model reply, streaming")
     for page in tabs:
@@ -189,7 +212,7 @@ def test_hostile_model_reply_while_streaming_and_after(stack, fake_ollama, tabs)
         final = page.evaluate(f"() => document.getElementById('body-{reply}').innerText")
         for literal in ("<script>window.__pwned='PWN0'", "<img src=x onerror=", "<svg onload=", "</span><script>",
                         "{{constructor", "${window.__pwned='PWN18b'}", "<!-- unclosed comment PWN19",
-                        "&lt;script&gt;"):
+                        "<script>window.__pwned='PWN20'"):  # markdown decodes entities: as text, never as a tag
             assert literal in final, f"final render lost the literal text {literal!r}"
         assert_clean(page, "model reply, final render")
     STATS["hostile"]["places checked"] += 4 * len(PAYLOADS)
@@ -201,6 +224,7 @@ def commands(action: str, names: list[str]) -> list[str]:
 
 def test_hostile_task_names_chips_and_events(stack, fake_ollama, tabs):
     actor, watcher = tabs
+    settle(stack, fake_ollama)
     for p in PAYLOADS:  # typed by the person
         actor.fill("#new-task", p)
         actor.press("#new-task", "Enter")
@@ -240,23 +264,31 @@ def test_hostile_task_names_chips_and_events(stack, fake_ollama, tabs):
 
 def test_hostile_errors_and_toasts(stack, fake_ollama, tabs):
     actor, watcher = tabs
+    settle(stack, fake_ollama)
     short = [p for p in PAYLOADS if len(p) < 200]
+    # The model fails after its first piece, quoting the payload. (ttft keeps the failure behind the POST
+    # response: an instant failure hits a separate bug, tests/faults/test_browser_races.py.)
     for p in short:
-        fake_ollama.enqueue(Script(error_status=500, error_message=p))
+        fake_ollama.enqueue(Script(tokens=["partial ", "text"], ttft=0.3, error_after=1, error_message=p))
     for i, _ in enumerate(short):
         actor.fill("#msg", f"fail please {i}")
         actor.press("#msg", "Enter")
         wait_for(lambda: actor.input_value("#msg") == "", what="sent")
-    publish(stack, [c.UiAlert(text=p) for p in short])
+    # Playwright's sync API owns this thread's event loop: publish from another thread.
+    sender = threading.Thread(target=publish, args=(stack, [c.UiAlert(text=p) for p in short]))
+    sender.start()
+    sender.join(10)
+    for page in tabs:  # toasts fade after 8 s: look at them first
+        wait_for(lambda: page.locator(".toast").count() >= len(short), what="every toast")
+        toasts = page.evaluate("() => [...document.querySelectorAll('.toast')].map(t => t.innerText)")
+        for p in short:
+            assert words(p) in [words(t) for t in toasts], f"toast not literal: {p!r}"
     for page in tabs:
         wait_for(lambda: page.locator(".msg.assistant.failed").count() >= len(short), 30, what="failed replies")
         errors = page.evaluate("() => [...document.querySelectorAll('.msg.assistant.failed .error')]"
                                ".map(e => e.innerText)")
         for p in short:
             assert any(words(p) in words(e) for e in errors), f"error not literal: {p!r}"
-        toasts = page.evaluate("() => [...document.querySelectorAll('.toast')].map(t => t.innerText)")
-        for p in short:
-            assert words(p) in [words(t) for t in toasts], f"toast not literal: {p!r}"
         assert_clean(page, "errors and toasts")
         STATS["hostile"]["places checked"] += 2 * len(short)
 

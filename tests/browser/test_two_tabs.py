@@ -63,3 +63,30 @@ def test_model_commands_and_clicks_show_in_both_tabs_once(stack, fake_ollama, br
     for page in (a, b):
         wait_for(lambda: count(page, "renamed in place") == 0, what="the delete in each tab")
     assert not a.errors and not b.errors
+
+
+def test_dragging_a_task_reorders_it_for_everyone_and_persists(stack, browser):
+    for name in ("first", "second", "third"):
+        assert stack.http.post("/tasks", data={"name": f"drag {name}"}).status_code == 200
+    wait_for(lambda: sum(t[1].startswith("drag ") for t in stack.tasks()) == 3, what="three tasks")
+    a, b = open_tab(browser, stack.url), open_tab(browser, stack.url)
+
+    def order(page):
+        return [v for v in page.eval_on_selector_all("#task-list input.name", "els => els.map(e => e.value)")
+                if v.startswith("drag ")]
+
+    assert order(a) == ["drag first", "drag second", "drag third"]
+    handle = a.locator("#task-list li", has=a.locator("input.name[value='drag third']")).locator(".handle")
+    target = a.locator("#task-list li", has=a.locator("input.name[value='drag first']"))
+    box = target.bounding_box()
+    handle.hover()
+    a.mouse.down()
+    a.mouse.move(box["x"] + 20, box["y"] + 4, steps=12)
+    a.mouse.move(box["x"] + 20, box["y"] + 2, steps=4)
+    a.mouse.up()
+    wait_for(lambda: [n for _, n, _, _ in stack.tasks() if n.startswith("drag ")][0] == "drag third",
+             what="the new order stored")
+    for page in (a, b):
+        wait_for(lambda: order(page)[0] == "drag third", what="the new order in each tab")
+    fresh = open_tab(browser, stack.url)
+    assert order(fresh)[0] == "drag third", "the order persists across a reload"

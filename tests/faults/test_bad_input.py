@@ -115,9 +115,6 @@ def test_task_ids_that_do_not_exist_are_a_clear_no(stack, unharmed, task_id, act
     assert_no_such_task(click(stack, action, task_id))
 
 
-@pytest.mark.xfail(strict=True, reason="crud_worker/tasks.py get(): a task id beyond SQLite's 64-bit range raises "
-                   "OverflowError (not TaskError); crud_worker/handlers.py on_request lets it escape and the whole "
-                   "crud_worker exits; web/routes.py accepts any int")
 def test_a_task_id_beyond_64_bits_is_a_clear_no_not_a_crash(stack):
     try:
         with no_crash(stack):
@@ -169,24 +166,35 @@ def test_the_list_has_a_clear_limit(stack, unharmed):
     print(f"\nGET / with {MAX_TASKS} tasks in {time.monotonic() - started:.2f} s")
 
 
-def test_thousands_of_messages_in_history_stay_bounded(stack, fake_ollama, unharmed):
-    n = 3_000
+HISTORY = 3_000
+
+
+@pytest.fixture(scope="module")
+def long_history(stack):
+    """HISTORY replies on the bus, each started and ended as a worker would (so web saw them live too)."""
     msgs = []
-    for i in range(n):
+    for i in range(HISTORY):
         msg_id = f"ahist{i:012d}"
-        msgs.append(c.LlmDone(msg_id=msg_id, seq=1, text=f"old reply number {i} " + "blah " * 20, status="done"))
+        msgs += [c.LlmStart(msg_id=msg_id, worker="test", backend="test", model="test"),
+                 c.LlmDone(msg_id=msg_id, seq=1, text=f"old reply number {i} " + "blah " * 20, status="done")]
     publish_all(stack, msgs)
 
     def stored() -> int:
         with stack.db() as db:
             return db.execute("SELECT count(*) FROM messages WHERE id LIKE 'ahist%'").fetchone()[0]
 
-    wait_for(lambda: stored() == n, 60, interval=0.2, what=f"{n} replies stored")
+    wait_for(lambda: stored() == HISTORY, 60, interval=0.2, what=f"{HISTORY} replies stored")
+    STATS["bad input"]["messages in history"] += HISTORY
+    return HISTORY
+
+
+def test_thousands_of_messages_in_history_stay_bounded(stack, fake_ollama, long_history, unharmed):
     started = time.monotonic()
     page = stack.http.get("/")
     rendered_in = time.monotonic() - started
     assert page.status_code == 200 and rendered_in < 3
-    assert page.text.count("old reply number") <= 200, "the page shows a bounded window of the history"
+    shown = page.text.count("old reply number")
+    assert shown <= 300, f"the page shows a bounded window of the history ({shown})"
     fake_ollama.enqueue(Script(tokens=["still ", "here"]))
     sent = len(fake_ollama.requests)
     reply = stack.chat("after a long history")
@@ -195,5 +203,14 @@ def test_thousands_of_messages_in_history_stay_bounded(stack, fake_ollama, unhar
     chars = sum(len(m["content"]) for m in request["messages"])
     assert len(request["messages"]) <= 50 and chars < 8192 * 4, "the prompt stays inside the context window"
     assert request["messages"][-1]["content"] == "after a long history"
-    STATS["bad input"]["messages in history"] += n
-    print(f"\nGET / with {n}+ messages in {rendered_in:.2f} s; the model got {len(request['messages'])} messages")
+    print(f"\nGET / with {long_history}+ messages in {rendered_in:.2f} s ({shown} shown); "
+          f"the model got {len(request['messages'])} messages, {chars} characters")
+
+
+@pytest.mark.xfail(strict=True, reason="web/hub.py chat_items() appends every reply in Live.ended (up to 200) that is "
+                   "not in the last CHAT_PAGE stored messages, taking 'not in the window' for 'not stored yet': "
+                   "after more than 100 messages a reload shows older replies after the newest ones")
+def test_a_long_history_reloads_in_order(stack, long_history):
+    ids = [int(i) for i in re.findall(r'id="msg-ahist(\d+)"', stack.http.get("/").text)]
+    assert ids == sorted(ids), f"out of order after #{next(a for a, b in zip(ids, ids[1:]) if b < a)}: {ids[-12:]}"
+    assert ids[-1] == long_history - 1

@@ -27,10 +27,6 @@ SEED = int(os.environ.get("GHOSTWIRE_FAULT_SEED", "7"))
 RUNS = int(os.environ.get("GHOSTWIRE_FAULT_RUNS", "2"))
 RUNS_SLOW = int(os.environ.get("GHOSTWIRE_FAULT_RUNS_SLOW", "50"))
 COMMANDS = 4
-# Known bug (tests/faults/test_lost_end.py): a reply whose llm.done/llm.error the crud_worker never hears
-# (published while the broker or the crud_worker itself was down) is never stored. Until that is fixed
-# the loop counts such runs ("end lost") and checks everything else; set this to False once it is.
-LOST_END_IS_KNOWN_BUG = True
 DELAY = 0.012  # between token pieces: a reply of ~90 pieces streams for about a second
 
 
@@ -75,14 +71,11 @@ def deltas_per_reply(stack, fake, tap) -> int:
 
 
 def check_run(stack, reply: str, user_text: str, names: list[str], text: str, where: str, program: str) -> str:
-    """The invariants after one kill. Returns the reply's status ("end lost" for the known bug)."""
-    patience = 30 if program == "llm_worker" else 10  # a dead worker's reply is failed after ~5 s
-    try:
-        role, status, content, error = stack.wait_message(reply, timeout=patience)
+    """The invariants after one kill. Returns the reply's status."""
+    try:  # a dead worker's reply fails after ~5 s; a lost end is asked for again within ~2-4 s
+        role, status, content, error = stack.wait_message(reply, timeout=30)
     except AssertionError:
-        if not (LOST_END_IS_KNOWN_BUG and program in ("broker", "crud_worker")):
-            raise AssertionError(f"{where}: the reply was never stored\n{log_about(stack, reply)}") from None
-        role, status, content, error = "assistant", "end lost", "", ""
+        raise AssertionError(f"{where}: the reply was never stored\n{log_about(stack, reply)}") from None
     with stack.db() as db:
         stored = db.execute("SELECT count(*) FROM messages WHERE id = ?", [reply]).fetchone()[0]
         users = db.execute("SELECT count(*) FROM messages WHERE role = 'user' AND content = ?",
@@ -105,8 +98,6 @@ def check_run(stack, reply: str, user_text: str, names: list[str], text: str, wh
     assert not unlogged, f"{where}: tasks exist with no command logged for them: {unlogged}"
     dupes = [n for n, k in per_name.items() if k > 1]
     assert not dupes, f"{where}: task names doubled somewhere in the list: {dupes}"
-    if status == "end lost":
-        return status
     assert (role, stored) == ("assistant", 1), f"{where}: the reply is stored once"
     assert status in ("done", "cancelled", "failed"), where
     if status == "done":
@@ -152,7 +143,7 @@ def kill_loop(stack, fake, tap, program: str, runs: int, label: str) -> None:
         STATS["kill-loop"]["kills mid-reply" if mid_reply else "kills after the end"] += 1
         wait_restarted(stack, program, pid, ready)
         status = check_run(stack, reply, user_text, names, text, where, program)
-        if program != "llm_worker" and status != "end lost":
+        if program != "llm_worker":
             assert status == "done", f"{where}: only the model's own worker dying may cut a reply"
         next_message_works(stack, fake, tag)
         assert all_up(stack), f"{where}: all four processes up"

@@ -1,9 +1,10 @@
 """A reply's end (llm.done / llm.error) that the crud_worker never hears.
 
-ZeroMQ PUB/SUB drops what is published while a subscriber is down or re-subscribing. The
-deltas heal from `llm.done`'s full text, but nothing heals a lost `llm.done` itself: the reply
-is never stored (crud_worker restarted) or stays "in flight" forever (broker restarted while the
-worker kept beating), with a spinning bubble and no comments on clicks ever again.
+ZeroMQ PUB/SUB drops what is published while a subscriber is down or re-subscribing. The deltas
+heal from `llm.done`'s full text; a lost `llm.done` itself must heal too (the worker keeps recent
+ends and publishes them again on `llm.resend`), or the reply is never stored (crud_worker
+restarted) or stays "in flight" forever (broker restarted while the worker kept beating), with a
+spinning bubble and no comments on clicks ever again.
 """
 
 from __future__ import annotations
@@ -22,18 +23,12 @@ from tests.faults.helpers import STATS, BusTap, ready_count, sigkill, wait_resta
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
-LOST_END = ("crud_worker/replies.py: nothing re-delivers an llm.done/llm.error that the crud_worker missed "
-            "(PUB/SUB drops it while a subscriber is down or re-subscribing), so the reply is never stored or "
-            "stays live forever")
-
-
 @pytest.fixture(scope="module")
 def tap(stack):
     with BusTap(stack) as t:
         yield t
 
 
-@pytest.mark.xfail(reason=LOST_END, strict=True)
 def test_a_reply_that_ends_while_crud_worker_is_down_is_still_stored(stack, fake_ollama, tap):
     command = json.dumps({"action": "insert", "target": "task", "args": {"name": "ended while crud was down"}})
     tokens = ["Adding ", "it: ", *[command[i:i + 8] for i in range(0, len(command), 8)], " done."]
@@ -84,8 +79,6 @@ class FakeWorker(threading.Thread):
             bus.close()
 
 
-@pytest.mark.xfail(reason=LOST_END + " (a live worker that no longer lists the reply in Health.active is not "
-                   "noticed)", strict=True)
 def test_a_reply_whose_end_was_lost_does_not_stay_in_flight_forever(stack, fake_ollama):
     msg_id = "alostend000000001"
     text = 'Sure. {"action": "insert", "target": "task", "args": {"name": "lost end task"}} And then'

@@ -77,10 +77,7 @@ def assert_clear_refusal(rc: int, out: str, elapsed: float, db_path: Path) -> No
 
 CASES = ["empty read-only data dir", "existing db in a read-only dir", "db path is a directory",
          "data dir is under a file",
-         pytest.param("existing db file is read-only", marks=pytest.mark.xfail(strict=True, reason=(
-             "crud_worker/db.py connect(): SQLite silently opens a read-only file read-only, and an already "
-             "migrated WAL database needs no write at start, so crud_worker starts and only fails at the first "
-             "write (probe with BEGIN IMMEDIATE; ROLLBACK at start)")))]
+         "existing db file is read-only"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -112,8 +109,6 @@ def test_crud_worker_refuses_to_start_on_an_unwritable_database(tmp, case):
     assert_clear_refusal(rc, out, elapsed, data / "ghostwire.db")
 
 
-@pytest.mark.xfail(strict=True, reason="crud_worker/__main__.py only passes on sqlite's 'unable to open database "
-                   "file': it should say the directory is read-only / not writable (check os.access or errno)")
 def test_the_refusal_names_the_cause(tmp):
     data = tmp / "data"
     data.mkdir()

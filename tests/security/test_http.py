@@ -92,10 +92,6 @@ def test_cross_origin_writes_are_refused_and_change_nothing(stack, fake_ollama, 
     STATS["security"]["cross-origin writes refused"] += 1
 
 
-@pytest.mark.xfail(strict=True, reason="web/app.py same_origin() compares Origin with the request's own Host header, "
-                   "and nothing checks Host: a DNS-rebinding page (evil.example resolving to 127.0.0.1) is "
-                   "'same origin' and can read and write everything. Refuse Hosts other than the configured "
-                   "host/localhost/127.0.0.1/[::1] (TrustedHostMiddleware) when no token is set")
 def test_a_dns_rebinding_request_is_refused(stack):
     rebound = f"evil.example:{stack.port}"
     before = snapshot_of(stack)

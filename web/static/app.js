@@ -72,7 +72,8 @@ document.addEventListener("htmx:oobAfterSwap", (e) => {
 htmx.onLoad((content) => {
   const lists = content.matches && content.matches(".tasks") ? [content] : content.querySelectorAll(".tasks");
   lists.forEach((list) => {
-    if (!list.sortable) list.sortable = new Sortable(list, { handle: ".handle", animation: 150 });
+    // forceFallback: pointer events rather than native HTML5 drag, the same on mouse, touch and pen.
+    if (!list.sortable) list.sortable = new Sortable(list, { handle: ".handle", animation: 150, forceFallback: true });
   });
 });
 window.addEventListener("load", () => {

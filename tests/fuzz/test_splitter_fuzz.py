@@ -1,0 +1,80 @@
+"""Fuzzing the command splitter with whole replies the way models write them: every command is
+found exactly once, however the reply is chunked, and its JSON never shows in the final render."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from crud_worker.commands.splitter import Block, CommandSplitter, split_all
+from web.render import with_chips
+
+PROSE = st.text(alphabet=st.sampled_from(list("abcdefghij ,.!?:;-'\"\n") + ["é", "🍎", "Ω"]), min_size=0, max_size=30)
+
+
+def command(name: str) -> str:
+    return json.dumps({"action": "insert", "target": "task", "args": {"name": name}})
+
+
+STYLES = {
+    "bare": lambda c: c,
+    "bare on its own line": lambda c: f"\n{c}\n",
+    "fenced": lambda c: f"\n```json\n{c}\n```\n",
+    "fenced, no info string": lambda c: f"\n```\n{c}\n```\n",
+}
+INLINE_FENCE = lambda c: f" ```json\n{c}\n```\n"  # noqa: E731 - "Sure! ```json" on the same line as prose
+
+
+@st.composite
+def replies(draw, styles):
+    n = draw(st.integers(min_value=1, max_value=6))
+    names = [f"task {i} {draw(st.integers(0, 999))}" for i in range(n)]
+    parts = [draw(PROSE)]
+    for name in names:
+        style = draw(st.sampled_from(sorted(styles)))
+        parts += [styles[style](command(name)), draw(PROSE)]
+    return names, "".join(parts)
+
+
+def chunked(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
+    return [text[a:b] for a, b in zip(points, points[1:])]
+
+
+def found(pieces) -> list[str]:
+    return [json.loads(p.raw)["args"]["name"] for p in pieces if isinstance(p, Block)]
+
+
+def check(names: list[str], text: str, cuts: list[int]) -> None:
+    assert found(split_all(text)) == names, text
+    splitter = CommandSplitter()
+    streamed = []
+    for chunk in chunked(text, cuts):
+        streamed += splitter.feed(chunk)
+    streamed += splitter.finish()
+    assert found(streamed) == names, "the same commands however the reply is chunked"
+    html = with_chips(text, lambda b: "<span class=chip></span>")
+    assert '"action"' not in html and "&quot;action&quot;" not in html, "command JSON never shows"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(replies(STYLES), st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
+def test_every_command_is_found_once_however_it_is_chunked(reply, cuts):
+    names, text = reply
+    check(names, text, cuts)
+
+
+@pytest.mark.xfail(strict=True, reason="crud_worker/commands/splitter.py: a ```json opened mid-line (\"Sure! ```json\") "
+                   "is prose, so the command after it is found bare, but its closing ``` line then opens a code "
+                   "block: every later command in the reply is silently not run, and shows as raw JSON in the "
+                   "final render. Treat a ``` line right after a command that followed an inline ```json as that "
+                   "fence's close (hide both)")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(reply=(["x", "y"], "Sure! ```json\n" + command("x") + "\n```\nAlso: " + command("y") + " bye"), cuts=[])
+@given(replies({**STYLES, "fenced after prose on the same line": INLINE_FENCE}),
+       st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
+def test_a_fence_opened_mid_line_does_not_swallow_later_commands(reply, cuts):
+    names, text = reply
+    check(names, text, cuts)
