@@ -1,4 +1,5 @@
-"""Fault tests: their own stacks, and a summary of what they did at the end of the session.
+"""Fault tests: one stack shared by the modules that can share it, and a summary of what they did at
+the end of the session.
 
 How many seeded kill runs each process gets:
   default suite     GHOSTWIRE_FAULT_RUNS (default 2 per process)
@@ -10,7 +11,33 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.helpers import print_summary
+from tests.faults.helpers import INTER_TOKEN_TIMEOUT, print_summary
+from tests.fakes import FakeOllama
+from tests.stack import Stack
+
+@pytest.fixture(scope="package")
+def fake_ollama():
+    with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="package")
+def stack(fake_ollama):
+    """The four real processes, shared by the fault modules (each leaves it running and healthy).
+    Modules that would spoil it for the others (a full list) start their own."""
+    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url, LLM_INTER_TOKEN_TIMEOUT=str(INTER_TOKEN_TIMEOUT))
+    try:
+        yield s.start()
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_leftover_scripts(request):
+    """A module starts with the fake model's queue empty, whatever the last one left."""
+    if "fake_ollama" in request.fixturenames:
+        request.getfixturevalue("fake_ollama")._scripts.clear()
+    yield
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -11,9 +11,10 @@ from collections import Counter, defaultdict
 
 import zmq
 
-from tests.util import wait_for  # noqa: F401 (re-exported)
+from tests.util import wait_for
 
 PROCESSES = ("broker", "llm_worker", "crud_worker", "web")
+INTER_TOKEN_TIMEOUT = 1.0  # the shared fault stack's: a stalled model fails fast (test_model_faults)
 # Each process logs exactly one "ready:" line per start, once its bus handshake is done.
 READY = {p: f"{p:<11} INFO    ready:" for p in PROCESSES}
 

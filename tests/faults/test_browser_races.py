@@ -116,4 +116,4 @@ def test_the_sending_tab_shows_the_end_of_a_reply_that_beat_the_post_response(st
     wait_for(lambda: tab.input_value("#msg") == "", what="the message sent")
     STATS["races"][script] += 1
     final = ".msg.assistant.failed" if script == "instant failure" else ".msg.assistant.done >> text=quick answer"
-    tab.wait_for_selector(final, timeout=5_000)
+    tab.wait_for_selector(final, timeout=3_000)

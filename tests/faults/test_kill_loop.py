@@ -19,9 +19,9 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.helpers import (PROCESSES, STATS, BusTap, all_up, ready_count, sigkill, wait_for,
-                                  wait_restarted)
+from tests.faults.helpers import PROCESSES, STATS, BusTap, all_up, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
+from tests.util import wait_for
 
 SEED = int(os.environ.get("GHOSTWIRE_FAULT_SEED", "7"))
 RUNS = int(os.environ.get("GHOSTWIRE_FAULT_RUNS", "2"))
@@ -125,6 +125,7 @@ def next_message_works(stack, fake, tag: str) -> None:
 def kill_loop(stack, fake, tap, program: str, runs: int, label: str) -> None:
     rng = random.Random(f"{SEED}:{program}:{label}")
     per_reply = deltas_per_reply(stack, fake, tap)
+    statuses: Counter = Counter()
     for run in range(runs):
         tag = f"{program}-s{SEED}-{label}{run}"
         where = f"{tag} (GHOSTWIRE_FAULT_SEED={SEED}, run {run})"
@@ -147,6 +148,9 @@ def kill_loop(stack, fake, tap, program: str, runs: int, label: str) -> None:
             assert status == "done", f"{where}: only the model's own worker dying may cut a reply"
         next_message_works(stack, fake, tag)
         assert all_up(stack), f"{where}: all four processes up"
+        statuses[status] += 1
+    print(f"\n{program}: {runs} SIGKILLs at seeded points (seed {SEED}), replies {dict(statuses)}, "
+          f"{runs * COMMANDS} tasks checked")
 
 
 @pytest.mark.parametrize("program", PROCESSES)

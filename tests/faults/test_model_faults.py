@@ -9,28 +9,11 @@ import re
 
 import pytest
 
-from tests.faults.helpers import STATS, all_up
-from tests.fakes import FakeOllama, Script
-from tests.stack import Stack
+from tests.faults.helpers import INTER_TOKEN_TIMEOUT, STATS, all_up
+from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
-INTER_TOKEN_TIMEOUT = 1.0
 TOKENS = ["The ", "answer ", "is ", "forty", "-two", ", ", "probably", "."]
-
-
-@pytest.fixture(scope="module")
-def fake_ollama():
-    with FakeOllama() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def stack(fake_ollama):
-    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url, LLM_INTER_TOKEN_TIMEOUT=str(INTER_TOKEN_TIMEOUT))
-    try:
-        yield s.start()
-    finally:
-        s.stop()
 
 
 def readable(error: str) -> bool:

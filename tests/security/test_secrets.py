@@ -109,22 +109,87 @@ def test_keys_never_leave_the_llm_worker(keyed, fake_openai):
     scan("the logs", keyed.log())
 
 
-def test_the_token_never_shows(tmp_path):
+@pytest.fixture(scope="module")
+def guarded():
     s = Stack(LLM_BACKEND="demo", GHOSTWIRE_TOKEN=TOKEN, GHOSTWIRE_DEMO_RATE="0")
-    s.http.headers["Authorization"] = f"Bearer {TOKEN}"
+    s.http.headers["Authorization"] = f"Bearer {TOKEN}"  # the harness's own requests sign in
     try:
-        s.start()
-        with httpx.Client(base_url=s.url, timeout=10, headers=HX) as anon:
-            pages = [anon.get("/login").text, anon.post("/login", data={"token": "wrong"}).text,
-                     anon.get("/health").text, anon.post("/chat", data={"msg": "hi"}).text]
-            signed = anon.post("/login", data={"token": TOKEN})
-            cookie = "; ".join(f"{k}={v}" for k, v in anon.cookies.items())
-        pages += [s.http.get("/").text, s.http.get("/health").text, signed.text, cookie]
-        for i, text in enumerate(pages):
-            scan(f"page {i}", text, keys=(TOKEN,))
-        scan("the logs", s.log(), keys=(TOKEN,))
+        yield s.start()
     finally:
         s.stop()
+
+
+def test_the_token_never_shows(guarded):
+    s = guarded
+    with httpx.Client(base_url=s.url, timeout=10, headers=HX) as anon:
+        pages = [anon.get("/login").text, anon.post("/login", data={"token": "wrong"}).text,
+                 anon.get("/health").text, anon.post("/chat", data={"msg": "hi"}).text]
+        signed = anon.post("/login", data={"token": TOKEN})
+        cookie = "; ".join(f"{k}={v}" for k, v in anon.cookies.items())
+    pages += [s.http.get("/").text, s.http.get("/health").text, signed.text, cookie]
+    for i, text in enumerate(pages):
+        scan(f"page {i}", text, keys=(TOKEN,))
+    scan("the logs", s.log(), keys=(TOKEN,))
+
+
+ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"), ("POST", "/stop/x"),
+          ("POST", "/tasks"), ("POST", "/tasks/1/toggle"), ("PUT", "/tasks/1"), ("DELETE", "/tasks/1"),
+          ("POST", "/tasks/order"), ("POST", "/poke")]
+
+
+def forged_session(other_token: str) -> str:
+    """A session cookie saying "signed in", signed with the key another token would give."""
+    import base64
+    import json
+
+    import itsdangerous
+
+    from web import auth
+
+    marker = auth.session_key(TOKEN)[:32]  # even knowing the marker, the signature must not match
+    data = base64.b64encode(json.dumps({"auth": marker}).encode())
+    return itsdangerous.TimestampSigner(auth.session_key(other_token)).sign(data).decode()
+
+
+@pytest.mark.parametrize("credential", ["none", "wrong bearer", "token as basic auth", "token in the query",
+                                        "cookie signed by another token"])
+def test_with_a_token_every_route_refuses_a_stranger(guarded, credential):
+    headers, params, cookies = dict(HX), {}, {}
+    if credential == "wrong bearer":
+        headers["Authorization"] = f"Bearer {TOKEN}x"
+    elif credential == "token as basic auth":
+        headers["Authorization"] = "Basic " + __import__("base64").b64encode(f"x:{TOKEN}".encode()).decode()
+    elif credential == "token in the query":
+        params["token"] = TOKEN
+    elif credential == "cookie signed by another token":
+        cookies["session_"] = forged_session("another-token-entirely")
+    before = guarded.tasks()
+    with httpx.Client(base_url=guarded.url, timeout=5, headers=headers, cookies=cookies) as stranger:
+        for method, path in ROUTES:
+            r = stranger.request(method, path, params=params, data={"msg": "hi", "name": "stranger"}
+                                 if method != "GET" else None)
+            assert r.status_code in (401, 303), (credential, method, path, r.status_code)
+            if r.status_code == 303:
+                assert r.headers["location"] == "/login"
+            STATS["security"]["unauthenticated requests refused"] += 1
+    assert guarded.tasks() == before
+
+
+def test_with_a_token_the_bearer_opens_every_route_including_events(guarded):
+    with httpx.Client(base_url=guarded.url, timeout=5, headers={**HX, "Authorization": f"Bearer {TOKEN}"}) as me:
+        assert me.get("/").status_code == 200
+        assert me.post("/tasks", data={"name": "mine"}).status_code == 200
+    with SseReader(guarded.url, tab="bearer", headers={"Authorization": f"Bearer {TOKEN}"}) as sse:
+        assert sse.status == 200
+    with SseReader(guarded.url, tab="anon") as anon:
+        assert anon.status == 401
+
+
+def test_the_session_cookie_is_httponly_and_samesite(guarded):
+    with httpx.Client(base_url=guarded.url, timeout=5) as browser_like:
+        r = browser_like.post("/login", data={"token": TOKEN})
+    cookie = r.headers.get("set-cookie", "").lower()
+    assert "httponly" in cookie and ("samesite=lax" in cookie or "samesite=strict" in cookie), cookie
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
@@ -157,10 +222,6 @@ def test_with_a_token_web_may_listen_beyond_loopback(tmp_path):
         r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
         assert r.status_code == 401, "and even then, strangers are refused"
     finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
     scan("web's output", out, keys=(TOKEN,))
