@@ -19,7 +19,6 @@ from bench.clients import SseTab, open_tab
 from bench.fake_model import FakeModel, build_script
 from bench.procs import CpuMeter, cpu_seconds
 from bench.tap import BusTap
-from tests.stack import REPLY_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 3.0  # after the final bubble, how long a command's task event may still trail it
@@ -55,10 +54,10 @@ def timeout_for(n_tokens: int, rate: float) -> float:
 
 async def chat(ctx: Ctx, text: str) -> str:
     """What `Stack.chat` does, without blocking the clients' event loop."""
-    r = await ctx.http.post("/chat", data={"msg": text, "tab": "bench"})
+    r = await ctx.http.post("/chat", data={"msg": text})
     if r.status_code != 200:
         raise RuntimeError(f"POST /chat answered {r.status_code}: {r.text[:200]}")
-    return REPLY_ID.search(r.text).group(1)
+    return r.headers["ghostwire-reply-id"]
 
 
 async def _settle(tab: SseTab, names: list[str]) -> None:

@@ -23,14 +23,13 @@ class Msg(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ChatUser(Msg, kw_only=True, omit_defaults=True):
-    """web → crud_worker: a person's message. `reply_id` is the assistant bubble already on screen."""
+    """web → crud_worker: a person's message. `reply_id` names the reply it will get."""
 
     req_id: str
     msg_id: str
     reply_id: str
     text: str
     conversation_id: str = "default"
-    tab: str = ""  # the tab that sent it already shows the bubbles
 
 
 class CrudRequest(Msg, kw_only=True, omit_defaults=True):
@@ -264,8 +263,9 @@ def encode(msg: Msg) -> list[bytes]:
 
 
 def decode(topic: bytes, payload: bytes) -> Msg:
-    """Raise msgspec.ValidationError / DecodeError / KeyError on anything off-contract."""
-    name = topic.decode()
+    """Raise msgspec.ValidationError / DecodeError / KeyError on anything off-contract
+    (a topic that isn't UTF-8 is an unknown topic: KeyError, like any other)."""
+    name = topic.decode(errors="replace")
     family = "health" if name.startswith("health.") else name
     return _decoders[family].decode(payload)
 

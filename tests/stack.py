@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -20,7 +19,6 @@ from tests.util import wait_for
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 HX = {"HX-Request": "true"}
-REPLY_ID = re.compile(r'id="msg-(a[0-9a-f]{16})"')
 
 
 def free_port() -> int:
@@ -79,9 +77,9 @@ class Stack:
 
     def chat(self, text: str) -> str:
         """Post a message; return the assistant reply's id."""
-        r = self.http.post("/chat", data={"msg": text, "tab": "test"})
+        r = self.http.post("/chat", data={"msg": text})
         assert r.status_code == 200, r.text
-        return REPLY_ID.search(r.text).group(1)
+        return r.headers["ghostwire-reply-id"]
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.data_dir / 'ghostwire.db'}?mode=ro", uri=True)

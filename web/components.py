@@ -184,11 +184,10 @@ def status_line(s: dict) -> Div:
     return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status")
 
 
-def chat_form(tab: str) -> Form:
+def chat_form() -> Form:
     return Form(
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
                  rows="2", autofocus=True, id="msg", maxlength="8000"),
-        Input(type="hidden", name="tab", value=tab),
         Div(Button("Send", type="submit", cls="primary"),
             Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge"),
             cls="actions"),
@@ -196,7 +195,7 @@ def chat_form(tab: str) -> Form:
     )
 
 
-def page(*, tab: str, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tuple:
+def page(*, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tuple:
     return (
         Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
@@ -211,9 +210,9 @@ def page(*, tab: str, cursor: str, status: dict, tasks: list[TaskRow], chat: lis
                     cls="panel todo"),
             Section(Div(*chat, id="chat-log", aria_live="polite"),
                     Div(id="chat-error", cls="error", role="alert"),
-                    chat_form(tab), cls="panel chat"),
+                    chat_form(), cls="panel chat"),
         ),
-        Div(id="bus", hx_ext="sse", sse_connect=f"/events?tab={tab}&after={cursor}", sse_swap="message",
+        Div(id="bus", hx_ext="sse", sse_connect=f"/events?after={cursor}", sse_swap="message",
             hx_swap="none"),
         Div(id="toasts", cls="toasts", aria_live="assertive"),
     )

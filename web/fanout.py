@@ -25,22 +25,20 @@ class Fanout:
     def __init__(self, epoch: str):
         self.epoch = epoch
         self.n = 0
-        self.buffer: deque[tuple[int, str, str]] = deque(maxlen=REPLAY)
-        self.tabs: dict[asyncio.Queue, str] = {}
+        self.buffer: deque[tuple[int, str]] = deque(maxlen=REPLAY)
+        self.tabs: set[asyncio.Queue] = set()
 
     @property
     def cursor(self) -> str:
         return f"{self.epoch}-{self.n}"
 
-    def emit(self, html: str, *, skip_tab: str = "") -> None:
+    def emit(self, html: str) -> None:
         if not html:
             return
         self.n += 1
         text = sse(self.cursor, html)
-        self.buffer.append((self.n, skip_tab, text))
-        for q, tab in list(self.tabs.items()):
-            if tab and tab == skip_tab:
-                continue
+        self.buffer.append((self.n, text))
+        for q in list(self.tabs):
             try:
                 q.put_nowait(text)
             except asyncio.QueueFull:
@@ -48,12 +46,12 @@ class Fanout:
 
     def _drop(self, q: asyncio.Queue) -> None:
         """A tab too slow to keep up is cut off; its browser reconnects and replays or resets."""
-        self.tabs.pop(q, None)
+        self.tabs.discard(q)
         while not q.empty():
             q.get_nowait()
         q.put_nowait(None)
 
-    def missed(self, tab: str, last_id: str) -> list[str] | None:
+    def missed(self, last_id: str) -> list[str] | None:
         """Events after `last_id`, or None when the buffer can't cover it (another epoch, or too old)."""
         epoch, _, n = last_id.rpartition("-")
         if epoch != self.epoch or not n.isdigit() or int(n) > self.n:
@@ -62,18 +60,18 @@ class Fanout:
         oldest = self.buffer[0][0] if self.buffer else self.n + 1
         if n < oldest - 1:
             return None
-        return [text for k, skip, text in self.buffer if k > n and not (tab and skip == tab)]
+        return [text for k, text in self.buffer if k > n]
 
-    def subscribe(self, tab: str, last_id: str, snapshot: Callable[[], str]) -> tuple[asyncio.Queue, list[str]]:
+    def subscribe(self, last_id: str, snapshot: Callable[[], str]) -> tuple[asyncio.Queue, list[str]]:
         q: asyncio.Queue = asyncio.Queue(maxsize=TAB_QUEUE)
-        initial = self.missed(tab, last_id) if last_id else []
+        initial = self.missed(last_id) if last_id else []
         if initial is None:
             initial = [sse(self.cursor, snapshot(), event="message")]
-        self.tabs[q] = tab
+        self.tabs.add(q)
         return q, initial
 
     def unsubscribe(self, q: asyncio.Queue) -> None:
-        self.tabs.pop(q, None)
+        self.tabs.discard(q)
 
     async def keepalive(self) -> None:
         """One comment to every tab every 15 s keeps proxies from idling the stream out."""

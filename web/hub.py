@@ -69,7 +69,7 @@ class Hub:
             case c.TaskChanged():
                 emit(live.on_task(m))
             case c.ChatUser():
-                emit(live.on_chat_user(m), skip_tab=m.tab)
+                emit(live.on_chat_user(m))
             case c.ReplyQueued():
                 emit(live.on_queued(m))
             case c.ChatNote():
@@ -104,10 +104,16 @@ class Hub:
             self.refresh_status()
 
     def chat_items(self) -> list:
-        """The conversation as stored, plus replies the database doesn't hold yet (still streaming)."""
-        items, stored = [], set()
-        for m in self.store.messages():
-            stored.add(m.id)
+        """The newest page of the conversation as stored, then the replies the database doesn't hold yet."""
+        messages = self.store.messages()
+        shown = {m.id for m in messages}
+        recent = [v for v in [*self.live.ended.values(), *self.live.replies.values()] if v.id not in shown]
+        stored_elsewhere = self.store.existing(v.id for v in recent)  # older than this page: not shown
+        unstored = [v for v in recent if v.id not in stored_elsewhere]
+        results = {**self.store.command_results([m.id for m in messages if m.role == "assistant"]),
+                   **self.live.results}
+        items = []
+        for m in messages:
             if m.role == "user" and m.kind in ("chat", "help"):
                 items.append(ui.user_bubble(m.id, m.content))
             elif m.role == "user":
@@ -117,10 +123,8 @@ class Hub:
                     continue
                 view = ui.ReplyView(id=m.id, kind=m.kind, status=m.status, text=m.content, error=m.error or "",
                                     model=m.model or "")
-                items.append(self.live.bubble(view))
-        for view in [*self.live.ended.values(), *self.live.replies.values()]:
-            if view.id not in stored:
-                items.append(self.live.bubble(view))
+                items.append(ui.reply_bubble(view, results))
+        items.extend(self.live.bubble(view) for view in unstored)
         items.extend(ui.job_card(j) for j in self.live.jobs.values() if j.state == "running")
         return items
 

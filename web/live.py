@@ -52,7 +52,9 @@ class Live:
         view, new = self.open_reply(m.reply_id)
         if not new:
             return ""
-        return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), self.bubble(view), hx_swap_oob="beforeend:#chat-log"))
+        card = ui.help_card() if m.text.strip().lower() == "!help" else ""
+        return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
+                       hx_swap_oob="beforeend:#chat-log"))
 
     def on_queued(self, m: c.ReplyQueued) -> str:
         view, new = self.open_reply(m.msg_id, m.kind)

@@ -33,12 +33,11 @@ def clear(target: str) -> str:
 
 def index(req: Request):
     hub = hub_of(req)
-    tab = new_id("t")
-    return ui.page(tab=tab, cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
+    return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
                    chat=hub.chat_items())
 
 
-async def chat(req: Request, msg: str = "", tab: str = ""):
+async def chat(req: Request, msg: str = ""):
     hub = hub_of(req)
     text = msg.strip()
     if not text:
@@ -60,14 +59,14 @@ async def chat(req: Request, msg: str = "", tab: str = ""):
             await hub.request(c.CrudRequest(req_id=new_id("q"), op="selftest"))
             return clear("#chat-error")
         user_id, reply_id = new_id("u"), new_id("a")
-        reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text, tab=tab))
+        reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text))
     except CrudUnavailable as err:
         return refuse("#chat-error", str(err))
     if not reply.ok:
         return refuse("#chat-error", reply.error)
-    view, _ = hub.live.open_reply(reply_id)
-    card = ui.help_card() if text.lower() == "!help" else ""
-    return ui.user_bubble(user_id, text), card, hub.live.bubble(view), clear("#chat-error")
+    # The bubbles reach every tab, this one too, over its event stream: on one ordered connection a
+    # bubble always arrives before its reply's first delta, which a POST response can't promise.
+    return Response(clear("#chat-error"), media_type="text/html", headers={"Ghostwire-Message-Id": user_id, "Ghostwire-Reply-Id": reply_id})
 
 
 async def choose_model(req: Request, name: str, error_slot: str = "#chat-error"):
@@ -155,10 +154,10 @@ async def poke(req: Request):
     return await _task_request(req, op="poke")
 
 
-async def events(req: Request, tab: str = "", after: str = ""):
+async def events(req: Request, after: str = ""):
     hub = hub_of(req)
     last_id = req.headers.get("last-event-id") or after
-    q, initial = hub.fanout.subscribe(tab, last_id, hub.snapshot)
+    q, initial = hub.fanout.subscribe(last_id, hub.snapshot)
     return StreamingResponse(hub.fanout.stream(q, initial), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -62,6 +62,12 @@ class Store:
                           " WHERE id = ?", (msg_id,))
         return StoredMessage(*rows[0]) if rows else None
 
+    def existing(self, msg_ids) -> set[str]:
+        """Which of these messages the database holds."""
+        ids = list(msg_ids)
+        marks = ",".join("?" * len(ids))
+        return {r[0] for r in self._rows(f"SELECT id FROM messages WHERE id IN ({marks})", ids)} if ids else set()
+
     def setting(self, key: str) -> str:
         rows = self._rows("SELECT value FROM settings WHERE key = ?", (key,))
         return rows[0][0] if rows else ""

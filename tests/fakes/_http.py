@@ -233,7 +233,9 @@ class FakeServer:
         conn = Conn(reader, writer)
         try:
             request = await conn.read_request()
-            if request is not None:
+            if request is None:  # the client hung up before its request was complete
+                self.disconnects += 1
+            else:
                 await self.handle(request, conn)
         except ConnectionError:
             pass

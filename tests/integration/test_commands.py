@@ -181,7 +181,8 @@ def test_bang_test_sends_an_alert_down_the_whole_path(stack):
 
 def test_bang_help_shows_a_card_and_reteaches_the_model(stack, fake_ollama):
     sent = len(fake_ollama.requests)
-    r = stack.http.post("/chat", data={"msg": "!help"})
-    assert "Ghostwire help" in r.text
+    with SseReader(stack.url) as sse:
+        assert stack.http.post("/chat", data={"msg": "!help"}).status_code == 200
+        wait_for(lambda: sse.matching("Ghostwire help"), what="the help card in a tab")
     fake_ollama.wait_for(lambda: len(fake_ollama.requests) > sent, timeout=5)
     assert '"action": "insert"' in fake_ollama.requests[sent]["messages"][-1]["content"]

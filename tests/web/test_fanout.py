@@ -15,35 +15,35 @@ def test_a_tab_gets_exactly_what_it_missed():
     f = Fanout("ep")
     for n in range(10):
         f.emit(f"<p>{n}</p>")
-    missed = f.missed("t", "ep-6")
+    missed = f.missed("ep-6")
     assert [m.split("\n")[0] for m in missed] == ["id: ep-7", "id: ep-8", "id: ep-9", "id: ep-10"]
-    assert f.missed("t", "ep-10") == []
+    assert f.missed("ep-10") == []
 
 
 def test_an_unknown_epoch_or_a_too_old_id_gets_a_snapshot():
     f = Fanout("ep")
     for n in range(REPLAY + 10):
         f.emit(str(n))
-    assert f.missed("t", "other-3") is None
-    assert f.missed("t", "ep-2") is None
-    assert f.missed("t", "ep-999999") is None
-    assert len(f.missed("t", f"ep-{REPLAY + 5}")) == 5
-    q, initial = f.subscribe("t", "other-1", snapshot=lambda: "<div id=chat-log hx-swap-oob=true></div>")
+    assert f.missed("other-3") is None
+    assert f.missed("ep-2") is None
+    assert f.missed("ep-999999") is None
+    assert len(f.missed(f"ep-{REPLAY + 5}")) == 5
+    q, initial = f.subscribe("other-1", snapshot=lambda: "<div id=chat-log hx-swap-oob=true></div>")
     assert len(initial) == 1 and "chat-log" in initial[0] and initial[0].startswith(f"id: {f.cursor}")
 
 
-def test_the_posting_tab_is_skipped_live_and_on_replay():
+def test_every_tab_gets_every_event_live_and_on_replay():
     f = Fanout("ep")
-    q_a, _ = f.subscribe("a", "", snapshot=str)
-    q_b, _ = f.subscribe("b", "", snapshot=str)
-    f.emit("<p>bubbles</p>", skip_tab="a")
-    assert q_a.empty() and q_b.qsize() == 1
-    assert f.missed("a", "ep-0") == [] and len(f.missed("b", "ep-0")) == 1
+    q_a, _ = f.subscribe("", snapshot=str)
+    q_b, _ = f.subscribe("", snapshot=str)
+    f.emit("<p>bubbles</p>")
+    assert q_a.qsize() == 1 and q_b.qsize() == 1
+    assert len(f.missed("ep-0")) == 1
 
 
 def test_a_tab_too_slow_to_keep_up_is_cut_off_and_its_stream_ends():
     f = Fanout("ep")
-    q, _ = f.subscribe("slow", "", snapshot=str)
+    q, _ = f.subscribe("", snapshot=str)
     for n in range(q.maxsize + 1):
         f.emit(str(n))
     assert q not in f.tabs
