@@ -12,11 +12,12 @@ from broker import contract as c
 from broker.bus import Bus, JobSender, new_id
 from web import components as ui
 from web.fanout import Fanout
-from web.live import Live, oob
+from web.live import Live, oob, stored_end
 from web.store import Store
 
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
+QUIET_S = 2.0  # a reply in flight this quiet, and on no worker's active list, has lost its end
 TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health.", "settings.", "job."]
 
 
@@ -102,6 +103,19 @@ class Hub:
             await asyncio.sleep(1.0)
             self.live.forget_stale()
             self.refresh_status()
+            await self.heal_quiet_replies()
+
+    async def heal_quiet_replies(self) -> None:
+        """PUB/SUB drops what is published while the broker restarts, a reply's end included: take a
+        quiet reply's end from the database if the crud_worker stored it, else ask its worker again."""
+        active = {msg_id for h in self.live.llm_workers() for msg_id in h.active}
+        for view in self.live.quiet(QUIET_S):
+            stored = self.store.message(view.id)
+            if stored is not None and stored.role == "assistant":
+                self.fanout.emit(self.live.on_end(stored_end(stored)))
+            elif view.status == "streaming" and view.id not in active:
+                self.live.hear(view.id)  # ask at most once per quiet spell
+                await self.bus.publish(c.LlmResend(msg_id=view.id))
 
     def chat_items(self) -> list:
         """The newest page of the conversation as stored, then the replies the database doesn't hold yet."""

@@ -12,7 +12,7 @@ from fasthtml.common import Div, Span, to_xml
 from broker import contract as c
 from crud_worker.commands.splitter import Block, CommandSplitter, Hidden
 from web import components as ui
-from web.store import Store
+from web.store import StoredMessage, Store
 
 ENDED_KEEP = 200
 RESULTS_KEEP = 5_000
@@ -37,6 +37,7 @@ class Live:
         self.change_seq = 0
         self.chosen_model = store.setting("model")
         self.jobs: OrderedDict[str, c.JobProgress] = OrderedDict()
+        self.heard: dict[str, float] = {}  # when each reply in flight last had news
 
     def open_reply(self, msg_id: str, kind: str = "chat") -> tuple[ui.ReplyView, bool]:
         if msg_id in self.replies:
@@ -44,6 +45,7 @@ class Live:
         if msg_id in self.ended:
             return self.ended[msg_id], False
         view = self.replies[msg_id] = ui.ReplyView(id=msg_id, kind=kind)
+        self.heard[msg_id] = time.monotonic()
         self.splitters[msg_id] = CommandSplitter()
         self.next_seq[msg_id] = 0
         return view, True
@@ -71,6 +73,7 @@ class Live:
         if seq != self.next_seq[msg_id]:
             self.splitters[msg_id] = None  # gap: stop appending; the final render repairs it
         self.next_seq[msg_id] = seq + 1
+        self.heard[msg_id] = time.monotonic()
         return view
 
     def on_start(self, m: c.LlmStart) -> str:
@@ -129,6 +132,7 @@ class Live:
             return ""  # a replayed end: already rendered
         self.splitters.pop(m.msg_id, None)
         self.next_seq.pop(m.msg_id, None)
+        self.heard.pop(m.msg_id, None)
         view.text, view.model = m.text, m.model or view.model
         if isinstance(m, c.LlmDone):
             view.status, view.thinking = m.status, m.thinking or view.thinking
@@ -140,6 +144,14 @@ class Live:
         if view.kind == "comment" and view.status == "cancelled" and not view.text:
             return oob(Div(id=f"msg-{m.msg_id}", hx_swap_oob="delete"))
         return oob(self.bubble(view, swap=True))
+
+    def quiet(self, seconds: float) -> list[ui.ReplyView]:
+        """Replies in flight with no news for `seconds`: their end may have been lost on the bus."""
+        since = time.monotonic() - seconds
+        return [v for v in self.replies.values() if self.heard.get(v.id, 0) < since]
+
+    def hear(self, msg_id: str) -> None:
+        self.heard[msg_id] = time.monotonic()
 
     def on_result(self, m: c.CommandResult) -> str:
         self.results[m.command_id] = (m.ok, m.summary)
@@ -217,3 +229,10 @@ class Live:
         for i in [i for i, t in self.seen.items() if t < cutoff]:
             self.seen.pop(i)
             self.health.pop(i)
+
+
+def stored_end(m: StoredMessage) -> c.LlmDone | c.LlmError:
+    """A stored reply's end, as the bus would have carried it."""
+    if m.status == "failed":
+        return c.LlmError(msg_id=m.id, seq=0, error=m.error or "", text=m.content, model=m.model or "")
+    return c.LlmDone(msg_id=m.id, seq=0, text=m.content, status=m.status, model=m.model or "")

@@ -18,6 +18,9 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 _TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "a", "h1", "h2", "h3", "h4",
          "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td", "del"}
 _MARK = re.compile("\ue000(\\d+)\ue001")
+# "Sure! ```json" right before a command: the model's fence opened mid-line (the splitter hides its
+# closing line); without the command between them it is just stray backticks.
+_INLINE_FENCE = re.compile(r"(?<=\S)[^\S\n]*`{3,}(?:json)?[^\S\n]*\n\s*$", re.IGNORECASE)
 
 
 def _strip_marks(text: str) -> str:
@@ -41,6 +44,8 @@ def with_chips(text: str, chip: Callable[[Block], str]) -> str:
         if isinstance(piece, Prose):
             prose.append(_strip_marks(piece.text))
         elif isinstance(piece, Block):
+            if prose:
+                prose[-1] = _INLINE_FENCE.sub("\n", prose[-1])
             prose.append(f"\ue000{len(blocks)}\ue001")
             blocks.append(piece)
     html = _render("".join(prose))

@@ -23,6 +23,10 @@ __all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "
 MAX_COMMAND_CHARS = 8000  # an unclosed candidate longer than this is given up
 
 _PROSE_STOP = re.compile(r"[{\n]")
+# "Sure! ```json" then a command on the next line: a fence opened mid-line, which markdown doesn't
+# count as one, but the model meant it, so the ``` line after the command closes it.
+_INLINE_FENCE = re.compile(r"\S[^\S\n]*(`{3,})(?:json)?[^\S\n]*\n\s*$", re.IGNORECASE)
+_RECENT = 64  # prose kept to look for that opener
 
 # states
 _PROSE, _OPEN, _INFO, _LEAD, _KEY, _BLOCK, _BODY, _CLOSE, _CLOSE_TAIL, _CODE = range(10)
@@ -56,6 +60,8 @@ class CommandSplitter:
         self._code_closing = False
         self._out: list[Piece] = []
         self._prose_buf: list[str] = []
+        self._recent = ""  # the tail of the prose
+        self._inline_fence = False  # the command being read follows an inline fence opener
 
     @property
     def in_command(self) -> bool:
@@ -105,6 +111,7 @@ class CommandSplitter:
         if s:
             self.work += len(s)
             self._prose_buf.append(s)
+            self._recent = (self._recent + s[-_RECENT:])[-_RECENT:]
 
     def _emit(self, piece: Piece) -> None:
         self._flush_prose()
@@ -199,6 +206,11 @@ class CommandSplitter:
         return False
 
     def _begin_key(self, ctx: int) -> None:
+        if ctx == _PROSE:
+            m = _INLINE_FENCE.search(self._recent)
+            self._inline_fence = m is not None
+            if m:
+                self._fence_ticks = len(m.group(1))
         self._cand.add("{")
         self._key_ctx, self._key_stage, self._key_word, self._key_pos = ctx, 0, "", 0
         self._state = _KEY
@@ -256,7 +268,7 @@ class CommandSplitter:
     def _end_block(self, closed: bool) -> None:
         self._emit(Block(self._index, self._json.body.take(), closed))
         self._index += 1
-        self._state = _PROSE if self._key_ctx == _PROSE else _BODY
+        self._state = _PROSE if self._key_ctx == _PROSE and not self._inline_fence else _BODY
 
     def _body(self, c: str) -> bool:
         """Inside a command fence, after a command: more commands, or the closing fence."""

@@ -66,11 +66,6 @@ def test_every_command_is_found_once_however_it_is_chunked(reply, cuts):
     check(names, text, cuts)
 
 
-@pytest.mark.xfail(strict=True, reason="crud_worker/commands/splitter.py: a ```json opened mid-line (\"Sure! ```json\") "
-                   "is prose, so the command after it is found bare, but its closing ``` line then opens a code "
-                   "block: every later command in the reply is silently not run, and shows as raw JSON in the "
-                   "final render. Treat a ``` line right after a command that followed an inline ```json as that "
-                   "fence's close (hide both)")
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(reply=(["x", "y"], "Sure! ```json\n" + command("x") + "\n```\nAlso: " + command("y") + " bye"), cuts=[])
 @given(replies({**STYLES, "fenced after prose on the same line": INLINE_FENCE}),

@@ -22,3 +22,11 @@ def test_commands_become_chips_where_they_stood_and_fences_vanish():
 def test_private_use_marker_characters_in_model_text_cannot_forge_a_chip():
     html = with_chips("\ue0000\ue001 sneaky", lambda block: "<b>CHIP</b>")
     assert "CHIP" not in html
+
+
+def test_a_fence_opened_mid_line_around_a_command_leaves_no_stray_backticks():
+    text = ('Sure! ```json\n{"action": "insert", "target": "task", "args": {"name": "x"}}\n```\n'
+            'Also: {"action": "toggle", "target": "task", "args": {"id": 1}} bye')
+    html = with_chips(text, lambda b: f"<b>chip {b.index}</b>")
+    assert "`" not in html and html.count("chip") == 2 and "Also:" in html and "bye" in html
+    assert "```json fences" in with_chips("Use ```json fences.\n\nok", lambda b: "")
