@@ -20,7 +20,7 @@ _TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote
 _MARK = re.compile("\ue000(\\d+)\ue001")
 # "Sure! ```json" right before a command: the model's fence opened mid-line (the splitter hides its
 # closing line); without the command between them it is just stray backticks.
-_INLINE_FENCE = re.compile(r"(?<=\S)[^\S\n]*`{3,}(?:json)?[^\S\n]*\n\s*$", re.IGNORECASE)
+_INLINE_FENCE = re.compile(r"(?<=\S)[^\S\n]*`{3,}(?:json)?[^\S\n]*\n\s*(?=\ue000)", re.IGNORECASE)
 
 
 def _strip_marks(text: str) -> str:
@@ -44,9 +44,7 @@ def with_chips(text: str, chip: Callable[[Block], str]) -> str:
         if isinstance(piece, Prose):
             prose.append(_strip_marks(piece.text))
         elif isinstance(piece, Block):
-            if prose:
-                prose[-1] = _INLINE_FENCE.sub("\n", prose[-1])
             prose.append(f"\ue000{len(blocks)}\ue001")
             blocks.append(piece)
-    html = _render("".join(prose))
+    html = _render(_INLINE_FENCE.sub("\n", "".join(prose)))
     return _MARK.sub(lambda m: chip(blocks[int(m.group(1))]), html)

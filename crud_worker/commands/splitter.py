@@ -267,6 +267,7 @@ class CommandSplitter:
 
     def _end_block(self, closed: bool) -> None:
         self._emit(Block(self._index, self._json.body.take(), closed))
+        self._recent = "}"  # text, for an inline fence opener right after it
         self._index += 1
         self._state = _PROSE if self._key_ctx == _PROSE and not self._inline_fence else _BODY
 

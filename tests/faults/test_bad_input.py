@@ -90,7 +90,7 @@ def test_non_utf8_bytes_get_an_answer_not_a_crash(stack, fake_ollama, unharmed, 
     r = post_raw(stack, "/chat", body)
     assert r.status_code in (200, 400, 422), r.status_code
     if r.status_code == 200:
-        reply = re.search(r'id="msg-(a[0-9a-f]{16})"', r.text).group(1)
+        reply = r.headers["ghostwire-reply-id"]
         assert stack.wait_message(reply)[1] == "done"
     else:
         fake_ollama._scripts.clear()

@@ -68,6 +68,7 @@ def test_every_command_is_found_once_however_it_is_chunked(reply, cuts):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(reply=(["x", "y"], "Sure! ```json\n" + command("x") + "\n```\nAlso: " + command("y") + " bye"), cuts=[])
+@example(reply=(["x", "y", "z"], command("x") + " ```json\n" + command("y") + "\n```\n:" + command("z")), cuts=[])
 @given(replies({**STYLES, "fenced after prose on the same line": INLINE_FENCE}),
        st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
 def test_a_fence_opened_mid_line_does_not_swallow_later_commands(reply, cuts):
