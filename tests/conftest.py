@@ -1,7 +1,7 @@
 import pytest
 
 from tests.fakes import FakeOllama
-from tests.stack import Stack
+from tests.stack import running
 
 
 @pytest.fixture(scope="module")
@@ -13,8 +13,5 @@ def fake_ollama():
 @pytest.fixture(scope="module")
 def stack(fake_ollama):
     """The four real processes, talking to the fake Ollama over real HTTP."""
-    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url)
-    try:
-        yield s.start()
-    finally:
-        s.stop()
+    with running(fake_ollama) as s:
+        yield s

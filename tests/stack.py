@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -108,3 +110,13 @@ class Stack:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextmanager
+def running(fake_ollama, **env: str) -> Iterator[Stack]:
+    """The four real processes under supervisord, with the fake Ollama as their model server."""
+    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url, **env)
+    try:
+        yield s.start()
+    finally:
+        s.stop()

@@ -13,7 +13,7 @@ import pytest
 
 from tests.faults.helpers import INTER_TOKEN_TIMEOUT, print_summary
 from tests.fakes import FakeOllama
-from tests.stack import Stack
+from tests.stack import running
 
 @pytest.fixture(scope="package")
 def fake_ollama():
@@ -25,11 +25,8 @@ def fake_ollama():
 def stack(fake_ollama):
     """The four real processes, shared by the fault modules (each leaves it running and healthy).
     Modules that would spoil it for the others (a full list) start their own."""
-    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url, LLM_INTER_TOKEN_TIMEOUT=str(INTER_TOKEN_TIMEOUT))
-    try:
-        yield s.start()
-    finally:
-        s.stop()
+    with running(fake_ollama, LLM_INTER_TOKEN_TIMEOUT=str(INTER_TOKEN_TIMEOUT)) as s:
+        yield s
 
 
 @pytest.fixture(scope="module", autouse=True)

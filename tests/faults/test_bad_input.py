@@ -16,7 +16,7 @@ import pytest
 from broker import contract as c
 from tests.faults.helpers import STATS, all_up, pids, publish_all
 from tests.fakes import FakeOllama, Script
-from tests.stack import HX, Stack
+from tests.stack import HX, running
 from tests.util import wait_for
 
 @pytest.fixture(scope="module")
@@ -28,11 +28,8 @@ def fake_ollama():
 @pytest.fixture(scope="module")
 def stack(fake_ollama):
     """Its own stack: these tests fill the list to its limit."""
-    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url)
-    try:
-        yield s.start()
-    finally:
-        s.stop()
+    with running(fake_ollama) as s:
+        yield s
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded", **HX}

@@ -109,7 +109,7 @@ def test_an_id_the_buffer_cannot_cover_gets_one_snapshot(stack, last_id):
         if last_id:
             first = wait_for(lambda: late.snapshot(), what="the snapshot")[0]
             assert is_snapshot(first.data), first.data[:300]
-            assert f"snapshot check" in first.data, "the snapshot has the current list"
+            assert "snapshot check" in first.data, "the snapshot has the current list"
             STATS["reconnects"]["snapshots checked"] += 1
         sentinel(stack, late, f"live after {last_id or 'none'}")
     assert sum(is_snapshot(e.data) for e in late.snapshot()) == (1 if last_id else 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from crud_worker.commands.splitter import Block, CommandSplitter, split_all

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from llm_worker.backends.base import BackendError, Done, Message, TextDelta, ThinkingDelta, ToolCall, Usage
+from llm_worker.backends.base import BackendError, Done, TextDelta, ThinkingDelta, ToolCall, Usage
 from llm_worker.backends.ollama import OllamaBackend
 from tests.fakes import FakeOllama, Script, tag
 from tests.llm_worker.helpers import (

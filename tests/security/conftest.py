@@ -7,7 +7,7 @@ import pytest
 
 from tests.faults.helpers import print_summary
 from tests.fakes import FakeOllama
-from tests.stack import Stack
+from tests.stack import running
 
 
 @pytest.fixture(scope="package")
@@ -18,11 +18,8 @@ def fake_ollama():
 
 @pytest.fixture(scope="package")
 def stack(fake_ollama):
-    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url)
-    try:
-        yield s.start()
-    finally:
-        s.stop()
+    with running(fake_ollama) as s:
+        yield s
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
