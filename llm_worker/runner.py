@@ -3,7 +3,8 @@
 Coalescing is by time, never by count: the first text after an idle gap goes out at once,
 later text waits at most one frame (FRAME_S) so the bus and the browser see ≤ 60 events/s.
 A token that closes a top-level brace goes out at once too: it may end a command, and a
-command should run the moment it closes, not a frame later.
+command should run the moment it closes, not a frame later. Such early deltas fit inside the
+same budget: no second ever holds more than MAX_PER_S deltas of one reply.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 
 import httpx
 
@@ -22,6 +24,7 @@ from llm_worker.backends.base import (Backend, BackendError, ChatRequest, Done, 
 
 log = logging.getLogger(__name__)
 FRAME_S = 1 / 60
+MAX_PER_S = 60
 EARLY_FLUSHES = 25  # at most one per command the crud_worker would run (its per-reply cap)
 
 
@@ -34,6 +37,7 @@ class Run:
         self.pending_text: list[str] = []
         self.pending_thinking: list[str] = []
         self.last_flush = 0.0
+        self.flushed_at: deque[float] = deque(maxlen=MAX_PER_S)  # the last second's deltas, at most
         self.flusher: asyncio.Task | None = None
         self.cancelled_by_user = False
         self.depth = 0
@@ -51,6 +55,7 @@ class Run:
         self.pending_text.clear()
         self.pending_thinking.clear()
         self.last_flush = time.monotonic()
+        self.flushed_at.append(self.last_flush)
         await self.bus.publish(c.LlmDelta(msg_id=self.job.msg_id, seq=self._next_seq(), text=text, thinking=thinking))
 
     async def _flush_at(self, when: float) -> None:
@@ -58,13 +63,19 @@ class Run:
         self.flusher = None
         await self._flush()
 
+    def _budget_free_at(self) -> float:
+        """When one more delta keeps every second at MAX_PER_S or fewer."""
+        full = len(self.flushed_at) == MAX_PER_S
+        return self.flushed_at[0] + 1.0 if full else 0.0
+
     async def _offer(self, text: str) -> None:
-        if self._closes_a_brace(text) and self.early_flushes < EARLY_FLUSHES:
+        now, budget = time.monotonic(), self._budget_free_at()
+        if self._closes_a_brace(text) and self.early_flushes < EARLY_FLUSHES and now >= budget:
             self.early_flushes += 1
             await self._drain()
             return
-        due = self.last_flush + FRAME_S
-        if time.monotonic() >= due:
+        due = max(self.last_flush + FRAME_S, budget)
+        if now >= due:
             await self._drain()  # also cancels a timer that fired but hasn't run: one flush, not two
         elif self.flusher is None:
             self.flusher = asyncio.create_task(self._flush_at(due))
@@ -128,9 +139,13 @@ class Run:
         await self._done("done", usage, started, first, calls)
 
     async def _drain(self) -> None:
+        """Publish what is pending now, or, at a reply's end, as soon as the budget allows."""
         if self.flusher:
             self.flusher.cancel()
             self.flusher = None
+        wait = self._budget_free_at() - time.monotonic()
+        if wait > 0 and (self.pending_text or self.pending_thinking):
+            await asyncio.sleep(wait)
         await self._flush()
 
     async def _done(self, status, usage, started, first, calls) -> None:
