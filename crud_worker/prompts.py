@@ -8,6 +8,7 @@ from crud_worker.commands.schema import COMMAND_LANGUAGE
 DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
 SNAPSHOT_TASKS = 50
 SNAPSHOT_NAME_CHARS = 80
+RESULT_LINES = 20  # a follow-up turn reports this many command results, then how many more
 
 
 def task_snapshot(tasks: list[TaskRow]) -> str:
@@ -39,5 +40,7 @@ def event_line(text: str) -> str:
 
 
 def results_message(lines: list[str]) -> str:
-    return "Command results:\n" + "\n".join(f"- {line}" for line in lines) + \
+    shown = lines[:RESULT_LINES]
+    more = f"\n- … and {len(lines) - len(shown)} more like these" if len(lines) > len(shown) else ""
+    return "Command results:\n" + "\n".join(f"- {line}" for line in shown) + more + \
         "\nAnswer the person using these results. Correct any refused command if you can."

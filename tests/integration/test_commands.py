@@ -6,6 +6,7 @@ import html
 import re
 
 from broker import contract as c
+from crud_worker.executor import MAX_COMMANDS_PER_REPLY
 from tests.buspeer import publish
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
@@ -186,3 +187,24 @@ def test_bang_help_shows_a_card_and_reteaches_the_model(stack, fake_ollama):
         wait_for(lambda: sse.matching("Ghostwire help"), what="the help card in a tab")
     fake_ollama.wait_for(lambda: len(fake_ollama.requests) > sent, timeout=5)
     assert '"action": "insert"' in fake_ollama.requests[sent]["messages"][-1]["content"]
+
+
+def test_thousands_of_commands_in_one_reply_run_up_to_the_cap_and_the_rest_are_refused(stack, fake_ollama):
+    n = 2_000
+    text = "Here you go: " + " ".join(
+        f'{{"action": "insert", "target": "task", "args": {{"name": "bulk {i}"}}}}' for i in range(n))
+    fake_ollama.enqueue(Script(tokens=chunks(text, 64)))
+    fake_ollama.enqueue(Script(tokens=["That ", "was ", "a lot."]))
+    sent = len(fake_ollama.requests)
+    reply = stack.chat("add two thousand things")
+    assert stack.wait_message(reply, timeout=60)[1] == "done"
+    wait_for(lambda: stack.message(reply + "-f"), 30, what="the follow-up reply")
+    with stack.db() as db:
+        made = db.execute("SELECT count(*) FROM tasks WHERE name LIKE 'bulk %'").fetchone()[0]
+        refused = db.execute("SELECT count(*) FROM commands WHERE msg_id = ? AND ok = 0 AND result LIKE "
+                             "'%too many commands%'", [reply]).fetchone()[0]
+    assert (made, refused) == (MAX_COMMANDS_PER_REPLY, n - MAX_COMMANDS_PER_REPLY)
+    page = stack.http.get("/").text
+    assert page.count("too many commands in one reply") == n - MAX_COMMANDS_PER_REPLY, "every refusal shows"
+    followup = fake_ollama.requests[sent + 1]["messages"][-1]["content"]
+    assert len(followup) < 10_000 and f"{n - MAX_COMMANDS_PER_REPLY - 20} more" in followup
