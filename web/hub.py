@@ -45,8 +45,11 @@ class Hub:
             await self.bus.publish(msg)
             return await asyncio.wait_for(fut, REQUEST_TIMEOUT_S)
         except TimeoutError:
-            raise CrudUnavailable("The database worker (crud_worker) did not answer in time. "
-                                  "Try again in a moment.") from None
+            error = "The database worker (crud_worker) did not answer in time. Try again in a moment."
+            if isinstance(msg, c.ChatUser) and msg.reply_id in self.live.replies:
+                # Its bubbles went out as it crossed the bus: end the reply rather than leave it spinning.
+                self.fanout.emit(self.live.on_end(c.LlmError(msg_id=msg.reply_id, seq=0, error=error, kind="crud")))
+            raise CrudUnavailable(error) from None
         finally:
             self.pending.pop(msg.req_id, None)
 
