@@ -1,17 +1,5 @@
-import pytest
+"""The default: each test module gets its own fake Ollama and its own four real processes."""
 
-from tests.fakes import FakeOllama
-from tests.stack import running
+from tests.fixtures import stack_fixtures
 
-
-@pytest.fixture(scope="module")
-def fake_ollama():
-    with FakeOllama() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def stack(fake_ollama):
-    """The four real processes, talking to the fake Ollama over real HTTP."""
-    with running(fake_ollama) as s:
-        yield s
+fake_ollama, stack = stack_fixtures("module")

@@ -10,8 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -111,12 +109,3 @@ class Stack:
                 self.proc.wait(5)
         shutil.rmtree(self.base, ignore_errors=True)
 
-
-@contextmanager
-def running(fake_ollama, **env: str) -> Iterator[Stack]:
-    """The four real processes under supervisord, with the fake Ollama as their model server."""
-    s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url, **env)
-    try:
-        yield s.start()
-    finally:
-        s.stop()

@@ -12,21 +12,11 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.helpers import INTER_TOKEN_TIMEOUT, print_summary
-from tests.fakes import FakeOllama
-from tests.stack import running
+from tests.fixtures import stack_fixtures
 
-@pytest.fixture(scope="package")
-def fake_ollama():
-    with FakeOllama() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="package")
-def stack(fake_ollama):
-    """The four real processes, shared by the fault modules (each leaves it running and healthy).
-    Modules that would spoil it for the others (a full list) start their own."""
-    with running(fake_ollama, LLM_INTER_TOKEN_TIMEOUT=str(INTER_TOKEN_TIMEOUT)) as s:
-        yield s
+# The four real processes, shared by the fault modules (each leaves them running and healthy);
+# a module that would spoil them for the others (a full list) starts its own.
+fake_ollama, stack = stack_fixtures("package", LLM_INTER_TOKEN_TIMEOUT=str(INTER_TOKEN_TIMEOUT))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -15,21 +15,12 @@ import pytest
 
 from broker import contract as c
 from tests.faults.helpers import STATS, all_up, pids, publish_all
-from tests.fakes import FakeOllama, Script
-from tests.stack import HX, running
+from tests.fakes import Script
+from tests.fixtures import stack_fixtures
+from tests.stack import HX
 from tests.util import wait_for
 
-@pytest.fixture(scope="module")
-def fake_ollama():
-    with FakeOllama() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def stack(fake_ollama):
-    """Its own stack: these tests fill the list to its limit."""
-    with running(fake_ollama) as s:
-        yield s
+fake_ollama, stack = stack_fixtures("module")  # its own: these tests fill the list to its limit
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded", **HX}

@@ -79,8 +79,8 @@ def test_a_tab_survives_a_web_restart_without_doubling_or_rerunning(stack, fake_
     assert tab.locator(".msg.assistant >> text=before the restart").count() == 1
     assert not duplicate_ids(tab)
     # (the added task may draw a comment from the model: that is a new reply, not a re-run)
-    asked = [r["messages"][-1]["content"] for r in fake_ollama.requests]
-    assert asked.count("hello before the restart") == 1, f"coming back re-ran a reply: {asked}"
+    asked = [r["messages"][-1]["content"] for r in fake_ollama.requests]  # (events before it may be merged in)
+    assert sum(a.endswith("hello before the restart") for a in asked) == 1, f"coming back re-ran a reply: {asked}"
     fake_ollama.enqueue(Script(tokens=["after ", "it"]))
     tab.fill("#msg", "and after")
     tab.press("#msg", "Enter")

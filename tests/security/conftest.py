@@ -3,23 +3,10 @@ with keys and a token), and the session's tallies."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.faults.helpers import print_summary
-from tests.fakes import FakeOllama
-from tests.stack import running
+from tests.fixtures import stack_fixtures
 
-
-@pytest.fixture(scope="package")
-def fake_ollama():
-    with FakeOllama() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="package")
-def stack(fake_ollama):
-    with running(fake_ollama) as s:
-        yield s
+fake_ollama, stack = stack_fixtures("package")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
