@@ -34,11 +34,12 @@ def chip_id(command_id: str) -> str:
     return "chip-" + command_id.replace(":", "-")
 
 
-def chip(command_id: str, result: tuple[bool, str] | None) -> Span:
+def chip(command_id: str, result: tuple[bool, str] | None, times: int = 1) -> Span:
     if result is None:
         return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id))
     ok, summary = result
-    return Span(("✓ " if ok else "✗ ") + summary, cls="chip ok" if ok else "chip failed", id=chip_id(command_id))
+    text = ("✓ " if ok else "✗ ") + summary + (f" (×{times:,})" if times > 1 else "")
+    return Span(text, cls="chip ok" if ok else "chip failed", id=chip_id(command_id))
 
 
 def user_bubble(msg_id: str, text: str) -> Article:
@@ -69,7 +70,8 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
         body = Div(*[Span(v) if k == "text" else chip(v, results.get(v)) for k, v in r.pieces],
                    cls="text stream", id=f"body-{r.id}")
     else:
-        html = render.with_chips(r.text, lambda b: to_xml(_final_chip(r.id, b, results), indent=False))
+        runs = refusal_runs(r.id, results)
+        html = render.with_chips(r.text, lambda b: _final_chip(r.id, b, results, runs))
         body = Div(NotStr(html), cls="text md", id=f"body-{r.id}")
     tail = []
     if r.status == "failed":
@@ -81,9 +83,27 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}")
 
 
-def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]]) -> Span:
+def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int, int]:
+    """Commands refused one after another for the same reason show as one chip (say, 1,975 over the
+    per-reply cap): the run's first command → its length, the others → 0."""
+    runs: dict[int, int] = {}
+    first, previous, n = 0, None, 0
+    while (result := results.get(f"{msg_id}:{n}")) is not None:
+        if not result[0] and result == previous:
+            runs[first] += 1
+            runs[n] = 0
+        else:
+            first, runs[n] = n, 1
+        previous, n = result, n + 1
+    return runs
+
+
+def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]], runs: dict[int, int]) -> str:
+    times = runs.get(block.index, 1)
+    if not times:
+        return ""
     command_id = f"{msg_id}:{block.index}"
-    return chip(command_id, results.get(command_id))
+    return to_xml(chip(command_id, results.get(command_id), times), indent=False)
 
 
 def help_card() -> Article:

@@ -205,6 +205,8 @@ def test_thousands_of_commands_in_one_reply_run_up_to_the_cap_and_the_rest_are_r
                              "'%too many commands%'", [reply]).fetchone()[0]
     assert (made, refused) == (MAX_COMMANDS_PER_REPLY, n - MAX_COMMANDS_PER_REPLY)
     page = stack.http.get("/").text
-    assert page.count("too many commands in one reply") == n - MAX_COMMANDS_PER_REPLY, "every refusal shows"
+    refused_chips = re.findall(r'class="chip failed"[^>]*>(✗ couldn\'t apply: too many commands[^<]*)', page)
+    assert refused_chips == [f"✗ couldn't apply: too many commands in one reply (the limit is "
+                             f"{MAX_COMMANDS_PER_REPLY}) (×{n - MAX_COMMANDS_PER_REPLY:,})"], "one chip says it for all"
     followup = fake_ollama.requests[sent + 1]["messages"][-1]["content"]
     assert len(followup) < 10_000 and f"{n - MAX_COMMANDS_PER_REPLY - 20} more" in followup
