@@ -1,5 +1,11 @@
 """The default: each test module gets its own fake Ollama and its own four real processes."""
 
-from tests.fixtures import stack_fixtures
+from tests.fixtures import FAILED_STACK_LOGS, stack_fixtures
 
 fake_ollama, stack = stack_fixtures("module")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for where, tail in FAILED_STACK_LOGS:
+        terminalreporter.write_sep("=", f"end of the stack's log, {where} (a test failed while it ran)")
+        terminalreporter.write_line(tail)

@@ -1,5 +1,8 @@
 """A fake Ollama and the four real processes talking to it, as a pair of fixtures of a chosen scope:
-`fake_ollama, stack = stack_fixtures("package")` in a conftest or test module."""
+`fake_ollama, stack = stack_fixtures("package")` in a conftest or test module.
+
+When a test fails while a stack is up, the end of that stack's log is kept and printed at the end
+of the run (tests/conftest.py), so a failure in CI can be read without reproducing it."""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ import pytest
 
 from tests.fakes import FakeOllama
 from tests.stack import Stack
+
+LOG_TAIL_LINES = 150
+FAILED_STACK_LOGS: list[tuple[str, str]] = []  # (where, the log's last lines)
 
 
 def stack_fixtures(scope: str, **env: str):
@@ -16,11 +22,14 @@ def stack_fixtures(scope: str, **env: str):
             yield fake
 
     @pytest.fixture(scope=scope)
-    def stack(fake_ollama):
+    def stack(request, fake_ollama):
+        failed_before = request.session.testsfailed
         s = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake_ollama.url, **env)
         try:
             yield s.start()
         finally:
+            if request.session.testsfailed > failed_before and s.log_path.exists():
+                FAILED_STACK_LOGS.append((request.node.nodeid, "\n".join(s.log().splitlines()[-LOG_TAIL_LINES:])))
             s.stop()
 
     return fake_ollama, stack

@@ -107,5 +107,5 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
-        shutil.rmtree(self.base, ignore_errors=True)
-
+        if not os.environ.get("GHOSTWIRE_KEEP_TEST_DIRS"):  # =1 keeps each stack's log and database
+            shutil.rmtree(self.base, ignore_errors=True)

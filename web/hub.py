@@ -127,8 +127,7 @@ class Hub:
         recent = [v for v in [*self.live.ended.values(), *self.live.replies.values()] if v.id not in shown]
         stored_elsewhere = self.store.existing(v.id for v in recent)  # older than this page: not shown
         unstored = [v for v in recent if v.id not in stored_elsewhere]
-        results = {**self.store.command_results([m.id for m in messages if m.role == "assistant"]),
-                   **self.live.results}
+        results = self.live.results_for([m.id for m in messages if m.role == "assistant"])
         items = []
         for m in messages:
             if m.role == "user" and m.kind in ("chat", "help"):

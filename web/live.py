@@ -45,7 +45,7 @@ class Live:
         if msg_id in self.ended:
             return self.ended[msg_id], False
         view = self.replies[msg_id] = ui.ReplyView(id=msg_id, kind=kind)
-        self.heard[msg_id] = time.monotonic()
+        self.hear(msg_id)
         self.splitters[msg_id] = CommandSplitter()
         self.next_seq[msg_id] = 0
         return view, True
@@ -73,7 +73,7 @@ class Live:
         if seq != self.next_seq[msg_id]:
             self.splitters[msg_id] = None  # gap: stop appending; the final render repairs it
         self.next_seq[msg_id] = seq + 1
-        self.heard[msg_id] = time.monotonic()
+        self.hear(msg_id)
         return view
 
     def on_start(self, m: c.LlmStart) -> str:
@@ -153,6 +153,10 @@ class Live:
     def hear(self, msg_id: str) -> None:
         self.heard[msg_id] = time.monotonic()
 
+    def results_for(self, msg_ids: list[str]) -> dict[str, tuple[bool, str]]:
+        """Command results of these replies: the stored ones, overlaid with any heard since."""
+        return {**self.store.command_results(msg_ids), **self.results}
+
     def on_result(self, m: c.CommandResult) -> str:
         self.results[m.command_id] = (m.ok, m.summary)
         while len(self.results) > RESULTS_KEEP:
@@ -164,7 +168,7 @@ class Live:
     def bubble(self, view: ui.ReplyView, swap: bool = False):
         results = self.results
         if view.status not in ("queued", "streaming"):
-            results = {**self.store.command_results([view.id]), **self.results}
+            results = self.results_for([view.id])
         elt = ui.reply_bubble(view, results)
         if swap:
             elt.attrs["hx-swap-oob"] = "true"

@@ -66,7 +66,8 @@ async def chat(req: Request, msg: str = ""):
         return refuse("#chat-error", reply.error)
     # The bubbles reach every tab, this one too, over its event stream: on one ordered connection a
     # bubble always arrives before its reply's first delta, which a POST response can't promise.
-    return Response(clear("#chat-error"), media_type="text/html", headers={"Ghostwire-Message-Id": user_id, "Ghostwire-Reply-Id": reply_id})
+    return Response(clear("#chat-error"), media_type="text/html",
+                    headers={"Ghostwire-Message-Id": user_id, "Ghostwire-Reply-Id": reply_id})
 
 
 async def choose_model(req: Request, name: str, error_slot: str = "#chat-error"):

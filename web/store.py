@@ -65,8 +65,10 @@ class Store:
     def existing(self, msg_ids) -> set[str]:
         """Which of these messages the database holds."""
         ids = list(msg_ids)
+        if not ids:
+            return set()
         marks = ",".join("?" * len(ids))
-        return {r[0] for r in self._rows(f"SELECT id FROM messages WHERE id IN ({marks})", ids)} if ids else set()
+        return {r[0] for r in self._rows(f"SELECT id FROM messages WHERE id IN ({marks})", ids)}
 
     def setting(self, key: str) -> str:
         rows = self._rows("SELECT value FROM settings WHERE key = ?", (key,))
