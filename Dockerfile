@@ -23,6 +23,8 @@ RUN python -c "import sys, tomllib; sys.stdout.write('\n'.join(tomllib.load(open
  && pip install -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
+COPY bus ./bus
+COPY commands ./commands
 COPY broker ./broker
 COPY crud_worker ./crud_worker
 COPY llm_worker ./llm_worker

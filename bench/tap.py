@@ -18,7 +18,7 @@ import zmq
 from bench.clients import Event
 from bench.fake_model import Script
 from bench.measure import summary_ms
-from broker import contract as c
+from bus import contract as c
 
 TOPICS = (b"llm.delta", b"task.changed")
 

@@ -13,15 +13,15 @@ import time
 
 import zmq
 
-from broker import contract, security, settings
-from broker.bus import HEARTBEAT_S, configure, connect, new_id
+from bus import contract, curve, settings
+from bus.client import HEARTBEAT_S, configure, connect, new_id
 from broker.jobs import JobQueue
-from broker.runtime import setup_logging
+from bus.runtime import setup_logging
 
 log = logging.getLogger("broker")
 
 
-def claim_run_dir(cfg: settings.Settings):
+def claim_run_dir(cfg: settings.Common):
     """A second bind to the same ipc:// path silently steals it, so refuse to start twice."""
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     lock = open(cfg.run_dir / "broker.lock", "w")
@@ -32,15 +32,15 @@ def claim_run_dir(cfg: settings.Settings):
     return lock
 
 
-def bind(sock: zmq.Socket, cfg: settings.Settings, endpoint: str) -> zmq.Socket:
+def bind(sock: zmq.Socket, cfg: settings.Common, endpoint: str) -> zmq.Socket:
     if endpoint.startswith("ipc://"):
         path = endpoint[len("ipc://"):]
         if len(path) > 100:
             sys.exit(f"ipc path too long for ZeroMQ ({len(path)} chars): use a shorter GHOSTWIRE_RUN_DIR")
     if endpoint.startswith("tcp://"):
-        security.heartbeat(sock)
+        curve.heartbeat(sock)
         if cfg.curve_dir:
-            security.as_server(sock, cfg.curve_dir)
+            curve.as_server(sock, cfg.curve_dir)
         elif not _loopback(endpoint):
             sys.exit(f"refusing to bind {endpoint} beyond loopback without CURVE keys: "
                      "create them with `python -m broker keys NAME` and set GHOSTWIRE_CURVE_DIR")
@@ -50,25 +50,25 @@ def bind(sock: zmq.Socket, cfg: settings.Settings, endpoint: str) -> zmq.Socket:
 
 def _loopback(endpoint: str) -> bool:
     host = endpoint[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1")
+    return host in settings.LOOPBACK_HOSTS
 
 
-def serve(cfg: settings.Settings) -> None:
+def serve(cfg: settings.Common) -> None:
     ctx = zmq.Context()
     if cfg.curve_dir:
-        security.authenticator(ctx, cfg.curve_dir)
-    xsub = bind(configure(ctx.socket(zmq.XSUB)), cfg, cfg.bus_events_in)
-    xpub = bind(configure(ctx.socket(zmq.XPUB)), cfg, cfg.bus_events_out)
+        curve.authenticator(ctx, cfg.curve_dir)
+    xsub = bind(configure(ctx.socket(zmq.XSUB)), cfg, cfg.events_in)
+    xpub = bind(configure(ctx.socket(zmq.XPUB)), cfg, cfg.events_out)
     threading.Thread(target=zmq.proxy, args=(xsub, xpub), name="events", daemon=True).start()
 
     jobs = JobQueue(
-        bind(configure(ctx.socket(zmq.PULL)), cfg, cfg.bus_jobs_in),
-        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1), cfg, cfg.bus_jobs_out),
+        bind(configure(ctx.socket(zmq.PULL)), cfg, cfg.jobs_in),
+        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1), cfg, cfg.jobs_out),
     )
-    status = connect(configure(ctx.socket(zmq.PUB)), dataclasses.replace(cfg, curve_name="broker"), cfg.bus_events_in)
+    status = connect(configure(ctx.socket(zmq.PUB)), dataclasses.replace(cfg, curve_name="broker"), cfg.events_in)
     instance, started = new_id("broker-"), time.time()
-    log.info("ready: events %s → %s, jobs %s → %s", cfg.bus_events_in, cfg.bus_events_out,
-             cfg.bus_jobs_in, cfg.bus_jobs_out)
+    log.info("ready: events %s → %s, jobs %s → %s", cfg.events_in, cfg.events_out,
+             cfg.jobs_in, cfg.jobs_out)
 
     poller = zmq.Poller()
     poller.register(jobs.inbox, zmq.POLLIN)
@@ -88,13 +88,13 @@ def serve(cfg: settings.Settings) -> None:
 
 
 
-def tap(cfg: settings.Settings, prefixes: list[str]) -> None:
+def tap(cfg: settings.Common, prefixes: list[str]) -> None:
     """Print every message on the bus (or those whose topic starts with one of `prefixes`)."""
     ctx = zmq.Context()
-    sub = connect(configure(ctx.socket(zmq.SUB)), cfg, cfg.bus_events_out)
+    sub = connect(configure(ctx.socket(zmq.SUB)), cfg, cfg.events_out)
     for prefix in prefixes or [""]:
         sub.subscribe(prefix.encode())
-    print(f"tapping {cfg.bus_events_out} (Ctrl-C to stop)", file=sys.stderr)
+    print(f"tapping {cfg.events_out} (Ctrl-C to stop)", file=sys.stderr)
     try:
         while True:
             topic, payload, *_ = sub.recv_multipart()
@@ -106,9 +106,9 @@ def tap(cfg: settings.Settings, prefixes: list[str]) -> None:
         ctx.destroy(linger=0)
 
 
-def keys(cfg: settings.Settings, names: list[str]) -> None:
+def keys(cfg: settings.Common, names: list[str]) -> None:
     key_dir = cfg.curve_dir or cfg.run_dir.parent / "keys"
-    for path in security.make_keys(key_dir, names or ["web", "crud_worker", "llm_worker"]):
+    for path in curve.make_keys(key_dir, names or ["web", "crud_worker", "llm_worker"]):
         print(f"created {path}")
     print(f"keys in {key_dir}: set GHOSTWIRE_CURVE_DIR={key_dir} on the broker's host; give each client "
           "its NAME.key + NAME.key_secret + broker.key and set GHOSTWIRE_CURVE_NAME=NAME there.")
@@ -119,7 +119,7 @@ def _stop(signum, frame) -> None:
 
 
 def main(argv: list[str]) -> None:
-    cfg = settings.load()
+    cfg = settings.load(settings.Common)
     if argv[:1] == ["tap"]:
         tap(cfg, argv[1:])
         return

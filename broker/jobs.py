@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import zmq
 
-from broker.bus import HEARTBEAT_S, JOB, READY
+from bus.client import HEARTBEAT_S, JOB, READY
 
 log = logging.getLogger(__name__)
 WORKER_TIMEOUT_S = 3 * HEARTBEAT_S

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import sys
 
-from broker import contract as c, settings
-from broker.bus import Bus, JobSender
-from broker.runtime import run_until_stopped, setup_logging
+from bus import contract as c, settings
+from crud_worker.settings import CrudSettings
+from bus.client import Bus, JobSender
+from bus.runtime import run_until_stopped, setup_logging
 from crud_worker import db as store
 from crud_worker.comments import Commentator
 from crud_worker.handlers import Handlers
@@ -47,20 +48,20 @@ async def watch(replies: Replies, comments: Commentator) -> None:
 
 
 async def main() -> None:
-    cfg = settings.load()
+    cfg = settings.load(CrudSettings)
     setup_logging("crud_worker")
     try:
-        db = store.connect(cfg.db_path)
+        db = store.connect(cfg.common.db_path)
     except store.Unwritable as err:
         sys.exit(f"crud_worker: {err}")
-    bus = Bus(cfg, "crud_worker", topics=["chat.user", "crud.request", "llm.", "health.llm_worker"])
+    bus = Bus(cfg.common, "crud_worker", topics=["chat.user", "crud.request", "llm.", "health.llm_worker"])
     jobs = JobSender(bus)
     await bus.wait_ready()
     replies = Replies(db, bus, jobs, cfg)
     comments = Commentator(replies)
     handlers = Handlers(db, bus, replies, comments)
     await bus.publish(c.LlmResend(msg_id="*"))  # replies that ended while we were down: store them now
-    log.info("ready: database %s", cfg.db_path)
+    log.info("ready: database %s", cfg.common.db_path)
     try:
         await run_until_stopped(
             serve(bus, handlers, replies),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from broker.bus import new_id
+from bus.client import new_id
 from crud_worker.replies import Replies
 
 COALESCE_S = 0.8

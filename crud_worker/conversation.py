@@ -7,9 +7,9 @@ import time
 
 from sqlite_utils import Database
 
-from broker.contract import JobMessage, LlmJob, ReplyKind, Usage
+from bus.contract import JobMessage, LlmJob, ReplyKind, Usage
 from crud_worker import prompts, tasks
-from crud_worker.commands.schema import tool_definitions
+from commands.schema import tool_definitions
 from crud_worker.db import now
 
 HISTORY_LIMIT = 40

@@ -7,9 +7,9 @@ import json
 import msgspec
 from sqlite_utils import Database
 
-from broker.contract import CommandResult, TaskChanged
+from bus.contract import CommandResult, TaskChanged
 from crud_worker import db as store, tasks
-from crud_worker.commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Update
+from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Update
 from crud_worker.db import now
 
 MAX_COMMANDS_PER_REPLY = 25

@@ -6,8 +6,8 @@ import logging
 
 from sqlite_utils import Database
 
-from broker import contract as c
-from broker.bus import Bus
+from bus import contract as c
+from bus.client import Bus
 from crud_worker import conversation, db as store, prompts, tasks
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from broker.contract import TaskRow
-from crud_worker.commands.schema import COMMAND_LANGUAGE
+from bus.contract import TaskRow
+from commands.schema import COMMAND_LANGUAGE
 
 DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
 SNAPSHOT_TASKS = 50

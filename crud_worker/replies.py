@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from broker import contract as c
-from broker.bus import Bus, JobSender
-from broker.settings import Settings
+from bus import contract as c
+from bus.client import Bus, JobSender
+from crud_worker.settings import CrudSettings
 from crud_worker import conversation, db as store, prompts
-from crud_worker.commands.schema import Refusal, from_tool_call, parse_block
-from crud_worker.commands.splitter import Block, CommandSplitter, split_all
+from commands.schema import Refusal, from_tool_call, parse_block
+from commands.splitter import Block, CommandSplitter, split_all
 from crud_worker.executor import execute
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Reply:
 
 
 class Replies:
-    def __init__(self, db: Database, bus: Bus, jobs: JobSender, settings: Settings):
+    def __init__(self, db: Database, bus: Bus, jobs: JobSender, settings: CrudSettings):
         self.db, self.bus, self.jobs, self.settings = db, bus, jobs, settings
         self.live: dict[str, Reply] = {}
         self.finished: dict[str, None] = {}

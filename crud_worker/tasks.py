@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from broker.contract import TaskRow
+from bus.contract import TaskRow
 from crud_worker.db import now
 
 MAX_NAME = 500

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from broker import settings
-from broker.bus import Bus, JobReceiver
-from broker.runtime import run_until_stopped, setup_logging
+from bus import settings
+from llm_worker.settings import LlmSettings
+from bus.client import Bus, JobReceiver
+from bus.runtime import run_until_stopped, setup_logging
 from llm_worker.selector import Selector
 from llm_worker.worker import Worker
 
@@ -15,10 +16,10 @@ log = logging.getLogger("llm_worker")
 
 
 async def main() -> None:
-    cfg = settings.load()
+    cfg = settings.load(LlmSettings)
     setup_logging("llm_worker")
-    bus = Bus(cfg, "llm_worker", topics=["llm.cancel", "llm.resend"])
-    jobs = JobReceiver(bus, slots=cfg.llm_slots)
+    bus = Bus(cfg.common, "llm_worker", topics=["llm.cancel", "llm.resend"])
+    jobs = JobReceiver(bus, slots=cfg.slots)
     await bus.wait_ready()
     selector = Selector(cfg)
     await selector.refresh()

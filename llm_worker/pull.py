@@ -7,8 +7,8 @@ import contextlib
 import logging
 import time
 
-from broker import contract as c
-from broker.bus import Bus
+from bus import contract as c
+from bus.client import Bus
 from llm_worker.backends.base import BackendError
 from llm_worker.selector import Selector
 

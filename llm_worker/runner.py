@@ -17,8 +17,8 @@ from collections import deque
 
 import httpx
 
-from broker import contract as c
-from broker.bus import Bus
+from bus import contract as c
+from bus.client import Bus
 from llm_worker.backends.base import (Backend, BackendError, ChatRequest, Done, Message, TextDelta, ThinkingDelta,
                                       ToolCall, Usage)
 

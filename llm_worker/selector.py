@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from broker.settings import Settings
+from llm_worker.backends import make_backend
 from llm_worker.backends.base import Backend, ModelInfo, Probe
 from llm_worker.backends.demo import DemoBackend
-from llm_worker.backends.ollama import OllamaBackend
 from llm_worker.backends.ollama_models import is_chat_model
+from llm_worker.settings import LlmSettings
 
 log = logging.getLogger(__name__)
 PROBE_FAST_S = 3.0   # while on the demo model or a backend is down
@@ -19,35 +19,17 @@ DEMO_NOTE = ("No Ollama answered at {host}, so this is the built-in demo model. 
              "Ollama from ollama.com, run `ollama pull llama3.2`, and Ghostwire switches over by itself.")
 
 
-def _configured(cfg: Settings) -> Backend:
-    timeouts = {"first_token_timeout": cfg.first_token_timeout, "inter_token_timeout": cfg.inter_token_timeout}
-    match cfg.llm_backend:
-        case "openai":
-            from llm_worker.backends.openai import OpenAIBackend
-
-            return OpenAIBackend(cfg.openai_base_url, cfg.openai_api_key, cfg.llm_model, **timeouts)
-        case "anthropic":
-            from llm_worker.backends.anthropic import AnthropicBackend
-
-            return AnthropicBackend(cfg.anthropic_api_key, cfg.llm_model, base_url=cfg.anthropic_base_url,
-                                    **timeouts)
-        case "demo":
-            return DemoBackend(rate=cfg.demo_rate)
-        case _:
-            return OllamaBackend(cfg.ollama_host, cfg.llm_model, **timeouts)
-
-
 def _chat(m: ModelInfo) -> bool:
     """Ollama says what a model can do; other servers' lists don't, so judge those by name."""
     return is_chat_model(m) if m.capabilities else "embed" not in m.name.lower()
 
 
 class Selector:
-    def __init__(self, cfg: Settings):
+    def __init__(self, cfg: LlmSettings):
         self.cfg = cfg
-        self.primary = _configured(cfg)
+        self.primary = make_backend(cfg)
         self.demo = DemoBackend(rate=cfg.demo_rate)
-        self.backend: Backend = self.demo if cfg.llm_backend == "auto" else self.primary
+        self.backend: Backend = self.demo if cfg.backend == "auto" else self.primary
         self.probe = Probe(reachable=False, detail="not probed yet")
 
     @property
@@ -60,7 +42,7 @@ class Selector:
 
     async def refresh(self) -> None:
         probe = await self.primary.probe()
-        if self.cfg.llm_backend == "auto":
+        if self.cfg.backend == "auto":
             usable = probe.reachable and bool(probe.model)
             chosen = self.primary if usable else self.demo
             if not usable:

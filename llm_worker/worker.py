@@ -7,8 +7,8 @@ import logging
 import time
 from collections import OrderedDict
 
-from broker import contract as c
-from broker.bus import Bus, JobReceiver
+from bus import contract as c
+from bus.client import Bus, JobReceiver
 from llm_worker.pull import Pull
 from llm_worker.runner import Run
 from llm_worker.selector import Selector

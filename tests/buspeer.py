@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
-from broker import contract, settings
-from broker.bus import Bus
+from bus import contract, settings
+from bus.client import Bus
 
 
-def settings_for(stack) -> settings.Settings:
-    cfg = settings.load(env_file=None)
-    run = stack.run_dir
-    return dataclasses.replace(cfg, run_dir=run, bus_events_in=f"ipc://{run}/events-in.sock",
-                               bus_events_out=f"ipc://{run}/events-out.sock",
-                               bus_jobs_in=f"ipc://{run}/jobs-in.sock", bus_jobs_out=f"ipc://{run}/jobs-out.sock")
+def settings_for(stack) -> settings.Common:
+    return settings.Common(run_dir=stack.run_dir)
 
 
 def publish(stack, messages: list[contract.Msg]) -> None:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import uvicorn
 
-from broker import settings
-from broker.runtime import setup_logging
+from bus import settings
+from bus.settings import LOOPBACK_HOSTS
+from bus.runtime import setup_logging
 from web.app import create_app
-
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
+from web.settings import WebSettings
 
 def main() -> None:
-    cfg = settings.load()
+    cfg = settings.load(WebSettings)
     setup_logging("web")
-    # In a container the port must be bound on all interfaces; compose publishes it on the host's
-    # loopback only, so the image sets GHOSTWIRE_ALLOW_UNAUTHENTICATED to say exactly that.
-    contained = os.environ.get("GHOSTWIRE_ALLOW_UNAUTHENTICATED") == "1"
-    if cfg.host not in LOOPBACK and not cfg.token and not contained:
+    if cfg.host not in LOOPBACK_HOSTS and not cfg.token and not cfg.allow_unauthenticated:
         sys.exit(f"web: refusing to listen on {cfg.host}: anyone on the network could use it. "
                  "Set GHOSTWIRE_TOKEN to a long random secret to allow this, or use GHOSTWIRE_HOST=127.0.0.1.")
     app = create_app(cfg)

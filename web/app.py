@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
-from broker.bus import Bus, JobSender
-from broker.settings import Settings
+from bus.client import Bus, JobSender
+from bus.settings import LOOPBACK_HOSTS
+from web.settings import WebSettings
 from web import auth, routes
 from web.hub import TOPICS, Hub
 from web.store import Store
@@ -28,14 +29,11 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js")
 
 
-LOCAL_NAMES = {"127.0.0.1", "localhost", "::1"}
-
-
-def origin_guard(cfg: Settings):
+def origin_guard(cfg: WebSettings):
     """Without a token, only our own host names are served: a DNS-rebinding page (evil.example
     resolving to 127.0.0.1) would otherwise count as same-origin. State-changing requests from
     another site's page are refused (a browser always sends Origin with those)."""
-    allowed = LOCAL_NAMES | {cfg.host}
+    allowed = LOOPBACK_HOSTS | {cfg.host}
 
     def check(req: Request, session):
         host = req.headers.get("host", "")
@@ -60,18 +58,18 @@ def _exit_on_failure(task: asyncio.Task) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def create_app(cfg: Settings) -> FastHTML:
+def create_app(cfg: WebSettings) -> FastHTML:
     missing = [a for a in ASSETS if not (STATIC / a).is_file()]
     if missing:
         raise SystemExit(f"web: front-end files missing ({', '.join(missing)}); run `make assets`")
 
     async def lifespan(app):
-        bus = Bus(cfg, "web", topics=TOPICS)
-        hub = app.state.hub = Hub(bus, Store(cfg.db_path), JobSender(bus))
+        bus = Bus(cfg.common, "web", topics=TOPICS)
+        hub = app.state.hub = Hub(bus, Store(cfg.common.db_path), JobSender(bus))
 
         async def connect_then_serve():
             await bus.wait_ready()
-            log.info("ready: bus %s, database %s", cfg.bus_events_out, cfg.db_path)
+            log.info("ready: bus %s, database %s", cfg.common.events_out, cfg.common.db_path)
             await asyncio.gather(hub.run(), hub.watch_health(), hub.fanout.keepalive(),
                                  bus.heartbeat(lambda: {"stats": {"tabs": len(hub.fanout.tabs)}}))
 

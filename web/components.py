@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from broker.contract import JobProgress, TaskRow
-from crud_worker.commands.splitter import Block
+from bus.contract import JobProgress, TaskRow
+from commands.splitter import Block
 from web import render
 
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."

@@ -8,8 +8,8 @@ import logging
 
 from fasthtml.common import Div
 
-from broker import contract as c
-from broker.bus import Bus, JobSender, new_id
+from bus import contract as c
+from bus.client import Bus, JobSender, new_id
 from web import components as ui
 from web.fanout import Fanout
 from web.live import Live, oob, stored_end

@@ -9,8 +9,8 @@ from collections import OrderedDict
 
 from fasthtml.common import Div, Span, to_xml
 
-from broker import contract as c
-from crud_worker.commands.splitter import Block, CommandSplitter, Hidden
+from bus import contract as c
+from commands.splitter import Block, CommandSplitter, Hidden
 from web import components as ui
 from web.store import StoredMessage, Store
 

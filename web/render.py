@@ -12,7 +12,7 @@ from collections.abc import Callable
 import nh3
 from markdown_it import MarkdownIt
 
-from crud_worker.commands.splitter import Block, Prose, split_all
+from commands.splitter import Block, Prose, split_all
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 _TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "a", "h1", "h2", "h3", "h4",

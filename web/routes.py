@@ -8,8 +8,8 @@ from fasthtml.common import Div, P
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from broker import contract as c
-from broker.bus import new_id
+from bus import contract as c
+from bus.client import new_id
 from web import components as ui
 from web.hub import CrudUnavailable, Hub
 from web.live import oob

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from broker.contract import TaskRow
+from bus.contract import TaskRow
 
 CHAT_PAGE = 100
 

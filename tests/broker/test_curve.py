@@ -11,8 +11,8 @@ import pytest
 import zmq
 import zmq.auth
 
-from broker import contract, security, settings
-from broker.bus import JOB, READY, configure, connect
+from bus import contract, curve, settings
+from bus.client import JOB, READY, configure, connect
 from tests.stack import ROOT, clean_env, free_port
 
 POLL_MS = 1500  # how long a stranger is given to receive something it must not
@@ -21,7 +21,7 @@ POLL_MS = 1500  # how long a stranger is given to receive something it must not
 @pytest.fixture
 def curve_bus(tmp_path):
     keys = tmp_path / "keys"
-    security.make_keys(keys, ["worker", "crud"])
+    curve.make_keys(keys, ["worker", "crud"])
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     zmq.auth.create_certificates(stranger, "worker")  # a valid pair the broker was never told about
@@ -32,10 +32,7 @@ def curve_bus(tmp_path):
                        for name, port in zip(["EVENTS_IN", "EVENTS_OUT", "JOBS_IN", "JOBS_OUT"], ports)})
     broker = subprocess.Popen([sys.executable, "-m", "broker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-    base = settings.load(env_file=None)
-    cfg = dataclasses.replace(base, bus_events_in=env["GHOSTWIRE_BUS_EVENTS_IN"],
-                              bus_events_out=env["GHOSTWIRE_BUS_EVENTS_OUT"], bus_jobs_in=env["GHOSTWIRE_BUS_JOBS_IN"],
-                              bus_jobs_out=env["GHOSTWIRE_BUS_JOBS_OUT"], curve_dir=keys)
+    cfg = settings.load(settings.Common, environ=env)
     ctx = zmq.Context()
     try:
         yield ctx, cfg, dataclasses.replace(cfg, curve_dir=stranger)
@@ -48,7 +45,7 @@ def curve_bus(tmp_path):
 def worker(ctx, cfg, name):
     sock = configure(ctx.socket(zmq.DEALER))
     sock.setsockopt(zmq.IDENTITY, name.encode())
-    connect(sock, dataclasses.replace(cfg, curve_name="worker"), cfg.bus_jobs_out)
+    connect(sock, dataclasses.replace(cfg, curve_name="worker"), cfg.jobs_out)
     sock.send_multipart([READY, b"1"])
     return sock
 
@@ -58,7 +55,7 @@ def test_authorised_worker_gets_jobs_and_a_stranger_gets_nothing(curve_bus):
     stranger = worker(ctx, stranger_cfg, "stranger")
     good = worker(ctx, good_cfg, "good")
     push = connect(configure(ctx.socket(zmq.PUSH)), dataclasses.replace(good_cfg, curve_name="crud"),
-                   good_cfg.bus_jobs_in)
+                   good_cfg.jobs_in)
     for n in range(3):
         push.send(contract.encode_job(contract.LlmJob(msg_id=f"job{n}", messages=[])))
     assert good.poll(10_000), "the authorised worker should get a job"
@@ -74,7 +71,7 @@ def test_stranger_cannot_listen_to_the_event_bus(curve_bus):
     subs = {}
     for who, cfg in (("good", good_cfg), ("stranger", stranger_cfg)):
         sub = connect(configure(ctx.socket(zmq.SUB)), dataclasses.replace(cfg, curve_name="worker"),
-                      cfg.bus_events_out)
+                      cfg.events_out)
         sub.subscribe(b"")
         subs[who] = sub
     assert subs["good"].poll(10_000), "the broker's heartbeat reaches an authorised subscriber"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zmq
 
-from broker.bus import JOB, READY, configure
+from bus.client import JOB, READY, configure
 from broker.jobs import JobQueue
 
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from broker import contract as c
+from bus import contract as c
 from tests.buspeer import publish
 from tests.faults.helpers import STATS
 from tests.fakes import Script

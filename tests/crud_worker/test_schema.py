@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crud_worker.commands.schema import (
+from commands.schema import (
     COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update, describe, from_tool_call,
     parse_block, tool_call_of, tool_definitions,
 )
-from crud_worker.commands.splitter import Block, split_all
+from commands.splitter import Block, split_all
 
 
 def cmd(action: str, args=None, **top) -> str:

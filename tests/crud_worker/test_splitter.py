@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crud_worker.commands.schema import Delete, Insert, List, Toggle, Update, describe, parse_block
-from crud_worker.commands.splitter import (
+from commands.schema import Delete, Insert, List, Toggle, Update, describe, parse_block
+from commands.splitter import (
     MAX_COMMAND_CHARS, Block, CommandSplitter, Hidden, Prose, merge, source_of, split_all,
 )
 

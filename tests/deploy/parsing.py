@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("broker", "crud_worker", "llm_worker", "web")
+PROCESSES = ("broker", "crud_worker", "llm_worker", "web")
+SHARED = ("bus", "commands")  # packages every process may import
+PACKAGES = SHARED + PROCESSES
 
 
 @dataclass

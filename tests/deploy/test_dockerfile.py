@@ -10,7 +10,7 @@ import tomllib
 import pytest
 
 from tests.deploy.parsing import (
-    PACKAGES, ROOT, dockerfile_stages, dockerignore_patterns, env_names_read_by_app, is_ignored, module_constant,
+    PACKAGES, PROCESSES, ROOT, dockerfile_stages, dockerignore_patterns, env_names_read_by_app, is_ignored, module_constant,
     parse_copy,
 )
 
@@ -127,7 +127,9 @@ def test_app_code_and_supervisord_conf_land_in_app(final):
         assert command[:2] == ["python", "-m"], f"{section}: expected `python -m ...`"
         assert parser.get(section, "directory") == "%(here)s"
         assert f"/app/{command[2]}" in landed and (ROOT / command[2] / "__main__.py").is_file()
-    assert set(PACKAGES) == {parser.get(s, "command").split()[2] for s in programs}
+    assert set(PROCESSES) == {parser.get(s, "command").split()[2] for s in programs}
+    for pkg in PACKAGES:
+        assert f"/app/{pkg}" in landed, f"{pkg}/ is not copied into the image"
 
     installs = [i.args for i in final.all("RUN") if "pip install" in i.args]
     assert any(re.search(r"pip install (--no-deps )?\.(\s|$)", a) for a in installs), "`pip install .` the project"

@@ -152,7 +152,7 @@ def publish_all(stack, messages, raw: list[list[bytes]] = ()) -> None:
     burst of thousands drops the tail), and can also send raw multipart frames."""
     import asyncio
 
-    from broker.bus import Bus
+    from bus.client import Bus
     from tests.buspeer import settings_for
 
     async def go():

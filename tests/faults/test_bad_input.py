@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from broker import contract as c
+from bus import contract as c
 from tests.faults.helpers import STATS, all_up, pids, publish_all
 from tests.fakes import Script
 from tests.fixtures import stack_fixtures

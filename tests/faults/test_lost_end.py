@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from broker import contract as c
-from broker.bus import Bus
+from bus import contract as c
+from bus.client import Bus
 from tests.buspeer import settings_for
 from tests.faults.helpers import STATS, BusTap, ready_count, sigkill, wait_restarted
 from tests.fakes import Script

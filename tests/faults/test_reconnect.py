@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from broker import contract as c
+from bus import contract as c
 from tests.faults.helpers import STATS, publish_all, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import SseReader, wait_for

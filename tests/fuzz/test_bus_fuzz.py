@@ -12,7 +12,7 @@ import random
 import threading
 
 
-from broker import contract as c
+from bus import contract as c
 from tests.faults.helpers import STATS, all_up, pids, publish_all
 from tests.fakes import Script
 from tests.util import wait_for

@@ -7,7 +7,7 @@ import json
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from crud_worker.commands.splitter import Block, CommandSplitter, split_all
+from commands.splitter import Block, CommandSplitter, split_all
 from web.render import with_chips
 
 PROSE = st.text(alphabet=st.sampled_from(list("abcdefghij ,.!?:;-'\"\n") + ["é", "🍎", "Ω"]), min_size=0, max_size=30)

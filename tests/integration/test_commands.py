@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from broker import contract as c
+from bus import contract as c
 from crud_worker.executor import MAX_COMMANDS_PER_REPLY
 from tests.buspeer import publish
 from tests.fakes import Script

@@ -7,7 +7,7 @@ import asyncio
 import bisect
 import time
 
-from broker import contract as c
+from bus import contract as c
 from llm_worker.backends.base import Done, TextDelta
 from llm_worker.runner import MAX_PER_S, Run
 

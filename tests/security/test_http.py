@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import httpx
 import pytest
 
-from broker import settings
+from bus import settings
+from web.settings import WebSettings
 from tests.faults.helpers import STATS
 from tests.stack import HX
 from tests.util import SseReader, wait_for
@@ -19,7 +19,7 @@ WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"
 
 
 def test_the_default_host_is_loopback():
-    cfg = dataclasses.replace(settings.load(env_file=None))
+    cfg = settings.load(WebSettings, environ={})
     assert cfg.host == "127.0.0.1" and cfg.port == 5001
 
 

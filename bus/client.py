@@ -18,8 +18,8 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from broker import contract, security
-from broker.settings import Settings
+from bus import contract, curve
+from bus.settings import Common
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,12 @@ def configure(sock: zmq.Socket, **opts: int) -> zmq.Socket:
     return sock
 
 
-def connect(sock: zmq.Socket, settings: Settings, endpoint: str) -> zmq.Socket:
+def connect(sock: zmq.Socket, settings: Common, endpoint: str) -> zmq.Socket:
     """Connect a client socket, with CURVE and heartbeats when the bus goes over tcp."""
     if endpoint.startswith("tcp://"):
-        security.heartbeat(sock)
+        curve.heartbeat(sock)
         if settings.curve_dir:
-            security.as_client(sock, settings.curve_dir, settings.curve_name)
+            curve.as_client(sock, settings.curve_dir, settings.curve_name)
     sock.connect(endpoint)
     return sock
 
@@ -60,13 +60,13 @@ def connect(sock: zmq.Socket, settings: Settings, endpoint: str) -> zmq.Socket:
 class Bus:
     """A process's PUB and SUB pair, ready only once its own probe has made the round trip."""
 
-    def __init__(self, settings: Settings, proc: str, topics: Iterable[str] = ()):
+    def __init__(self, settings: Common, proc: str, topics: Iterable[str] = ()):
         self.settings = settings
         self.proc = proc
         self.instance = new_id(f"{proc}-")
         self.ctx = zmq.asyncio.Context()
-        self.pub = connect(configure(self.ctx.socket(zmq.PUB)), settings, settings.bus_events_in)
-        self.sub = connect(configure(self.ctx.socket(zmq.SUB)), settings, settings.bus_events_out)
+        self.pub = connect(configure(self.ctx.socket(zmq.PUB)), settings, settings.events_in)
+        self.sub = connect(configure(self.ctx.socket(zmq.SUB)), settings, settings.events_out)
         for topic in topics:
             self.sub.subscribe(topic.encode())
         self.gaps = 0
@@ -127,7 +127,7 @@ class JobSender:
     """crud_worker's end of the job queue: jobs wait in the broker until a worker has room."""
 
     def __init__(self, bus: Bus):
-        self.sock = connect(configure(bus.ctx.socket(zmq.PUSH)), bus.settings, bus.settings.bus_jobs_in)
+        self.sock = connect(configure(bus.ctx.socket(zmq.PUSH)), bus.settings, bus.settings.jobs_in)
 
     async def send(self, job: contract.LlmJob) -> None:
         await self.sock.send(contract.encode_job(job))
@@ -139,7 +139,7 @@ class JobReceiver:
     def __init__(self, bus: Bus, slots: int):
         self.sock = configure(bus.ctx.socket(zmq.DEALER))
         self.sock.setsockopt(zmq.IDENTITY, bus.instance.encode())
-        connect(self.sock, bus.settings, bus.settings.bus_jobs_out)
+        connect(self.sock, bus.settings, bus.settings.jobs_out)
         self.slots = slots
 
     async def announce(self) -> None:

@@ -1,0 +1,17 @@
+"""The crud_worker's settings (see `bus.settings` for how they are declared and read)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bus.settings import Common, masked, var
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class CrudSettings:
+    common: Common = dataclasses.field(default_factory=Common)
+    num_ctx: int = var("LLM_NUM_CTX", 8192)
+    persona: str = var("GHOSTWIRE_PERSONA", "", doc_default='"a todo app with attitude — sassy but helpful"')
+    native_tools: bool = var("LLM_NATIVE_TOOLS", False)
+
+    __repr__ = masked
