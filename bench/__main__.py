@@ -15,7 +15,7 @@ import httpx
 from bench import measure, report, runner
 from bench.fake_model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
-from bench.tap import BusTap
+from bench.tap import StageTap
 from tests.stack import HX, Stack
 
 PROFILES = {"laptop": 40, "desktop": 300, "cloud": 2500, "max": 0}
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def run_plan(ctx: runner.Ctx, plan: dict, tabs: int, bus_out: str) -> dict:
-    ctx.tap = BusTap(bus_out)
+    ctx.tap = StageTap(bus_out)
     ctx.tap.start()
     try:
         return await _run_plan(ctx, plan, tabs)

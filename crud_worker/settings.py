@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from bus.settings import Common, masked, var
+from crud_worker.prompts import DEFAULT_PERSONA
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class CrudSettings:
     common: Common = dataclasses.field(default_factory=Common)
     num_ctx: int = var("LLM_NUM_CTX", 8192)
-    persona: str = var("GHOSTWIRE_PERSONA", "", doc_default='"a todo app with attitude — sassy but helpful"')
+    persona: str = var("GHOSTWIRE_PERSONA", DEFAULT_PERSONA)
     native_tools: bool = var("LLM_NATIVE_TOOLS", False)
 
     __repr__ = masked
