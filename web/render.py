@@ -12,7 +12,7 @@ from collections.abc import Callable
 import nh3
 from markdown_it import MarkdownIt
 
-from commands.splitter import Block, Prose, split_all
+from commands.splitter import Block, Prose, Thinking, split_all
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 _TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "a", "h1", "h2", "h3", "h4",
@@ -32,8 +32,9 @@ def _render(text: str) -> str:
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
 
 
-def markdown(text: str) -> str:
-    return _render(_strip_marks(text))
+def thinking_of(text: str) -> str:
+    """The reasoning a reply wrote between <think> tags (shown collapsed, never as the reply)."""
+    return "".join(p.text for p in split_all(text) if isinstance(p, Thinking))
 
 
 def with_chips(text: str, chip: Callable[[Block], str]) -> str:
