@@ -217,6 +217,8 @@ def _call(node: ast.expr) -> Command | Refusal:
     args: dict[str, Any] = {}
     for kw in node.keywords:
         value = kw.value
+        if kw.arg in args:
+            return Refusal(f"{kw.arg[:40]!r} is given twice")
         if isinstance(value, ast.Name) and value.id in _LITERAL_NAMES:
             args[kw.arg or ""] = _LITERAL_NAMES[value.id]
         elif kw.arg is not None and isinstance(value, ast.Constant) and type(value.value) in (str, int, bool):

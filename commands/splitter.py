@@ -397,6 +397,7 @@ class CommandSplitter:
             self._tag_pos += 1
             if self._tag_pos == len(self._tag):
                 self._emit(Hidden(self._cand.take()))
+                self._recent = self._tag  # text, for an inline fence opener right after it
                 self._tag_pos, self._state = 0, _PROSE
             return True
         if self._tag_pos:

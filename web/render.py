@@ -23,8 +23,11 @@ _MARK = re.compile("\ue000(\\d+)\ue001")
 _INLINE_FENCE = re.compile(r"(?<=\S)[^\S\n]*`{3,}(?:json)?[^\S\n]*\n\s*(?=\ue000)", re.IGNORECASE)
 
 
+_THOUGHT = "\ue002"  # where a <think> section stood: mid-line text, for _INLINE_FENCE
+
+
 def _strip_marks(text: str) -> str:
-    return text.replace("\ue000", "").replace("\ue001", "")
+    return text.replace("\ue000", "").replace("\ue001", "").replace(_THOUGHT, "")
 
 
 def _render(text: str) -> str:
@@ -47,5 +50,7 @@ def with_chips(text: str, chip: Callable[[Block], str]) -> str:
         elif isinstance(piece, Block):
             prose.append(f"\ue000{len(blocks)}\ue001")
             blocks.append(piece)
-    html = _render(_INLINE_FENCE.sub("\n", "".join(prose)))
+        elif isinstance(piece, Thinking):
+            prose.append(_THOUGHT)  # the reasoning shows in its own box, not here
+    html = _render(_INLINE_FENCE.sub("\n", "".join(prose)).replace(_THOUGHT, ""))
     return _MARK.sub(lambda m: chip(blocks[int(m.group(1))]), html)

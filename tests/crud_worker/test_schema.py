@@ -6,11 +6,11 @@ from hypothesis import strategies as st
 
 from bus.contract import clean_name
 from commands.schema import (
-    COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update, from_tool_call, parse_command,
+    COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update, from_tool_call, parse_block, parse_command,
     tool_definitions,
 )
 from commands.splitter import Block, split_all
-from tests.crud_worker.wire import describe, tool_call_of
+from tests.crud_worker.wire import array, describe, hermes, pythonic, tool_call_of
 
 
 def cmd(action: str, args=None, **top) -> str:
@@ -230,3 +230,87 @@ def test_command_language_examples_are_valid_commands_of_every_kind():
     parsed = [parse_command(b.raw) for b in blocks]
     assert {type(c) for c in parsed} == {Insert, Update, Toggle, Delete, List}
     assert len(COMMAND_LANGUAGE.split()) < 250
+
+
+# formats real models write: each reaches the same validation and the same refusals
+
+def test_a_hermes_tool_call_is_a_command():
+    assert parse_block('<tool_call>\n{"name": "insert_task", "arguments": {"name": "milk"}}') == [Insert("milk")]
+    assert parse_block('<tool_call>{"name": "update_task", "arguments": "{\\"id\\": 2, \\"done\\": true}"}') == [
+        Update(2, None, True)]
+    assert parse_block('<tool_call>{"name": "list_tasks"}') == [List()]
+    assert parse_block("<tool_call>{'name': 'toggle_task', 'arguments': {'id': 3},}") == [Toggle(3)]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ('<tool_call>{"name": "fly_task", "arguments": {}}', "unknown tool 'fly_task'"),
+    ('<tool_call>{"name": "insert_task", "arguments": {"name": ""}}', "the name is empty"),
+    ('<tool_call>{"name": "insert_task", "arguments": {"name": "a"}, "id": 1}', "unknown field 'id' in the tool call"),
+    ('<tool_call>{"arguments": {"name": "a"}}', "a tool call needs the tool's 'name'"),
+    ('<tool_call>{"name": "insert_task", "arguments": {"name": "half}}', "a tool call is incomplete: a string in it never closed"),
+])
+def test_hermes_tool_call_refusals(raw, reason):
+    assert parse_block(raw) == [Refusal(reason)]
+
+
+def test_pythonic_calls_are_commands():
+    assert parse_block('[insert_task(name="Buy milk")]') == [Insert("Buy milk")]
+    assert parse_block("[insert_task(name='a'), toggle_task(id=3), update_task(id='b', done=True), list_tasks()]") == [
+        Insert("a"), Toggle(3), Update("b", None, True), List()]
+    assert parse_block('[ update_task(id=2, done=false) ]') == [Update(2, None, False)]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ('[insert_task("a")]', "give insert_task's arguments by name (field=value)"),
+    ('[insert_task(name=x)]', "call arguments must be text, whole numbers or true/false"),
+    ('[insert_task(name=__import__("os").getcwd())]', "call arguments must be text, whole numbers or true/false"),
+    ('[insert_task(name=1.5)]', "call arguments must be text, whole numbers or true/false"),
+    ('[insert_task(name=None)]', "call arguments must be text, whole numbers or true/false"),
+    ('[insert_task(**{"name": "a"})]', "call arguments must be text, whole numbers or true/false"),
+    ('[insert_task(name="a", name="b")]', "'name' is given twice"),
+    ('[insert_task(name="a") toggle_task(id=1)]', "the list of calls is malformed"),
+    ('[insert_task(name="half)]', "the command is incomplete: a string in it never closed"),
+    ('[fly_task(x=1)]', "unknown tool 'fly_task'"),
+    ('[insert_task(nom="a")]', "unknown field 'nom' in args"),
+    ('[os.system("x")]', "write each call as tool_name(field=value)"),
+])
+def test_pythonic_refusals(raw, reason):
+    assert parse_block(raw) == [Refusal(reason)]
+
+
+def test_one_bad_call_of_several_is_refused_alone():
+    assert parse_block('[insert_task(name="a"), fly(x=1), delete_task(id=2)]') == [
+        Insert("a"), Refusal("unknown tool 'fly'"), Delete(2)]
+
+
+def test_a_json_array_of_commands_is_commands():
+    raw = '[{"action": "insert", "args": {"name": "a"}}, {"action": "delete", "args": {"id": 2}}, 5]'
+    assert parse_block(raw) == [Insert("a"), Delete(2), Refusal("a command must be a JSON object")]
+    assert parse_block("[{'action': 'list'},]") == [List()]
+
+
+def test_command_ids_follow_the_one_rule():
+    from commands.ids import command_id, commands_of, is_tool_call_id, tool_call_id
+
+    block = split_all('[insert_task(name="a"), toggle_task(id=1)] and {"action": "list"}')
+    blocks = [b for b in block if isinstance(b, Block)]
+    assert [[f.command_id for f in commands_of("m", b)] for b in blocks] == [["m:0", "m:0.1"], ["m:1"]]
+    assert command_id("m", 1) == "m:1" and command_id("m", 0, 2) == "m:0.2"
+    assert tool_call_id("m", 3) == "m:tool3" and is_tool_call_id("m:tool3") and not is_tool_call_id("m:3")
+
+
+def test_an_unclosed_string_then_prose_is_refused_not_repaired():
+    text = '{"action": "insert", "target": "task", "args": {"name": "half\n\nAnd then some prose.'
+    from commands.ids import commands_of
+
+    blocks = [b for b in split_all(text) if isinstance(b, Block)]
+    assert [f.command for b in blocks for f in commands_of("m", b)] == [
+        Refusal("the command is incomplete (it never closed), so it was not run")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(commands, min_size=1, max_size=4))
+def test_every_format_round_trips_to_the_same_commands(cmds):
+    assert parse_block(pythonic(cmds)) == cmds
+    assert parse_block(array(cmds)) == cmds
+    assert parse_block(hermes(cmds[0])) == cmds[:1]

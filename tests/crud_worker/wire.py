@@ -34,3 +34,22 @@ def tool_call_of(cmd: Command) -> tuple[str, dict]:
     """The native tool call equivalent to a command: (tool name, arguments)."""
     action, args = wire(cmd)
     return SPEC[action].tool, args
+
+
+def pythonic(cmds: list[Command]) -> str:
+    """Llama 3.2's style: a list of calls of the native tools with keyword literals."""
+    calls = []
+    for cmd in cmds:
+        name, args = tool_call_of(cmd)
+        calls.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in args.items())})")
+    return f"[{', '.join(calls)}]"
+
+
+def hermes(cmd: Command) -> str:
+    """Hermes / Qwen style, without the closing tag (the splitter hides it)."""
+    name, args = tool_call_of(cmd)
+    return "<tool_call>\n" + json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
+
+
+def array(cmds: list[Command]) -> str:
+    return "[" + ", ".join(describe(c) for c in cmds) + "]"
