@@ -225,7 +225,8 @@ def page(*, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tupl
                       aria_pressed="false")),
         Main(
             Section(H2("Tasks"),
-                    Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True, id="new-task"),
+                    Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
+                               id="new-task"),
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),

@@ -247,7 +247,8 @@ def test_a_hermes_tool_call_is_a_command():
     ('<tool_call>{"name": "insert_task", "arguments": {"name": ""}}', "the name is empty"),
     ('<tool_call>{"name": "insert_task", "arguments": {"name": "a"}, "id": 1}', "unknown field 'id' in the tool call"),
     ('<tool_call>{"arguments": {"name": "a"}}', "a tool call needs the tool's 'name'"),
-    ('<tool_call>{"name": "insert_task", "arguments": {"name": "half}}', "a tool call is incomplete: a string in it never closed"),
+    ('<tool_call>{"name": "insert_task", "arguments": {"name": "half}}',
+     "a tool call is incomplete: a string in it never closed"),
 ])
 def test_hermes_tool_call_refusals(raw, reason):
     assert parse_block(raw) == [Refusal(reason)]
@@ -314,3 +315,27 @@ def test_every_format_round_trips_to_the_same_commands(cmds):
     assert parse_block(pythonic(cmds)) == cmds
     assert parse_block(array(cmds)) == cmds
     assert parse_block(hermes(cmds[0])) == cmds[:1]
+
+
+# the shared rules the command language refers to
+
+@pytest.mark.parametrize("text, expected", [
+    ("!help", "Help()"), (" !HELP ", "Help()"), ("!help me", "None"), ("!test now", "SelfTest()"),
+    ("!models", "Models()"), ("!model  llama3.2:3b ", "UseModel(name='llama3.2:3b')"), ("!model", "UseModel(name='')"),
+    ("!pull qwen3:4b", "Pull(name='qwen3:4b')"), ("!nope", "None"), ("help", "None"), ("say !help", "None"),
+])
+def test_one_parser_of_bang_commands(text, expected):
+    from commands import bang
+
+    assert repr(bang.parse(text)) == expected
+
+
+def test_the_task_row_and_name_rule_are_the_contracts():
+    from bus.contract import MAX_NAME, InvalidName, TaskRow
+
+    assert TaskRow.from_row((3, "milk", 1, 7)) == TaskRow(id=3, name="milk", done=True, priority=7)
+    assert TaskRow.COLUMNS == "id, name, done, priority"
+    assert clean_name(" a \x00 b\n") == "a b"
+    for bad, reason in [("  ", "the name is empty"), ("x" * (MAX_NAME + 1), f"the name is over {MAX_NAME} characters")]:
+        with pytest.raises(InvalidName, match=reason):
+            clean_name(bad)
