@@ -4,18 +4,52 @@ Frames are `[topic, json]`. A topic names exactly one message type (health topic
 the process name: `health.web`). Reply streams carry `msg_id` and a per-reply `seq`
 starting at 0 with `llm.start`, so any receiver can see a gap; `llm.done` carries the
 full text so any receiver can heal one.
+
+Command ids. Every command a reply holds has an id that the crud_worker (which runs it and
+logs it under that id) and the web (which shows its chip, and swaps in its `command.result`)
+form independently, from the same split of the same text; both call `commands.ids`, the one
+definition. For the k-th command (from 0) of the reply's n-th command block (from 0):
+`{msg_id}:{n}` when k is 0, else `{msg_id}:{n}.{k}` (a JSON array or a pythonic call list is
+one block holding several commands). The n-th native tool call of a reply is
+`{msg_id}:tool{n}`. Receivers may rely on this: a `command.result` names its chip by it, and
+the crud_worker runs each id at most once.
+
+Limits and shapes every process relies on are defined here, once: a chat message's length
+(`MAX_MESSAGE`), a task's name (`clean_name`, `MAX_NAME`) and id range (`MAX_ID`), and the
+task row (`TaskRow`, `TaskRow.from_row`). They belong to the contract, not to the command
+language, because they hold for every producer of a task: a person's click (`crud.request`)
+as well as a model's command, and `TaskRow` crosses the bus in `task.changed`. The command
+language (`commands/`) refers to them.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
-ReplyStatus = Literal["done", "cancelled", "failed"]
 ReplyKind = Literal["chat", "comment", "followup", "help"]
 JobKind = Literal["chat", "comment", "followup", "help", "pull"]
+
+
+MAX_MESSAGE = 8_000  # characters in a person's chat message
+MAX_NAME = 500  # characters in a task's name, after clean_name
+MAX_ID = 2**63 - 1  # a task id is 1..MAX_ID: SQLite's integer range
+
+
+class InvalidName(ValueError):
+    """A task name that can't be stored; str() is the reason, for a person or the model to read."""
+
+
+def clean_name(name: str | None) -> str:
+    """The one rule for a task's name: NULs dropped, whitespace runs collapsed, not empty, at most MAX_NAME."""
+    name = " ".join((name or "").replace("\x00", "").split())
+    if not name:
+        raise InvalidName("the name is empty")
+    if len(name) > MAX_NAME:
+        raise InvalidName(f"the name is over {MAX_NAME} characters")
+    return name
 
 
 class Msg(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -51,10 +85,19 @@ class CrudReply(Msg, kw_only=True, omit_defaults=True):
 
 
 class TaskRow(Msg, kw_only=True, omit_defaults=True):
+    """A task as stored and as every process sees it: `name` is clean (clean_name), 1 <= id <= MAX_ID."""
+
+    COLUMNS: ClassVar[str] = "id, name, done, priority"  # select these, in this order, for from_row
+
     id: int
     name: str
     done: bool
     priority: int
+
+    @classmethod
+    def from_row(cls, row: tuple) -> TaskRow:
+        """A database row of COLUMNS as a TaskRow."""
+        return cls(id=row[0], name=row[1], done=bool(row[2]), priority=row[3])
 
 
 class TaskChanged(Msg, kw_only=True, omit_defaults=True):

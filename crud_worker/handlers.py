@@ -8,12 +8,12 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
+from commands import bang
 from crud_worker import conversation, db as store, prompts, tasks
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE = 8_000
 
 
 class Handlers:
@@ -22,7 +22,7 @@ class Handlers:
 
     async def on_chat(self, m: c.ChatUser) -> None:
         text = m.text.strip()
-        if not text or len(text) > MAX_MESSAGE:
+        if not text or len(text) > c.MAX_MESSAGE:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))
             return
         with store.write(self.db):
@@ -32,7 +32,7 @@ class Handlers:
         if not new:
             return  # a retried request: its reply is already on its way
         await self.comments.on_chat()
-        extra = prompts.help_request() if text.lower() == "!help" else ""
+        extra = prompts.help_request() if isinstance(bang.parse(text), bang.Help) else ""
         await self.replies.queue(m.reply_id, "help" if extra else "chat", extra=extra,
                                  conversation_id=m.conversation_id)
 

@@ -18,7 +18,8 @@ from bus import contract as c
 from bus.client import Bus, JobSender
 from crud_worker.settings import CrudSettings
 from crud_worker import conversation, db as store, prompts
-from commands.schema import Refusal, from_tool_call, parse_block
+from commands.ids import commands_of, tool_call_id
+from commands.schema import Refusal, from_tool_call
 from commands.splitter import Block, CommandSplitter, split_all
 from crud_worker.executor import execute
 
@@ -137,17 +138,16 @@ class Replies:
             await self._finish(reply, m.text, "failed", model=m.model, error=m.error)
 
     async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
-        if block.closed or ended_well:
-            command = parse_block(block.raw)
-        else:
-            # A stream cut off at `{"id": 1` may have meant 15: repairing it could hit the wrong task.
-            command = Refusal(reason="the reply was stopped before this command was complete")
-        await self._run(reply, f"{reply.msg_id}:{block.index}", reply.commands, block.raw, command)
-        reply.commands += 1
+        for found in commands_of(reply.msg_id, block):
+            command = found.command
+            if not block.closed and not ended_well:
+                command = Refusal(reason="the reply was stopped before this command was complete")
+            await self._run(reply, found.command_id, reply.commands, block.raw, command)
+            reply.commands += 1
 
     async def _run_tool_call(self, reply: Reply, call: c.ToolCallMsg, n: int) -> None:
         raw = f"{call.name}({call.arguments})"
-        await self._run(reply, f"{reply.msg_id}:tool{n}", reply.commands + n, raw,
+        await self._run(reply, tool_call_id(reply.msg_id, n), reply.commands + n, raw,
                         from_tool_call(call.name, call.arguments))
 
     async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bus.contract import TaskRow
+from bus import contract
+from bus.contract import MAX_ID, TaskRow
 from crud_worker.db import now
 
-MAX_NAME = 500
 MAX_TASKS = 5_000
 
 
@@ -16,27 +16,19 @@ class TaskError(Exception):
 
 
 def clean_name(name: str | None) -> str:
-    name = " ".join((name or "").replace("\x00", "").split())
-    if not name:
-        raise TaskError("the name is empty")
-    if len(name) > MAX_NAME:
-        raise TaskError(f"the name is over {MAX_NAME} characters")
-    return name
+    try:
+        return contract.clean_name(name)
+    except contract.InvalidName as err:
+        raise TaskError(str(err)) from None
 
 
-def _row(r) -> TaskRow:
-    return TaskRow(id=r[0], name=r[1], done=bool(r[2]), priority=r[3])
-
-
-_COLS = "id, name, done, priority"
+_row = TaskRow.from_row
+_COLS = TaskRow.COLUMNS
 
 
 def all_tasks(db: Database, done: bool | None = None) -> list[TaskRow]:
     where, args = ("", []) if done is None else ("WHERE done = ?", [int(done)])
     return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM tasks {where} ORDER BY priority, id", args)]
-
-
-MAX_ID = 2**63 - 1
 
 
 def get(db: Database, task_id: int) -> TaskRow:

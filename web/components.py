@@ -4,12 +4,13 @@ responses and the SSE swaps all call these, so they can never disagree."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import JobProgress, TaskRow
+from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, TaskRow
+from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
 from web import render
 
@@ -65,6 +66,8 @@ def thinking_box(r: ReplyView) -> Details:
 
 def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
     live = r.status in ("queued", "streaming")
+    if not live and not r.thinking:  # a stored reply: its <think> sections, if the model wrote any
+        r = replace(r, thinking=render.thinking_of(r.text))
     thinking = thinking_box(r)
     if live:
         body = Div(*[Span(v) if k == "text" else chip(v, results.get(v)) for k, v in r.pieces],
@@ -88,7 +91,7 @@ def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int,
     per-reply cap): the run's first command → its length, the others → 0."""
     runs: dict[int, int] = {}
     first, previous, n = 0, None, 0
-    while (result := results.get(f"{msg_id}:{n}")) is not None:
+    while (result := results.get(command_id_of(msg_id, n))) is not None:
         if not result[0] and result == previous:
             runs[first] += 1
             runs[n] = 0
@@ -102,8 +105,8 @@ def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]],
     times = runs.get(block.index, 1)
     if not times:
         return ""
-    command_id = f"{msg_id}:{block.index}"
-    return to_xml(chip(command_id, results.get(command_id), times), indent=False)
+    return "".join(to_xml(chip(f.command_id, results.get(f.command_id), times if k == 0 else 1), indent=False)
+                   for k, f in enumerate(commands_of(msg_id, block)))
 
 
 def help_card() -> Article:
@@ -168,7 +171,7 @@ def task_item(t: TaskRow) -> Li:
         Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
               aria_label=f"Done: {t.name}", cls="toggle"),
         Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
-              cls="name", aria_label="Task name", maxlength="500"),
+              cls="name", aria_label="Task name", maxlength=str(MAX_NAME)),
         Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}"),
         id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id),
     )
@@ -207,7 +210,7 @@ def status_line(s: dict) -> Div:
 def chat_form() -> Form:
     return Form(
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
-                 rows="2", autofocus=True, id="msg", maxlength="8000"),
+                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE)),
         Div(Button("Send", type="submit", cls="primary"),
             Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge"),
             cls="actions"),
@@ -222,7 +225,8 @@ def page(*, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tupl
                       aria_pressed="false")),
         Main(
             Section(H2("Tasks"),
-                    Form(Input(name="name", placeholder="Add a task…", maxlength="500", required=True, id="new-task"),
+                    Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
+                               id="new-task"),
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),

@@ -10,7 +10,9 @@ from collections import OrderedDict
 from fasthtml.common import Div, Span, to_xml
 
 from bus import contract as c
-from commands.splitter import Block, CommandSplitter, Hidden
+from commands import bang
+from commands.ids import commands_of, is_tool_call_id, tool_call_id
+from commands.splitter import Block, CommandSplitter, Hidden, Thinking
 from web import components as ui
 from web.store import StoredMessage, Store
 
@@ -54,7 +56,7 @@ class Live:
         view, new = self.open_reply(m.reply_id)
         if not new:
             return ""
-        card = ui.help_card() if m.text.strip().lower() == "!help" else ""
+        card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
         return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
                        hx_swap_oob="beforeend:#chat-log"))
 
@@ -88,27 +90,32 @@ class Live:
         if view is None:
             return ""
         view.status = "streaming"
-        out = []
-        if m.thinking:
-            first = not view.thinking
-            view.thinking += m.thinking
-            if first:
-                box = ui.thinking_box(view)
-                box.attrs["hx-swap-oob"] = "true"
-                out.append(oob(box))
-            else:
-                out.append(f'<span hx-swap-oob="beforeend:#think-{m.msg_id}">{html.escape(m.thinking)}</span>')
+        out = [self._think(view, m.thinking)] if m.thinking else []
         splitter = self.splitters.get(m.msg_id)
         if m.text and splitter is not None:
             for piece in splitter.feed(m.text):
                 out.append(self._piece(view, piece))
         return "".join(out)
 
+    def _think(self, view: ui.ReplyView, text: str) -> str:
+        """Reasoning, whether the backend reported it apart or the model wrote it in <think> tags."""
+        first = not view.thinking
+        view.thinking += text
+        if first:
+            box = ui.thinking_box(view)
+            box.attrs["hx-swap-oob"] = "true"
+            return oob(box)
+        return f'<span hx-swap-oob="beforeend:#think-{view.id}">{html.escape(text)}</span>'
+
     def _piece(self, view: ui.ReplyView, piece) -> str:
         if isinstance(piece, Block):
-            command_id = f"{view.id}:{piece.index}"
-            view.pieces.append(("chip", command_id))
-            return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
+            chips = []
+            for found in commands_of(view.id, piece):
+                view.pieces.append(("chip", found.command_id))
+                chips.append(ui.chip(found.command_id, self.results.get(found.command_id)))
+            return oob(Div(*chips, hx_swap_oob=f"beforeend:#body-{view.id}"))
+        if isinstance(piece, Thinking):
+            return self._think(view, piece.text) if piece.text else ""
         if isinstance(piece, Hidden) or not piece.text:
             return ""  # fence lines around a command are never shown
         view.pieces.append(("text", piece.text))
@@ -118,7 +125,7 @@ class Live:
         view = self._stream(m.msg_id, m.seq)
         if view is None:
             return ""
-        command_id = f"{m.msg_id}:tool{sum(1 for k, v in view.pieces if k == 'chip' and ':tool' in v)}"
+        command_id = tool_call_id(m.msg_id, sum(1 for k, v in view.pieces if k == "chip" and is_tool_call_id(v)))
         view.pieces.append(("chip", command_id))
         return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{m.msg_id}"))
 

@@ -10,11 +10,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bus import contract as c
 from bus.client import new_id
+from commands import bang
 from web import components as ui
 from web.hub import CrudUnavailable, Hub
 from web.live import oob
-
-MAX_MESSAGE = 8_000
 
 
 def hub_of(req: Request) -> Hub:
@@ -42,20 +41,20 @@ async def chat(req: Request, msg: str = ""):
     text = msg.strip()
     if not text:
         return refuse("#chat-error", "Type a message first.")
-    if len(text) > MAX_MESSAGE:
-        return refuse("#chat-error", f"That message is {len(text):,} characters; the limit is {MAX_MESSAGE:,}. "
+    if len(text) > c.MAX_MESSAGE:
+        return refuse("#chat-error", f"That message is {len(text):,} characters; the limit is {c.MAX_MESSAGE:,}. "
                                      "Nothing was sent.")
-    command, _, arg = text.partition(" ")
-    command, arg = command.lower(), arg.strip()
-    if command == "!models":
-        status = hub.live.status()
-        return ui.models_card(status["models"], status["model"]), clear("#chat-error")
-    if command == "!model":
-        return await choose_model(req, arg, "#chat-error")
-    if command == "!pull":
-        return await start_pull(req, arg, "#chat-error")
+    command = bang.parse(text)
+    match command:
+        case bang.Models():
+            status = hub.live.status()
+            return ui.models_card(status["models"], status["model"]), clear("#chat-error")
+        case bang.UseModel(name):
+            return await choose_model(req, name, "#chat-error")
+        case bang.Pull(name):
+            return await start_pull(req, name, "#chat-error")
     try:
-        if command == "!test":
+        if isinstance(command, bang.SelfTest):
             await hub.request(c.CrudRequest(req_id=new_id("q"), op="selftest"))
             return clear("#chat-error")
         user_id, reply_id = new_id("u"), new_id("a")
@@ -108,14 +107,11 @@ async def stop(req: Request, msg_id: str):
     return Response(status_code=204)
 
 
-MAX_ID = 2**63 - 1  # SQLite's integer range
-
-
 async def _task_request(req: Request, **fields) -> Response | str:
     task_id = fields.get("task_id")
-    if task_id is not None and not 1 <= task_id <= MAX_ID:
+    if task_id is not None and not 1 <= task_id <= c.MAX_ID:
         return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
-    if any(not 1 <= i <= MAX_ID for i in fields.get("ids") or []):
+    if any(not 1 <= i <= c.MAX_ID for i in fields.get("ids") or []):
         return refuse("#task-error", "Couldn't do that: the new order names a task that doesn't exist.")
     try:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), **fields))

@@ -48,8 +48,7 @@ class Store:
             raise
 
     def tasks(self) -> list[TaskRow]:
-        return [TaskRow(id=r[0], name=r[1], done=bool(r[2]), priority=r[3])
-                for r in self._rows("SELECT id, name, done, priority FROM tasks ORDER BY priority, id")]
+        return [TaskRow.from_row(r) for r in self._rows(f"SELECT {TaskRow.COLUMNS} FROM tasks ORDER BY priority, id")]
 
     def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE) -> list[StoredMessage]:
         rows = self._rows(
