@@ -59,7 +59,9 @@ def test_bad_commands_are_refused_visibly_and_fed_back(stack, fake_ollama):
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("do something impossible")
         wait_for(lambda: stack.message(reply + "-f"), what="the follow-up reply")
-    failed = sse.matching(r'class="chip failed" hx-swap-oob')
+        # The chips travel crud_worker → bus → web → SSE, apart from the follow-up's storing.
+        failed = wait_for(lambda: len(sse.matching(r'class="chip failed" hx-swap-oob')) >= 4 and
+                          sse.matching(r'class="chip failed" hx-swap-oob'), what="four refusal chips")
     assert len(failed) == 4
     reasons = " ".join(e.data for e in failed)
     assert "fly" in reasons and "empty" in reasons and "99999" in reasons and "500" in reasons
