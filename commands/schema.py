@@ -29,10 +29,11 @@ _ACTIONS = {
     "toggle": "toggle",
     "delete": "delete", "remove": "delete",
     "list": "list",
+    "undo": "undo",
 }
 _TARGETS = {"task", "tasks", "todo", "todos"}
 _TOOLS = {"insert_task": "insert", "update_task": "update", "toggle_task": "toggle",
-          "delete_task": "delete", "list_tasks": "list"}
+          "delete_task": "delete", "list_tasks": "list", "undo_last_reply": "undo"}
 
 
 class Insert(msgspec.Struct, frozen=True):
@@ -57,11 +58,15 @@ class List(msgspec.Struct, frozen=True):
     done: bool | None = None
 
 
+class Undo(msgspec.Struct, frozen=True):
+    """Take back every change of the model's own last reply that changed the list."""
+
+
 class Refusal(msgspec.Struct, frozen=True):
     reason: str
 
 
-Command = Insert | Update | Toggle | Delete | List
+Command = Insert | Update | Toggle | Delete | List | Undo
 
 
 # The wire shapes, checked by msgspec (types, unknown fields); meaning is checked below.
@@ -92,8 +97,12 @@ class _ListArgs(msgspec.Struct, forbid_unknown_fields=True):
     done: bool | None = None
 
 
+class _NoArgs(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
 _ARGS = {"insert": _InsertArgs, "update": _UpdateArgs, "toggle": _RefArgs,
-         "delete": _RefArgs, "list": _ListArgs}
+         "delete": _RefArgs, "list": _ListArgs, "undo": _NoArgs}
 _TYPE_REASONS = {
     "name": "'name' must be text",
     "id": "'id' must be a task number or name",
@@ -189,6 +198,8 @@ def _build(action: str, args: dict) -> Command:
             raise _Refused(_NO_TASK)
         ref = _ref(a.id) if a.id is not None else _name(a.name)
         return Toggle(ref) if action == "toggle" else Delete(ref)
+    if action == "undo":
+        return Undo()
     return List(a.done)
 
 
@@ -231,6 +242,8 @@ def _wire(cmd: Command) -> tuple[str, dict]:
             return type(cmd).__name__.lower(), {key: ref}
         case List(done):
             return "list", {} if done is None else {"done": done}
+        case Undo():
+            return "undo", {}
     raise TypeError(f"not a command: {cmd!r}")
 
 
@@ -268,6 +281,7 @@ def tool_definitions() -> list[dict]:
         tool("delete_task", "Delete a task.", {"id": _REF}, ["id"]),
         tool("list_tasks", "List the tasks, optionally only done or only open ones.",
              {"done": {"type": "boolean", "description": "true: only done; false: only open"}}, []),
+        tool("undo_last_reply", "Take back every change your previous reply made to the list.", {}, []),
     ]
 
 
