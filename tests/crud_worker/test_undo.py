@@ -130,3 +130,12 @@ def test_the_log_keeps_at_least_the_newest_n(db):
             tasks.toggle(db, task, by=PERSON)
     count, low, high = db.execute("SELECT count(*), min(seq), max(seq) FROM changes").fetchone()
     assert 150 <= count <= 150 + changelog.PRUNE_EVERY and high - low + 1 == count
+
+
+def test_the_prompts_undo_example_is_the_undo_command():
+    from commands.schema import Undo
+    from commands.splitter import Block, split_all
+    from crud_worker.prompts import UNDO_LANGUAGE
+
+    blocks = [p for p in split_all(UNDO_LANGUAGE) if isinstance(p, Block)]
+    assert [parse_block(b.raw) for b in blocks] == [Undo()]

@@ -128,9 +128,14 @@ def test_undoing_a_delete_brings_the_task_back_in_its_place(stack, fake_ollama):
         reply = model_says(stack, fake_ollama, cmd("delete", id=ids[1]))
         later = person_add(stack, "place later")
         assert later not in ids
+        heard = len(sse.snapshot())
         assert undo(stack, f"/undo/reply/{reply}").status_code == 200
         wait_for(lambda: sse.matching(f'id="task-{ids[1]}"'), what="the restored task in the tab")
-    assert [t for t in stack.tasks() if t[0] != later] == before
+        assert stack.http.post("/tasks", data={"name": "place control"}).status_code == 200
+        wait_for(lambda: sse.matching("place control"), what="a later change: the restore's events are all in")
+    since = sse.snapshot()[heard:]
+    assert sum(f'id="task-{ids[1]}"' in e.data for e in since) == 1, "the restored task shows once"
+    assert [t for t in stack.tasks() if t[1] not in ("place later", "place control")] == before
     order = [t[0] for t in stack.tasks()]
     assert order.index(ids[0]) < order.index(ids[1]) < order.index(ids[2])
 
@@ -195,3 +200,16 @@ def test_a_concurrent_undo_and_model_command_on_one_task_one_wins(stack, fake_ol
     else:
         assert answer[0].status_code == 409 and "renamed after this reply" in answer[0].json()["error"]
         assert task(stack, race)[1] == "race renamed"
+
+
+def test_the_changes_page_lists_who_did_what_newest_first_with_undo(stack, fake_ollama):
+    person_add(stack, "page first")
+    reply = model_says(stack, fake_ollama, cmd("insert", name="page second"))
+    page = stack.http.get("/changes").text
+    first, second = page.index("Added 'page first'"), page.index("Added 'page second'")
+    assert second < first, "newest first"
+    row = page[page.rfind("<tr", 0, second):page.find("</tr>", second)]
+    assert f"model (reply {reply})" in row and "/undo/change/" in row
+    assert undo(stack, f"/undo/reply/{reply}").status_code == 200
+    table = stack.http.get("/changes/table").text
+    assert "Removed 'page second'" in table and "/redo/change/" in table
