@@ -68,7 +68,7 @@ class Store:
         try:
             return db.execute(sql, args).fetchall()
         except sqlite3.OperationalError as err:
-            if "no such table" in str(err):
+            if "no such table" in str(err) or "no such column" in str(err):  # not migrated yet: a first start
                 return []
             raise
 

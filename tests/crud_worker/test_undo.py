@@ -139,3 +139,26 @@ def test_the_prompts_undo_example_is_the_undo_command():
 
     blocks = [p for p in split_all(UNDO_LANGUAGE) if isinstance(p, Block)]
     assert [parse_block(b.raw) for b in blocks] == [Undo()]
+
+
+def test_ghostwire_ask_names_actions_and_policies():
+    assert approvals.parse("delete, update") == {"delete": "ask", "update": "ask"}
+    assert approvals.parse("delete=off,toggle=ask,insert=auto") == {"delete": "off", "toggle": "ask", "insert": "auto"}
+    assert approvals.parse("") == {}
+    for bad in ("fly", "delete=maybe", "list"):
+        with pytest.raises(SystemExit, match="GHOSTWIRE_ASK"):
+            approvals.parse(bad)
+
+
+def test_a_page_choice_overrides_the_configured_policy(db):
+    with store.write(db):
+        approvals.choose(db, "delete", "delete", "off")
+    assert approvals.effective(db, "delete,update") == {"insert": "auto", "update": "ask", "toggle": "auto",
+                                                        "delete": "off"}
+
+
+def test_a_request_without_a_route_is_another_client():
+    from crud_worker.handlers import person
+
+    assert person("POST /tasks") == Actor(kind="person", route="POST /tasks")
+    assert person("") == Actor(kind="client")

@@ -90,12 +90,20 @@ def test_an_unanswered_command_expires_visibly(stack, fake_ollama):
     assert late.status_code == 409 and "expired" in late.json()["error"]
 
 
-@pytest.mark.parametrize("kill", ["before the answer", "right after the answer"])
-def test_a_pending_command_survives_a_crud_worker_kill_and_runs_exactly_once(stack, fake_ollama, kill):
+@pytest.mark.parametrize("kill", ["web", "crud_worker before the answer", "crud_worker right after the answer"])
+def test_a_pending_command_survives_a_kill_and_runs_exactly_once(stack, fake_ollama, kill):
     target = person_add(stack, f"ask survivor {kill}")
     reply, command_id = ask_to_delete(stack, fake_ollama, target)
-    ready = ready_count(stack, "crud_worker")
-    if kill == "right after the answer":
+    program = kill.split()[0]
+    ready = ready_count(stack, program)
+    if kill == "web":
+        wait_restarted(stack, "web", sigkill(stack, "web"), ready)
+        chip = stack.http.get("/").text.split(f'id="chip-{command_id.replace(":", "-")}"')[1].split("</span>")[0]
+        assert 'class="chip asking"' in chip and "Allow" in chip and "Deny" in chip, "the new web shows it waiting"
+        assert stack.http.post(f"/approve/{command_id}", data={"decision": "allow"}).status_code == 200
+        assert task(stack, target) is None
+        return
+    if kill == "crud_worker right after the answer":
         # The answer and the kill race: the decision and the delete are one transaction, so either
         # both happened or neither did, and a second answer after the restart settles the rest.
         with SseReader(stack.url, tab="racer"):

@@ -120,7 +120,8 @@ document.addEventListener("htmx:responseError", (e) => {
   if (!slot || !text) return;
   const p = document.createElement("p");
   p.className = "error-text";
-  p.textContent = "Couldn't undo: " + text + ".";
+  const verb = { undo: "undo", redo: "redo", approve: "answer" }[e.detail.pathInfo.requestPath.split("/")[1]];
+  p.textContent = "Couldn't " + verb + ": " + text + ".";
   slot.replaceChildren(p);
 });
 document.addEventListener("htmx:afterRequest", (e) => {
