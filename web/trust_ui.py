@@ -99,7 +99,7 @@ def _change_controls(c: StoredChange) -> list:
 
 
 def changes_table(changes: list[StoredChange]) -> Table:
-    rows = [Tr(Td(str(c.seq)), Td(c.at[:19].replace("T", " ")), Td(_who(c)),
+    rows = [Tr(Td(str(c.seq)), Td(c.at[11:19], title=c.at[:19].replace("T", " ")), Td(_who(c)),
                Td(c.kind if c.kind != "change" else "", cls="kind"), Td(c.what),
                Td(*_change_controls(c), Span("undone", cls="meta") if c.kind == "change" and c.undone_by else ""),
                cls=f"change {c.kind}" + (" undone" if c.undone_by else ""))
