@@ -55,9 +55,10 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
                                       "ask the person to do it")
             if policy == "ask":
                 command = pinned(db, command)
-                summary = f"Asks to {what(db, command)}"
+                words = what(db, command)
+                summary = f"Asks to {words}"
                 approvals.add(db, command_id=command_id, msg_id=msg_id, action=action, command=command,
-                              what=what(db, command), timeout=ask_timeout)
+                              what=words, timeout=ask_timeout)
                 changes, flipped, feedback, ok, state = [], [], "", True, "asking"
             else:
                 changes, flipped, summary, feedback = apply(db, command, by)

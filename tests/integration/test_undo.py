@@ -121,6 +121,19 @@ def test_a_conflicting_undo_is_refused_with_what_changed_since(stack, fake_ollam
     assert task(stack, milk)[1] == "milk carton"
 
 
+def test_undo_all_is_all_or_none(stack, fake_ollama):
+    other = person_add(stack, "whole other")
+    reply = model_says(stack, fake_ollama, cmd("insert", name="whole new"), cmd("update", id=other, name="whole renamed"))
+    assert stack.http.post(f"/tasks/{other}/toggle").status_code == 200
+    assert stack.http.put(f"/tasks/{other}", data={"name": "whole mine"}).status_code == 200
+    wait_for(lambda: task(stack, other)[1] == "whole mine", what="the person's rename")
+    before = stack.tasks()
+    r = undo(stack, f"/undo/reply/{reply}")
+    assert r.status_code == 409 and r.json()["error"] == "'whole renamed' was renamed after this reply; undo that first"
+    assert stack.tasks() == before, "the insert the reply made is not undone on its own"
+    assert [row[3] for row in command_rows(stack, reply)] == ["done", "done"]
+
+
 def test_undoing_a_delete_brings_the_task_back_in_its_place(stack, fake_ollama):
     ids = [person_add(stack, f"place {n}") for n in ("one", "two", "three")]
     before = stack.tasks()
