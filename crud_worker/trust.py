@@ -44,8 +44,9 @@ class Trust:
                 words = done.words()
                 shown = "; ".join(words[:EVENT_ITEMS]) + (f"; and {len(words) - EVENT_ITEMS} more"
                                                          if len(words) > EVENT_ITEMS else "")
-                event = (f"The user redid: {shown}" if m.redo else
-                         f"The user undid: {shown}. Don't make these changes again unless they ask.")
+                event = f"The user {'redid' if m.redo else 'undid'}: {shown}"
+                if not m.redo and any(c.actor.kind == "model" for c in done.reverted):
+                    event += ". Don't make these changes again unless they ask."
                 conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event)
         except undo.Refused as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code=err.code, error=str(err)))
