@@ -31,6 +31,11 @@ import msgspec
 
 ReplyKind = Literal["chat", "comment", "followup", "help"]
 JobKind = Literal["chat", "comment", "followup", "help", "pull"]
+# A command's chip: ran (and can be undone), undone, waiting for the person's Allow/Deny, denied, or
+# expired unanswered. A refusal is `ok=False` with state "done".
+CommandState = Literal["done", "undone", "asking", "denied", "expired"]
+Action = Literal["insert", "update", "toggle", "delete"]  # the actions an ask-first policy governs
+Policy = Literal["auto", "ask", "off"]
 
 
 MAX_MESSAGE = 8_000  # characters in a person's chat message
@@ -74,6 +79,38 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     task_id: int | None = None
     name: str | None = None
     ids: list[int] | None = None
+    route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
+
+
+class UndoRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: undo (or, with `redo`, re-apply) changes from the change log.
+
+    `scope` picks them: a reply's (`target` = its id), a command's (its id), one change (its seq),
+    or the newest one still in effect (`last`; `by="person"`: the person's own)."""
+
+    req_id: str
+    scope: Literal["reply", "command", "change", "last"]
+    target: str = ""
+    redo: bool = False
+    by: Literal["anyone", "person"] = "anyone"
+    route: str = ""
+
+
+class ApproveRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: the person's answer to a command waiting under an `ask` policy."""
+
+    req_id: str
+    command_id: str
+    decision: Literal["allow", "deny"]
+    route: str = ""
+
+
+class PolicyRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: set one action's ask-first policy (remembered in the settings table)."""
+
+    req_id: str
+    action: Action
+    policy: Policy
 
 
 class CrudReply(Msg, kw_only=True, omit_defaults=True):
@@ -82,6 +119,8 @@ class CrudReply(Msg, kw_only=True, omit_defaults=True):
     req_id: str
     ok: bool
     error: str = ""
+    code: Literal["", "unknown", "conflict"] = ""  # why not ok: no such id (404), or the state forbids it (409)
+    done: list[str] = []  # what an undo or approval did, in words
 
 
 class TaskRow(Msg, kw_only=True, omit_defaults=True):
@@ -114,6 +153,7 @@ class CommandResult(Msg, kw_only=True, omit_defaults=True):
     ok: bool
     summary: str
     action: str = ""
+    state: CommandState = "done"
 
 
 class ReplyQueued(Msg, kw_only=True, omit_defaults=True):
@@ -212,7 +252,8 @@ class UiAlert(Msg, kw_only=True, omit_defaults=True):
 
 
 class SettingChanged(Msg, kw_only=True, omit_defaults=True):
-    """crud_worker → all: a persisted choice changed (today: the chat model)."""
+    """crud_worker → all: a persisted choice changed: the chat model (`model`), or the ask-first
+    policies (`ask`, a JSON object of action → policy)."""
 
     key: str
     value: str
@@ -273,6 +314,9 @@ TOPICS: dict[str, type[Msg]] = {
     "chat.note": ChatNote,
     "crud.request": CrudRequest,
     "crud.reply": CrudReply,
+    "crud.undo": UndoRequest,
+    "crud.approve": ApproveRequest,
+    "crud.policy": PolicyRequest,
     "task.changed": TaskChanged,
     "command.result": CommandResult,
     "reply.queued": ReplyQueued,

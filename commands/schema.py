@@ -58,11 +58,15 @@ class List(msgspec.Struct, frozen=True):
     done: bool | None = None
 
 
+class Undo(msgspec.Struct, frozen=True):
+    """Take back every change of the model's own last reply that changed the list."""
+
+
 class Refusal(msgspec.Struct, frozen=True):
     reason: str
 
 
-Command = Insert | Update | Toggle | Delete | List
+Command = Insert | Update | Toggle | Delete | List | Undo
 
 
 class Field(NamedTuple):
@@ -89,6 +93,7 @@ SPEC: dict[str, Action] = {
     "delete": Action("delete_task", "Delete a task.", {"id": _REF, "name": _BY_NAME}, ("id",)),
     "list": Action("list_tasks", "List the tasks, optionally only done or only open ones.",
                    {"done": Field("flag", "true: only done; false: only open")}, ()),
+    "undo": Action("undo_last_reply", "Take back every change your previous reply made to the list.", {}, ()),
 }
 TOOL_NAMES: dict[str, str] = {a.tool: action for action, a in SPEC.items()}
 
@@ -98,6 +103,7 @@ _ALIASES = {
     "toggle": "toggle",
     "delete": "delete", "remove": "delete",
     "list": "list",
+    "undo": "undo",
 }
 _TARGETS = {"task", "tasks", "todo", "todos"}
 _ENVELOPE = ("action", "operation", "target", "args")
@@ -282,6 +288,8 @@ def _build(action: str, args: dict) -> Command:
             raise _Refused(_NO_TASK)
         ref = _ref(a["id"]) if a["id"] is not None else _name(a["name"])
         return Toggle(ref) if action == "toggle" else Delete(ref)
+    if action == "undo":
+        return Undo()
     return List(a["done"])
 
 

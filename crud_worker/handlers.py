@@ -10,6 +10,7 @@ from bus import contract as c
 from bus.client import Bus
 from commands import bang
 from crud_worker import conversation, db as store, prompts, tasks
+from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
 
@@ -50,8 +51,6 @@ class Handlers:
         try:
             with store.write(self.db):
                 change, event = self._apply(m)
-                if change:
-                    change.change_seq = store.next_change_seq(self.db)
                 if event:
                     conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event)
         except tasks.TaskError as err:
@@ -66,30 +65,34 @@ class Handlers:
 
     def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
         db = self.db
+        by = person(m.route)
         match m.op:
             case "add":
-                task = tasks.add(db, m.name or "")
-                return c.TaskChanged(op="insert", origin="user", task=task), f"The user added task '{task.name}'"
+                change = tasks.add(db, m.name or "", by=by)
+                return change, f"The user added task '{change.task.name}'"
             case "toggle":
-                task = tasks.toggle(db, _id(m))
-                verb = "completed" if task.done else "reopened"
-                return c.TaskChanged(op="update", origin="user", task=task), f"The user {verb} task '{task.name}'"
+                change = tasks.toggle(db, _id(m), by=by)
+                verb = "completed" if change.task.done else "reopened"
+                return change, f"The user {verb} task '{change.task.name}'"
             case "rename":
                 before = tasks.get(db, _id(m))
-                task = tasks.update(db, before.id, name=m.name or "")
-                if task.name == before.name:
+                change = tasks.update(db, before.id, name=m.name or "", by=by)
+                if not change.change_seq:
                     return None, ""
-                return (c.TaskChanged(op="update", origin="user", task=task),
-                        f"The user renamed task '{before.name}' to '{task.name}'")
+                return change, f"The user renamed task '{before.name}' to '{change.task.name}'"
             case "delete":
-                task = tasks.delete(db, _id(m))
-                return c.TaskChanged(op="delete", origin="user", task=task), f"The user deleted task '{task.name}'"
+                change = tasks.delete(db, _id(m), by=by)
+                return change, f"The user deleted task '{change.task.name}'"
             case "reorder":
-                order = tasks.reorder(db, m.ids or [])
-                return c.TaskChanged(op="reorder", origin="user", ids=order), "The user reordered the list"
+                return tasks.reorder(db, m.ids or [], by=by), "The user reordered the list"
             case "poke":
                 return None, "The user poked you: give them a short nudge about their list."
         raise tasks.TaskError(f"unknown request {m.op!r}")
+
+
+def person(route: str) -> Actor:
+    """The person, through the web (which names its route); a request without one came from another client."""
+    return Actor(kind="person", route=route) if route else Actor(kind="client")
 
 
 def _id(m: c.CrudRequest) -> int:

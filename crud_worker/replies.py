@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from bus import contract as c
-from bus.client import Bus, JobSender
+from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
 from crud_worker import conversation, db as store, prompts
 from commands.ids import commands_of, tool_call_id
@@ -152,11 +152,13 @@ class Replies:
 
     async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
         outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                          command=command)
+                          command=command, ask_timeout=self.settings.ask_timeout)
         if outcome.feedback:
             reply.feedback.append(outcome.feedback)
-        if outcome.change:
-            await self.bus.publish(outcome.change)
+        for change in outcome.changes:
+            await self.bus.publish(change)
+        for flipped in outcome.flipped:
+            await self.bus.publish(flipped)
         await self.bus.publish(outcome.result)
 
     async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
@@ -177,6 +179,19 @@ class Replies:
                                    conversation_id=reply.conversation_id)
             await self.queue(reply.msg_id + "-f", "followup", depth=reply.depth + 1,
                              conversation_id=reply.conversation_id)
+
+    async def tell(self, msg_id: str, lines: list[str]) -> None:
+        """Results that come after their command (an approval's decision): a reply still streaming
+        takes them into its own follow-up; an ended one gets a follow-up turn of its own."""
+        if (reply := self.live.get(msg_id)) is not None:
+            reply.feedback.extend(lines)
+            return
+        row = self.db.execute("SELECT conversation_id FROM messages WHERE id = ?", [msg_id]).fetchone()
+        conversation_id = row[0] if row else "default"
+        with store.write(self.db):
+            conversation.store(self.db, msg_id=new_id("r"), role="user", kind="result",
+                               content=prompts.results_message(lines), conversation_id=conversation_id)
+        await self.queue(new_id("a"), "followup", depth=1, conversation_id=conversation_id)
 
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()

@@ -12,7 +12,8 @@ from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header
 from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, TaskRow
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
-from web import render
+from web import render, trust_ui
+from web.store import ChipResult
 
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
 
@@ -35,12 +36,11 @@ def chip_id(command_id: str) -> str:
     return "chip-" + command_id.replace(":", "-")
 
 
-def chip(command_id: str, result: tuple[bool, str] | None, times: int = 1) -> Span:
+def chip(command_id: str, result: ChipResult | None, times: int = 1) -> Span:
     if result is None:
         return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id))
-    ok, summary = result
-    text = ("✓ " if ok else "✗ ") + summary + (f" (×{times:,})" if times > 1 else "")
-    return Span(text, cls="chip ok" if ok else "chip failed", id=chip_id(command_id))
+    return Span(trust_ui.chip_text(result, times), *trust_ui.chip_controls(command_id, result),
+                cls=trust_ui.chip_class(result), id=chip_id(command_id))
 
 
 def user_bubble(msg_id: str, text: str) -> Article:
@@ -64,7 +64,7 @@ def thinking_box(r: ReplyView) -> Details:
                    cls="thinking" + ("" if r.thinking else " empty"), id=f"thinkbox-{r.id}")
 
 
-def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
+def reply_bubble(r: ReplyView, results: dict[str, ChipResult]) -> Article:
     live = r.status in ("queued", "streaming")
     if not live and not r.thinking:  # a stored reply: its <think> sections, if the model wrote any
         r = replace(r, thinking=render.thinking_of(r.text))
@@ -81,12 +81,14 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
         tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
     elif r.status == "cancelled":
         tail.append(P("stopped", cls="meta"))
+    if not live:
+        tail.append(trust_ui.undo_all(r.id, results))
     meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}")
 
 
-def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int, int]:
+def refusal_runs(msg_id: str, results: dict[str, ChipResult]) -> dict[int, int]:
     """Commands refused one after another for the same reason show as one chip (say, 1,975 over the
     per-reply cap): the run's first command → its length, the others → 0."""
     runs: dict[int, int] = {}
@@ -101,7 +103,7 @@ def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int,
     return runs
 
 
-def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]], runs: dict[int, int]) -> str:
+def _final_chip(msg_id: str, block: Block, results: dict[str, ChipResult], runs: dict[int, int]) -> str:
     times = runs.get(block.index, 1)
     if not times:
         return ""
@@ -115,6 +117,8 @@ def help_card() -> Article:
             ("!model NAME", "switch model (the choice is remembered)"),
             ("!pull NAME", "download a model into Ollama, with a progress card"),
             ("!test", "send an alert through the whole pipeline (web → bus → crud_worker → this tab)"),
+            ("Undo", "on a chip takes back that change; Undo all a whole reply; Ctrl+Z your own last change"),
+            ("undo that", "ask the model: it can take back its own last reply"),
             ("add milk", "ask in plain words; the model answers with a command and a chip confirms it")]
     return Article(H2("Ghostwire help"),
                    Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
@@ -230,6 +234,7 @@ def page(*, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tupl
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
+                    trust_ui.list_controls(),
                     Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
                     cls="panel todo"),
             Section(Div(*chat, id="chat-log", aria_live="polite"),

@@ -35,7 +35,8 @@ class Hub:
         self.pending: dict[str, asyncio.Future] = {}
         self.shown_status: dict | None = None
 
-    async def request(self, msg: c.ChatUser | c.CrudRequest) -> c.CrudReply:
+    async def request(self, msg: c.ChatUser | c.CrudRequest | c.UndoRequest | c.ApproveRequest | c.PolicyRequest
+                      ) -> c.CrudReply:
         """Publish a request to the crud_worker and wait for its answer."""
         if not self.live.up("crud_worker"):
             raise CrudUnavailable("The database worker (crud_worker) is not running, so nothing can be saved "

@@ -13,8 +13,8 @@ from bus import contract as c
 from commands import bang
 from commands.ids import commands_of, is_tool_call_id, tool_call_id
 from commands.splitter import Block, CommandSplitter, Hidden, Thinking
-from web import components as ui
-from web.store import StoredMessage, Store
+from web import components as ui, trust_ui
+from web.store import ChipResult, StoredMessage, Store
 
 ENDED_KEEP = 200
 RESULTS_KEEP = 5_000
@@ -33,7 +33,7 @@ class Live:
         self.splitters: dict[str, CommandSplitter] = {}
         self.next_seq: dict[str, int] = {}
         self.ended: OrderedDict[str, ui.ReplyView] = OrderedDict()
-        self.results: OrderedDict[str, tuple[bool, str]] = OrderedDict()
+        self.results: OrderedDict[str, ChipResult] = OrderedDict()
         self.health: dict[str, c.Health] = {}
         self.seen: dict[str, float] = {}
         self.change_seq = 0
@@ -160,17 +160,22 @@ class Live:
     def hear(self, msg_id: str) -> None:
         self.heard[msg_id] = time.monotonic()
 
-    def results_for(self, msg_ids: list[str]) -> dict[str, tuple[bool, str]]:
+    def results_for(self, msg_ids: list[str]) -> dict[str, ChipResult]:
         """Command results of these replies: the stored ones, overlaid with any heard since."""
         return {**self.store.command_results(msg_ids), **self.results}
 
     def on_result(self, m: c.CommandResult) -> str:
-        self.results[m.command_id] = (m.ok, m.summary)
+        before = self.results.get(m.command_id)
+        result = self.results[m.command_id] = ChipResult(m.ok, m.summary, m.state, m.action)
         while len(self.results) > RESULTS_KEEP:
             self.results.popitem(last=False)
-        chip = ui.chip(m.command_id, (m.ok, m.summary))
+        chip = ui.chip(m.command_id, result)
         chip.attrs["hx-swap-oob"] = "true"
-        return oob(chip)
+        flipped = before.state != m.state if before else m.state != "done"
+        if not flipped or m.msg_id in self.replies:
+            return oob(chip)
+        # Undone, redone or decided after the reply ended: its Undo all may change too.
+        return oob(chip) + oob(trust_ui.undo_all_swap(m.msg_id, self.results_for([m.msg_id])))
 
     def bubble(self, view: ui.ReplyView, swap: bool = False):
         results = self.results

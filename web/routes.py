@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from bus import contract as c
 from bus.client import new_id
 from commands import bang
-from web import components as ui
+from web import components as ui, trust_routes
 from web.hub import CrudUnavailable, Hub
 from web.live import oob
 
@@ -114,7 +114,8 @@ async def _task_request(req: Request, **fields) -> Response | str:
     if any(not 1 <= i <= c.MAX_ID for i in fields.get("ids") or []):
         return refuse("#task-error", "Couldn't do that: the new order names a task that doesn't exist.")
     try:
-        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), **fields))
+        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=f"{req.method} {req.url.path}",
+                                                        **fields))
     except CrudUnavailable as err:
         return refuse("#task-error", str(err))
     if not reply.ok:
@@ -190,3 +191,4 @@ def register(app) -> None:
     app.route("/tasks/{task_id}/toggle", methods=["POST"])(toggle_task)
     app.route("/tasks/{task_id}", methods=["PUT"])(rename_task)
     app.route("/tasks/{task_id}", methods=["DELETE"])(delete_task)
+    trust_routes.register(app)

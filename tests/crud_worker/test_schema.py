@@ -179,7 +179,7 @@ def conforms(value, schema: dict) -> bool:
 def test_tool_definitions_are_well_formed():
     tools = tool_definitions()
     assert [t["function"]["name"] for t in tools] == [
-        "insert_task", "update_task", "toggle_task", "delete_task", "list_tasks"]
+        "insert_task", "update_task", "toggle_task", "delete_task", "list_tasks", "undo_last_reply"]
     for t in tools:
         assert t["type"] == "function"
         fn = t["function"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from commands.schema import SPEC, Command, Delete, Insert, List, Toggle, Update
+from commands.schema import SPEC, Command, Delete, Insert, List, Toggle, Undo, Update
 
 
 def wire(cmd: Command) -> tuple[str, dict]:
@@ -21,6 +21,8 @@ def wire(cmd: Command) -> tuple[str, dict]:
             return type(cmd).__name__.lower(), {key: ref}
         case List(done):
             return "list", {} if done is None else {"done": done}
+        case Undo():
+            return "undo", {}
     raise TypeError(f"not a command: {cmd!r}")
 
 
