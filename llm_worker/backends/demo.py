@@ -23,6 +23,7 @@ def tokenize(text: str) -> list[str]:
 
 class DemoBackend:
     name = "demo"
+    streaming = 0  # nothing to interrupt: the selector may always probe it
 
     def __init__(self, rate: float = 40.0):
         self.rate = rate  # tokens per second; 0 = as fast as possible
