@@ -16,7 +16,7 @@ import time
 import zmq
 
 from bench.clients import Event
-from bench.fake_model import Script
+from bench.model import Script
 from bench.measure import summary_ms
 from bus import contract as c
 

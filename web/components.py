@@ -28,6 +28,7 @@ class ReplyView:
     thinking: str = ""
     error: str = ""
     model: str = ""
+    stop_reason: str = ""  # llm.done's: "length" or "too_long" get a note under the reply
 
 
 def chip_id(command_id: str) -> str:
@@ -78,6 +79,10 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
         tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
     elif r.status == "cancelled":
         tail.append(P("stopped", cls="meta"))
+    elif r.stop_reason == "length":
+        tail.append(P("cut off at the token limit", cls="meta"))
+    elif r.stop_reason == "too_long":
+        tail.append(P(f"reply too long — stopped at {len(r.text):,} characters", cls="meta"))
     meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}")
