@@ -42,7 +42,7 @@ class Selector:
         return PROBE_SLOW_S if healthy else PROBE_FAST_S
 
     async def refresh(self) -> None:
-        if self.primary.streaming:
+        if self.primary.streaming and not self.primary.probe_while_streaming:
             # A probe now could cut a reply off (llama-cpp-python interrupts a stream for any other
             # request) or wait on a one-slot server; a streaming server is reachable anyway.
             return

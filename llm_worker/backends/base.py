@@ -90,6 +90,7 @@ class Probe(msgspec.Struct, frozen=True, kw_only=True):
 class Backend(Protocol):
     name: str
     streaming: int  # replies streaming now
+    probe_while_streaming: bool  # False where a probe could cut a streaming reply off
 
     async def probe(self) -> Probe: ...
 

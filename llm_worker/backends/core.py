@@ -97,6 +97,7 @@ class HttpBackend:
     models_path = ""
     sse = True            # the chat stream is Server-Sent Events; else NDJSON lines
     key_var = ""          # the setting that holds the API key
+    probe_while_streaming = False  # llama-cpp-python ends a running stream for any other request
 
     def __init__(self, url: str, model: str = "", *, api_key: str = "", first_token_timeout: float = 300,
                  inter_token_timeout: float = 60, client: httpx.AsyncClient | None = None):

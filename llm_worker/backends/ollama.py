@@ -84,6 +84,7 @@ class OllamaBackend(core.HttpBackend):
     chat_path = "/api/chat"
     models_path = "/api/tags"
     sse = False
+    probe_while_streaming = True  # Ollama queues requests; a pulled model shows up at once
 
     def __init__(self, host: str, model: str = "", **kwargs):
         super().__init__(normalize_host(host), model, **kwargs)
