@@ -223,10 +223,10 @@ class HttpBackend:
             if response.status_code != 200:
                 raise self.status_error(response.status_code, await read_error_body(response), response.headers,
                                         model)
+            if self.sse and "text/event-stream" not in (kind := response.headers.get("content-type", "")):
+                raise BackendError(f"{self.service} at {self.url} answered with {kind or 'no content type'}, "
+                                   "not an event stream: is that the right URL?", kind="stream")
             yield httpx_sse.EventSource(response).aiter_sse() if self.sse else response.aiter_lines()
-        except httpx_sse.SSEError as exc:
-            raise BackendError(f"{self.service} did not answer with an event stream ({exc}).",
-                               kind="stream") from None
         except httpx.HTTPError as exc:
             raise closed_early(self.service, f" ({type(exc).__name__})") from None
         finally:

@@ -161,3 +161,26 @@ def test_ollama_says_the_models_context():
         selector = Selector(settings.load(LlmSettings, environ={"LLM_BACKEND": "ollama", "OLLAMA_HOST": fake.url}))
         run(selector.refresh())
     assert selector.status().context == 2048
+
+
+def test_a_page_that_is_not_an_event_stream_is_named():
+    with FakeOpenAI() as fake:
+        fake.enqueue(Script(raw=[b"<html>proxy login</html>"], content_type="text/html"))
+        err = failure(OpenAIBackend(fake.url, model="gpt-4o-mini"))
+    assert err.kind == "stream" and "text/html" in err.message and "not an event stream" in err.message
+
+
+class _Breaks(core.httpx.AsyncByteStream):
+    async def __aiter__(self):
+        yield b'data: {"choices": [{"index": 0, "delta": {"content": "so far"}}]}\n\n'
+        raise core.httpx.DecodingError("invalid gzip data")  # an httpx error that is not a TransportError
+
+
+def test_any_httpx_error_mid_stream_is_a_backend_error():
+    """runner.py catches only BackendError, as base.py promises: the core translates the rest."""
+    def answer(request):
+        return core.httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Breaks())
+
+    client = core.httpx.AsyncClient(transport=core.httpx.MockTransport(answer))
+    err = failure(OpenAIBackend("http://model.test/v1", model="m", client=client))
+    assert err.kind == "stream" and "DecodingError" in err.message
