@@ -249,7 +249,7 @@ LLAMA_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"  # shown by its file name, asked
 @pytest.fixture(scope="module")
 def llama():
     with FakeOpenAI.llama_cpp(LLAMA_PATH, n_ctx=1024, props=True) as fake:
-        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url)
+        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url, GHOSTWIRE_MAX_REPLY_CHARS="500")
         try:
             stack.start()
             yield Served("llama", stack, fake, LLAMA_MODEL)
@@ -286,3 +286,15 @@ def test_llama_cpp_a_reply_cut_at_the_token_limit_says_so(llama):
         final = final_bubble(sse, reply)
     assert (row["status"], row["content"]) == ("done", "half an answer")
     assert "cut off at the token limit" in final
+
+
+def test_a_reply_past_the_length_cap_is_cut_with_a_note_and_the_model_stopped(llama):
+    tokens = [f"looping{i:03} " for i in range(200)]  # 2,400 characters against a cap of 500
+    llama.fake.enqueue(Script(tokens=tokens, delay=0.005))
+    gone = llama.fake.disconnects
+    with SseReader(llama.stack.url, tab="too-long") as sse:
+        reply, row = ask(llama.stack, "say it forever")
+        final = final_bubble(sse, reply)
+    assert (row["status"], row["content"]) == ("done", "".join(tokens)[:500])
+    assert "reply too long — stopped at 500 characters" in final
+    wait_for(lambda: llama.fake.disconnects > gone, what="the model's stream closed by the worker")
