@@ -6,7 +6,8 @@ A token that closes a top-level brace goes out at once too: it may end a command
 command should run the moment it closes, not a frame later. Such early deltas fit inside the
 same budget: no second ever holds more than MAX_PER_S deltas of one reply.
 
-A reply longer than `max_chars` (GHOSTWIRE_MAX_REPLY_CHARS) is cut there and the model stopped:
+A reply longer than `max_chars` (GHOSTWIRE_MAX_REPLY_CHARS, thinking included) is cut there and
+the model stopped:
 a looping model must not grow a reply (and every page that shows it) without bound.
 """
 
@@ -110,21 +111,17 @@ class Run:
             async with contextlib.aclosing(self.backend.stream(request)) as events:
                 async for ev in events:
                     match ev:
-                        case TextDelta(text=t) if t:
+                        case TextDelta(text=t) | ThinkingDelta(text=t) if t:
                             first = first or time.monotonic()
-                            if len(t) >= self.room:  # closing the stream (aclosing) stops the model
+                            if len(t) > self.room:  # closing the stream (aclosing) stops the model
                                 t, stop_reason = t[:self.room], "too_long"
                             self.room -= len(t)
-                            self.text.append(t)
-                            self.pending_text.append(t)
-                            await self._offer(t)
+                            is_text = isinstance(ev, TextDelta)
+                            (self.text if is_text else self.thinking).append(t)
+                            (self.pending_text if is_text else self.pending_thinking).append(t)
+                            await self._offer(t if is_text else "")
                             if stop_reason:
                                 break
-                        case ThinkingDelta(text=t) if t:
-                            first = first or time.monotonic()
-                            self.thinking.append(t)
-                            self.pending_thinking.append(t)
-                            await self._offer("")
                         case ToolCall():
                             call = c.ToolCallMsg(name=ev.name, arguments=ev.arguments, id=ev.id)
                             calls.append(call)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bus import contract as c
-from llm_worker.backends.base import BackendError, Done, TextDelta, Usage
+from llm_worker.backends.base import BackendError, Done, TextDelta, ThinkingDelta, Usage
 from llm_worker.runner import Run
 from tests.llm_worker.test_coalescing import Recorder
 
@@ -60,6 +60,17 @@ def test_a_reply_past_the_cap_is_cut_there_and_the_model_stopped():
     end = end_of(backend, max_chars=100)
     assert (end.status, end.stop_reason, len(end.text)) == ("done", "too_long", 100)
     assert backend.closed_early and backend.sent == 4, "the stream was closed as soon as the cap was reached"
+
+
+def test_thinking_counts_toward_the_cap():
+    backend = Scripted([ThinkingDelta("t" * 80), TextDelta("x" * 30), TextDelta("never"), Done()])
+    end = end_of(backend, max_chars=100)
+    assert (end.stop_reason, end.thinking, end.text) == ("too_long", "t" * 80, "x" * 20)
+
+
+def test_a_reply_exactly_at_the_cap_is_not_cut():
+    end = end_of(Scripted([TextDelta("x" * 50), TextDelta("y" * 50), Done()]), max_chars=100)
+    assert (end.stop_reason, len(end.text)) == ("", 100)
 
 
 def test_a_backend_error_is_an_llm_error_with_its_kind():
