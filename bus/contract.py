@@ -145,7 +145,7 @@ class LlmDone(Msg, kw_only=True, omit_defaults=True):
     tool_calls: list[ToolCallMsg] = []
     # Why the reply ended, when a person should know: "length" (cut at the model's token limit) or
     # "too_long" (stopped by us at GHOSTWIRE_MAX_REPLY_CHARS); "" for a reply that simply finished.
-    stop_reason: Literal["", "length", "too_long"] = ""
+    stop_reason: str = ""  # a str, not a Literal: an unknown reason from a newer worker must not drop the end
 
 
 class LlmError(Msg, kw_only=True, omit_defaults=True):
