@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from bench import browser, measure, report, runner
-from bench.fake_model import FakeModel
+from bench.model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
 from bench.tap import StageTap
 from tests.stack import HX, Stack

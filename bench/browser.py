@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench import measure
-from bench.fake_model import build_script
+from bench.model import build_script
 from bench.procs import cpu_seconds
 from bench.runner import Ctx, chat, timeout_for
 

@@ -16,7 +16,7 @@ import httpx
 
 from bench import measure
 from bench.clients import SseTab, open_tab
-from bench.fake_model import FakeModel, build_script
+from bench.model import FakeModel, build_script
 from bench.procs import CpuMeter, cpu_seconds
 from bench.tap import StageTap
 

@@ -12,7 +12,7 @@ import bisect
 import itertools
 
 from bench.clients import Event
-from bench.fake_model import Script
+from bench.model import Script
 from bench.measure import summary_ms
 from bus import contract as c
 from tests.bustap import BusTap

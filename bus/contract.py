@@ -203,8 +203,10 @@ class LlmToolCall(Msg, kw_only=True, omit_defaults=True):
 
 
 class Usage(Msg, kw_only=True, omit_defaults=True):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    """Token counts as the model server reported them; None where it did not (unknown, not zero)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Timing(Msg, kw_only=True, omit_defaults=True):
@@ -224,6 +226,9 @@ class LlmDone(Msg, kw_only=True, omit_defaults=True):
     backend: str = ""
     model: str = ""
     tool_calls: list[ToolCallMsg] = []
+    # Why the reply ended, when a person should know: "length" (cut at the model's token limit) or
+    # "too_long" (stopped by us at GHOSTWIRE_MAX_REPLY_CHARS); "" for a reply that simply finished.
+    stop_reason: str = ""  # a str, not a Literal: an unknown reason from a newer worker must not drop the end
 
 
 class LlmError(Msg, kw_only=True, omit_defaults=True):
@@ -272,17 +277,23 @@ class JobProgress(Msg, kw_only=True, omit_defaults=True):
     error: str = ""
 
 
-class Health(Msg, kw_only=True, omit_defaults=True):
+class LlmStatus(Msg, kw_only=True, omit_defaults=True):
+    """What an llm_worker knows of its model server (its part of Health; the defaults in any other's)."""
+
+    backend: str = ""
+    model: str = ""
+    reachable: bool = True
+    note: str = ""
+    models: list[str] = []
+    context: int = 0  # the model's context in tokens, where the server says it (0: unknown); history fits in it
+
+
+class Health(LlmStatus, kw_only=True, omit_defaults=True):
     proc: str
     instance: str
     pid: int
     ts: float
     ok: bool = True
-    note: str = ""
-    backend: str = ""
-    model: str = ""
-    reachable: bool = True
-    models: list[str] = []
     active: list[str] = []
     stats: dict[str, int] = {}
 

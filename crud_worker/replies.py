@@ -61,6 +61,13 @@ class Replies:
         self.finished: dict[str, None] = {}
         self.workers_seen: dict[str, float] = {}
         self.workers_active: dict[str, set[str]] = {}
+        self.workers_context: dict[str, int] = {}
+
+    def num_ctx(self) -> int:
+        """LLM_NUM_CTX, or less where a worker's model server says its model's context is smaller."""
+        now = time.monotonic()
+        said = [n for w, n in self.workers_context.items() if n and now - self.workers_seen[w] < WORKER_LOST_S]
+        return min([self.settings.num_ctx, *said])
 
     def streaming(self) -> bool:
         return bool(self.live)
@@ -69,7 +76,7 @@ class Replies:
                     conversation_id: str = "default") -> None:
         model = store.get_setting(self.db, "model")
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
-                                     num_ctx=self.settings.num_ctx, persona=self.settings.persona, model=model,
+                                     num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
@@ -196,6 +203,7 @@ class Replies:
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()
         self.workers_active[h.instance] = set(h.active)
+        self.workers_context[h.instance] = h.context
 
     async def fail(self, reply: Reply, error: str) -> None:
         text = "".join(reply.parts)

@@ -30,6 +30,7 @@ class ReplyView:
     thinking: str = ""
     error: str = ""
     model: str = ""
+    stop_reason: str = ""  # llm.done's: "length" or "too_long" get a note under the reply
 
 
 def chip_id(command_id: str) -> str:
@@ -81,6 +82,10 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult]) -> Article:
         tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
     elif r.status == "cancelled":
         tail.append(P("stopped", cls="meta"))
+    elif r.stop_reason == "length":
+        tail.append(P("cut off at the token limit", cls="meta"))
+    elif r.stop_reason == "too_long":
+        tail.append(P(f"reply too long — stopped at {len(r.text):,} characters", cls="meta"))
     if not live:
         tail.append(trust_ui.undo_all(r.id, results))
     meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")

@@ -142,7 +142,7 @@ class Live:
         self.heard.pop(m.msg_id, None)
         view.text, view.model = m.text, m.model or view.model
         if isinstance(m, c.LlmDone):
-            view.status, view.thinking = m.status, m.thinking or view.thinking
+            view.status, view.thinking, view.stop_reason = m.status, m.thinking or view.thinking, m.stop_reason
         else:
             view.status, view.error = "failed", m.error
         self.ended[m.msg_id] = view
