@@ -25,7 +25,7 @@ PLANS = {
                 "commands": {"laptop": 5, "desktop": 8, "cloud": 10, "max": 10},
                 "lengths": [1250, 2500, 5000], "fanout_tokens": 1500, "warmup": 200,
                 "browser_tokens": {"laptop": 200, "desktop": 900, "cloud": 3000, "max": 10000}},
-    "quick": {"tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 500},
+    "quick": {"tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 5000},  # fewer at max can land in one read
               "commands": {"laptop": 1, "desktop": 1, "cloud": 2, "max": 2},
               "lengths": [100, 200, 400], "fanout_tokens": 60, "warmup": 20,
               "browser_tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 500}},
