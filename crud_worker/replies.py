@@ -200,8 +200,12 @@ class Replies:
                     await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
             elif now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S:
                 if quiet > WORKER_LOST_S:
-                    await self.fail(reply, "The LLM worker stopped in the middle of this reply. Send the message again.")
-            elif reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S:
+                    await self.fail(reply, f"The LLM worker {reply.worker} stopped answering in the middle of this "
+                                           f"reply (crashed, or its host unreachable). Send the message again.")
+            elif (reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S
+                  and self.workers_seen.get(reply.worker, 0) > reply.last_activity):
+                # Only a beat newer than the reply's last news proves the worker is done with it: one
+                # from before its start (a link that dropped right after) proves nothing.
                 await self._ask_again(reply, now)
 
     async def _ask_again(self, reply: Reply, now: float) -> None:
