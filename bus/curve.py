@@ -25,8 +25,9 @@ HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 3000
 REFUSAL_LOG_EVERY_S = 60.0  # a refused client retries ten times a second: one line, then a count
 REFUSALS = {zmq.EVENT_HANDSHAKE_FAILED_AUTH: "its key is not authorised",
-            zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "it has no CURVE key (or speaks another protocol)",
-            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "the CURVE handshake failed (wrong broker key?)"}
+            zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "it sent no CURVE key (or speaks another protocol)",
+            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "the handshake failed: it sent no CURVE key, or has the wrong "
+                                                  "broker key"}
 
 
 def make_keys(key_dir: Path, names: list[str]) -> list[Path]:
@@ -94,12 +95,14 @@ def log_refusals(sock: zmq.Socket, endpoint: str) -> None:
         while True:
             try:
                 event = recv_monitor_message(monitor)["event"]
-            except zmq.ZMQError:  # the context is closing
+            except zmq.ZMQError:  # the context is closing: let it
+                monitor.close(linger=0)
                 return
             since[event] = since.get(event, 0) + 1
-            if time.monotonic() - last.get(event, -REFUSAL_LOG_EVERY_S) >= REFUSAL_LOG_EVERY_S:
-                log.warning("refused a client on %s: %s (%d time(s) since the last such line)",
-                            endpoint, REFUSALS[event], since.pop(event))
+            if event not in last or time.monotonic() - last[event] >= REFUSAL_LOG_EVERY_S:
+                count = since.pop(event)
+                log.warning("refused a client on %s: %s%s", endpoint, REFUSALS[event],
+                            f" ({count - 1} more since the last such line)" if count > 1 else "")
                 last[event] = time.monotonic()
 
     threading.Thread(target=watch, name=f"refusals {endpoint}", daemon=True).start()

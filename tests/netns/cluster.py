@@ -60,9 +60,10 @@ class HostSse(SseReader):
 
 
 class Cluster:
-    def __init__(self, workers: tuple[str, ...] = ("gpu1", "gpu2")):
+    def __init__(self, workers: tuple[str, ...] = ("gpu1", "gpu2"), spare: tuple[str, ...] = ()):
+        """An llm_worker on each of `workers`; `spare` hosts are cabled to the app host but run nothing."""
         self.workers = workers
-        self.net = Net(["app", *workers], [("app", w) for w in workers])
+        self.net = Net(["app", *workers, *spare], [("app", w) for w in (*workers, *spare)])
         self.base = Path(tempfile.mkdtemp(prefix="gwnet", dir="/tmp"))
         self.keys = self.base / "keys"
         self.log_path = self.base / "cluster.log"
@@ -81,8 +82,8 @@ class Cluster:
         return clean_env(**{"GHOSTWIRE_RUN_DIR": str(self.base / "run"),
                             "GHOSTWIRE_DATA_DIR": str(self.base / "data"), **extra})
 
-    def spawn(self, name: str, host: str, module: str, env: dict[str, str]) -> subprocess.Popen:
-        proc = self.net[host].popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=self._log,
+    def spawn(self, name: str, host: str, module: str, env: dict[str, str], log=None) -> subprocess.Popen:
+        proc = self.net[host].popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log or self._log,
                                     stderr=subprocess.STDOUT)
         self.procs[name] = proc
         return proc
@@ -104,16 +105,17 @@ class Cluster:
         return kdir
 
     def start_worker(self, host: str, *, curve: bool = True, key_dir: Path | None = None, name: str | None = None,
-                     **extra: str) -> subprocess.Popen:
+                     log=None, **extra: str) -> subprocess.Popen:
         """An llm_worker on `host`; `curve=False` gives it no keys, `key_dir`/`name` another pair."""
         if host not in self.fakes:
             self.fakes[host] = self.net[host].run(lambda: FakeOllama().__enter__())
         app_addr = self.net["app"].addrs[host]
-        keys = {"GHOSTWIRE_CURVE_DIR": str(key_dir or self.worker_keys(host)), "GHOSTWIRE_CURVE_NAME": name or host}
-        env = self._env(LLM_BACKEND="ollama", OLLAMA_HOST=self.fakes[host].url, **(keys if curve else {}),
+        keys = {"GHOSTWIRE_CURVE_DIR": str(key_dir or self.worker_keys(host)),
+                "GHOSTWIRE_CURVE_NAME": name or host} if curve else {}
+        env = self._env(LLM_BACKEND="ollama", OLLAMA_HOST=self.fakes[host].url, **keys,
                         **bus_env(app_addr),
                         GHOSTWIRE_RUN_DIR=str(self.base / f"run-{host}"), **extra)
-        return self.spawn(f"llm_worker@{host}", host, "llm_worker", env)
+        return self.spawn(f"llm_worker@{host}", host, "llm_worker", env, log)
 
     def start(self, timeout: float = 40) -> "Cluster":
         self.start_app()

@@ -13,13 +13,13 @@ from tests.netns.net import why_not
 REASON = why_not()
 
 
-def cluster_fixture(*workers: str):
+def cluster_fixture(*workers: str, spare: tuple[str, ...] = ()):
     @pytest.fixture(scope="module")
     def cluster(request):
         if REASON:
             pytest.skip(f"no namespaces here: {REASON}")
         failed_before = request.session.testsfailed
-        c = Cluster(workers)
+        c = Cluster(workers, spare)
         try:
             yield c.start()
         finally:
