@@ -9,6 +9,7 @@ idempotently by `command_id`, so nothing is skipped and nothing runs twice.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus, JobSender
 from crud_worker.settings import CrudSettings
-from crud_worker import conversation, db as store, prompts
+from crud_worker import conversation, db as store, prompts, unsaved
 from commands.schema import Refusal, from_tool_call, parse_block
 from commands.splitter import Block, CommandSplitter, split_all
 from crud_worker.executor import execute
@@ -151,8 +152,16 @@ class Replies:
                         from_tool_call(call.name, call.arguments))
 
     async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
-        outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                          command=command)
+        try:
+            outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
+                              command=command)
+        except sqlite3.Error as err:
+            if (why := unsaved.reason(err)) is None:
+                raise
+            log.error("command %s not run: %s", command_id, err)
+            await self.bus.publish(c.CommandResult(msg_id=reply.msg_id, command_id=command_id, ok=False,
+                                                   summary=f"Not done: {why}"))
+            return
         if outcome.feedback:
             reply.feedback.append(outcome.feedback)
         if outcome.change:
@@ -165,10 +174,17 @@ class Replies:
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
             self.finished.pop(next(iter(self.finished)))
-        with store.write(self.db):
-            conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
-                               status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
-                               error=error, created_at=reply.created_at)
+        try:
+            with store.write(self.db):
+                conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
+                                   status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
+                                   error=error, created_at=reply.created_at)
+        except sqlite3.Error as err:
+            if (why := unsaved.reason(err)) is None:
+                raise
+            log.error("reply %s not stored: %s", reply.msg_id, err)
+            await self.bus.publish(c.UiAlert(text=f"That reply was shown but not saved: {why}"))
+            return
         if status == "done" and reply.feedback and reply.depth < MAX_FOLLOWUPS:
             note_id = reply.msg_id + "-r"
             with store.write(self.db):
