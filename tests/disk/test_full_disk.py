@@ -78,9 +78,8 @@ def test_a_full_disk_refuses_writes_clearly_loses_nothing_and_recovers(disk_stac
     for n in range(5):
         assert add(stack, f"kept {n}").status_code == 200
     fake_ollama.enqueue(Script(tokens=["stored", " before", " the", " disk", " filled"]))
-    wait_for(lambda: (m := stack.message(stack.chat("a reply to keep"))) is None or m, 1)  # sent
-    wait_for(lambda: any(m[3] == "stored before the disk filled" for m in snapshot(stack)[1]), 15,
-             what="the reply stored")
+    kept = stack.chat("a reply to keep")
+    assert stack.wait_message(kept)[1:3] == ("done", "stored before the disk filled")
     before = snapshot(stack)
     crud_pid = stack.pid("crud_worker")
 

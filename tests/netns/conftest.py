@@ -30,4 +30,6 @@ def cluster_fixture(*workers: str, spare: tuple[str, ...] = ()):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if REASON and any(r.nodeid.startswith("tests/netns/") for r in terminalreporter.stats.get("skipped", [])):
+        terminalreporter.write_line(f"network-namespace tests SKIPPED: {REASON}", yellow=True, bold=True)
     print_summary(terminalreporter)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import subprocess
@@ -80,7 +81,6 @@ class Cable:
         assert self.tell("mend") == "ok"
 
     def stats(self) -> dict:
-        import json
         return json.loads(self.tell("stats"))
 
     def close(self) -> None:
@@ -128,8 +128,11 @@ class Host:
 class Net:
     """`Net(["app", "gpu1", "gpu2"], cables=[("app", "gpu1"), ("app", "gpu2")])`"""
 
+    made = 0  # nets made by this process: with the pid, unique names (an interface name has ≤ 15 chars)
+
     def __init__(self, names: list[str], cables: list[tuple[str, str]]):
-        tag = f"gw{os.getpid() % 100_000}"
+        Net.made += 1
+        tag = f"gw{os.getpid() % 100_000}{Net.made % 10}"
         self.hosts: dict[str, Host] = {}
         self.cables: dict[tuple[str, str], Cable] = {}
         try:

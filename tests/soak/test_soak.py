@@ -26,8 +26,6 @@ from tests.soak.sampling import Sample, sample, trends
 from tests.stack import Stack
 from tests.util import Event, SseReader, wait_for
 
-pytestmark = pytest.mark.slow
-
 DURATION_S = float(os.environ.get("GHOSTWIRE_SOAK_S", 1800))
 KILL_EVERY_S = float(os.environ.get("GHOSTWIRE_SOAK_KILL_S", 180))
 CHAT_EVERY_S = 4.0
@@ -38,6 +36,7 @@ WARMUP_S = max(60.0, DURATION_S / 5)  # caches and the web's 5,000-event replay 
 FLAT_MB = 8.0   # what RSS may gain over the measured stretch (allocator noise is a few MB)
 FLAT_FDS = 4.0  # tabs come and go: a few descriptors either way
 SETTLE_S = 60.0
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(DURATION_S + 5 * SETTLE_S)]
 
 
 class Tab(threading.Thread):
