@@ -142,6 +142,7 @@ def test_every_token_arrives_in_order_through_loss_and_delay(cluster):
     assert shown == "".join(tokens), "the tab was shown a token out of order, or missed one"
     dropped = after["dropped"] - before["dropped"]
     carried = after["carried"] - before["carried"]
+    # The cable's seeded random stream drops its 14th frame first: any run carries far more.
     assert dropped > 0, "the cable dropped nothing: the test proved nothing"
     s = STATS["netns 2% loss + 200 ms"]
     s["tokens in order"] += len(tokens)

@@ -12,7 +12,7 @@ import zmq.auth
 from tests.faults.helpers import STATS
 from tests.fakes import Script
 from tests.netns.conftest import cluster_fixture
-from tests.netns.replies import ended, long_reply
+from tests.netns.replies import ended, long_reply, streamed_text
 from tests.util import wait_for
 
 cluster = cluster_fixture("gpu1", "gpu2", spare=("rogue",))
@@ -34,6 +34,8 @@ def test_after_a_partition_mid_reply_the_next_jobs_go_to_the_other_host(cluster)
                         10, what="a worker to take the job")
         other = next(h for h in cluster.workers if h != busy)
         cluster.fakes[other]._scripts.clear()
+        # Streaming, so the app knows which worker has it: the cut then strands a reply in flight.
+        wait_for(lambda: streamed_text(sse.snapshot(), reply), 10, what="the reply streaming")
         cable = cluster.net_cable(busy)
         cable.cut()
         t_cut = time.monotonic()
