@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
 from commands import bang
-from crud_worker import conversation, db as store, prompts, tasks
+from crud_worker import conversation, db as store, prompts, tasks, unsaved
 from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
@@ -26,9 +27,13 @@ class Handlers:
         if not text or len(text) > c.MAX_MESSAGE:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))
             return
-        with store.write(self.db):
-            new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
-                                     conversation_id=m.conversation_id)
+        try:
+            with store.write(self.db):
+                new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
+                                         conversation_id=m.conversation_id)
+        except sqlite3.Error as err:
+            await self._unsaved(m.req_id, err, reply_id=m.reply_id)
+            return
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if not new:
             return  # a retried request: its reply is already on its way
@@ -56,12 +61,25 @@ class Handlers:
         except tasks.TaskError as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
             return
+        except sqlite3.Error as err:
+            await self._unsaved(m.req_id, err)
+            return
         if change:
             await self.bus.publish(change)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if event:
             await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event))
             await self.comments.on_action(immediate=m.op == "poke")
+
+    async def _unsaved(self, req_id: str, err: sqlite3.Error, reply_id: str = "") -> None:
+        """A write the disk refused: answer with the reason; any other database error is a bug (re-raised)."""
+        why = unsaved.reason(err)
+        if why is None:
+            raise err
+        log.error("request %s not saved: %s (%s)", req_id, err, why.split(" — ")[0])
+        await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, error=why))
+        if reply_id:  # every tab opened this message's reply bubble as it crossed the bus: end it
+            await self.bus.publish(c.LlmError(msg_id=reply_id, seq=0, error=why, kind="crud"))
 
     def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
         db = self.db

@@ -9,6 +9,7 @@ idempotently by `command_id`, so nothing is skipped and nothing runs twice.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
-from crud_worker import conversation, db as store, prompts
+from crud_worker import conversation, db as store, prompts, unsaved
 from commands.ids import commands_of, tool_call_id
 from commands.schema import Refusal, from_tool_call
 from commands.splitter import Block, CommandSplitter, split_all
@@ -158,8 +159,16 @@ class Replies:
                         from_tool_call(call.name, call.arguments))
 
     async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
-        outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                          command=command, ask_timeout=self.settings.ask_timeout)
+        try:
+            outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
+                              command=command, ask_timeout=self.settings.ask_timeout)
+        except sqlite3.Error as err:
+            if (why := unsaved.reason(err)) is None:
+                raise
+            log.error("command %s not run: %s", command_id, err)
+            await self.bus.publish(c.CommandResult(msg_id=reply.msg_id, command_id=command_id, ok=False,
+                                                   summary=f"Not done: {why}"))
+            return
         if outcome.feedback:
             reply.feedback.append(outcome.feedback)
         for change in outcome.changes:
@@ -174,10 +183,17 @@ class Replies:
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
             self.finished.pop(next(iter(self.finished)))
-        with store.write(self.db):
-            conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
-                               status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
-                               error=error, created_at=reply.created_at)
+        try:
+            with store.write(self.db):
+                conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
+                                   status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
+                                   error=error, created_at=reply.created_at)
+        except sqlite3.Error as err:
+            if (why := unsaved.reason(err)) is None:
+                raise
+            log.error("reply %s not stored: %s", reply.msg_id, err)
+            await self.bus.publish(c.UiAlert(text=f"That reply was shown but not saved: {why}"))
+            return
         if status == "done" and reply.feedback and reply.depth < MAX_FOLLOWUPS:
             note_id = reply.msg_id + "-r"
             with store.write(self.db):
@@ -223,8 +239,12 @@ class Replies:
                     await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
             elif now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S:
                 if quiet > WORKER_LOST_S:
-                    await self.fail(reply, "The LLM worker stopped in the middle of this reply. Send the message again.")
-            elif reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S:
+                    await self.fail(reply, f"The LLM worker {reply.worker} stopped answering in the middle of this "
+                                           f"reply (crashed, or its host unreachable). Send the message again.")
+            elif (reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S
+                  and self.workers_seen.get(reply.worker, 0) > reply.last_activity):
+                # Only a beat newer than the reply's last news proves the worker is done with it: one
+                # from before its start (a link that dropped right after) proves nothing.
                 await self._ask_again(reply, now)
 
     async def _ask_again(self, reply: Reply, now: float) -> None:

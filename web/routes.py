@@ -92,6 +92,7 @@ async def start_pull(req: Request, name: str, error_slot: str = "#chat-error"):
     hub = hub_of(req)
     if not name or len(name) > 200 or any(ch.isspace() for ch in name):
         return refuse(error_slot, "Say which model to pull, e.g. !pull llama3.2:3b")
+    await hub.startup.wait_for("llm_worker")
     if not hub.live.up("llm_worker"):
         return refuse(error_slot, "No LLM worker is running to pull the model.")
     await hub.jobs.send(c.LlmJob(msg_id=new_id("p"), messages=[], kind="pull", model=name))
@@ -165,16 +166,18 @@ def health(req: Request):
     live = hub.live
     status = live.status()
     procs = {name: {"up": up} for name, up in status["procs"].items()}
-    procs["web"] = {"up": True, "tabs": len(hub.fanout.tabs)}
+    procs["web"] = {"up": hub.startup.bus_ready.is_set(), "tabs": len(hub.fanout.tabs)}
     for h in live.health.values():
         if h.proc == "broker" and live.up("broker"):
             procs["broker"]["stats"] = h.stats
     procs["llm_worker"]["workers"] = [
         {"instance": h.instance, "backend": h.backend, "model": h.model, "reachable": h.reachable,
          "active": h.active, "note": h.note} for h in live.llm_workers()]
-    body = {"ok": all(status["procs"].values()), "backend": status["backend"], "model": status["model"],
+    missing = [name for name, p in procs.items() if not p["up"]]
+    body = {"ok": not missing, "missing": missing, "backend": status["backend"], "model": status["model"],
             "reachable": status["reachable"], "note": status["note"], "processes": procs}
-    return JSONResponse(msgspec.to_builtins(body))
+    # 503 until all four are up, so a probe (compose, a load balancer) waits for a usable app.
+    return JSONResponse(msgspec.to_builtins(body), status_code=200 if not missing else 503)
 
 
 def register(app) -> None:
