@@ -64,7 +64,9 @@ def serve(cfg: settings.Common) -> None:
 
     jobs = JobQueue(
         bind(configure(ctx.socket(zmq.PULL)), cfg, cfg.jobs_in),
-        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1), cfg, cfg.jobs_out),
+        # HANDOVER: a worker that reconnects (same identity, new connection) is reached over the new
+        # one at once; without it a job can go down the old, dying connection and be lost.
+        bind(configure(ctx.socket(zmq.ROUTER), ROUTER_MANDATORY=1, ROUTER_HANDOVER=1), cfg, cfg.jobs_out),
     )
     status = connect(configure(ctx.socket(zmq.PUB)), dataclasses.replace(cfg, curve_name="broker"), cfg.events_in)
     instance, started = new_id("broker-"), time.time()
