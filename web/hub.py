@@ -12,7 +12,7 @@ from bus import contract as c
 from bus.client import Bus, JobSender, new_id
 from web import components as ui
 from web.fanout import Fanout
-from web.live import Live, oob, stored_end
+from web.live import Live, stored_end
 from web.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class Hub:
         self.live = Live(store)
         self.fanout = Fanout(epoch=new_id()[:8])
         self.pending: dict[str, asyncio.Future] = {}
-        self.shown_status: dict | None = None
+        self.shown_status: ui.Status | None = None
 
     async def request(self, msg: c.ChatUser | c.CrudRequest) -> c.CrudReply:
         """Publish a request to the crud_worker and wait for its answer."""
@@ -77,9 +77,9 @@ class Hub:
             case c.ReplyQueued():
                 emit(live.on_queued(m))
             case c.ChatNote():
-                emit(oob(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
+                emit(ui.to_html(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
             case c.UiAlert():
-                emit(oob(Div(Div(m.text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")))
+                emit(ui.to_html(Div(Div(m.text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")))
             case c.SettingChanged(key="model", value=value):
                 live.chosen_model = value
                 self.refresh_status()
@@ -96,9 +96,7 @@ class Hub:
         status = self.live.status()
         if status != self.shown_status:
             self.shown_status = status
-            elt = ui.status_line(status)
-            elt.attrs["hx-swap-oob"] = "true"
-            self.fanout.emit(oob(elt))
+            self.fanout.emit(ui.to_html(ui.status_line(status, swap="true")))
 
     async def watch_health(self) -> None:
         """Heartbeats stop when a process dies; notice the silence, not just the messages."""
@@ -147,6 +145,5 @@ class Hub:
     def snapshot(self) -> str:
         """Everything a tab shows, as out-of-band swaps: sent when a reconnect can't be replayed."""
         log_div = Div(*self.chat_items(), id="chat-log", hx_swap_oob="true", aria_live="polite")
-        status = ui.status_line(self.live.status())
-        status.attrs["hx-swap-oob"] = "true"
-        return oob(log_div) + self.live.task_list_swap() + oob(status)
+        status = ui.status_line(self.live.status(), swap="true")
+        return ui.to_html(log_div) + self.live.task_list_swap() + ui.to_html(status)

@@ -3,14 +3,13 @@ each process's health. Every bus message becomes at most one SSE fragment here."
 
 from __future__ import annotations
 
-import html
 import time
 from collections import OrderedDict
 
-from fasthtml.common import Div, Span, to_xml
+from fasthtml.common import Div, Span
 
 from bus import contract as c
-from commands.splitter import Block, CommandSplitter, Hidden
+from commands.splitter import Block, CommandSplitter, Hidden, Piece
 from web import components as ui
 from web.store import StoredMessage, Store
 
@@ -18,10 +17,6 @@ ENDED_KEEP = 200
 RESULTS_KEEP = 5_000
 STALE_S = 3.5
 PROCS = ("broker", "crud_worker", "llm_worker")
-
-
-def oob(elt) -> str:
-    return to_xml(elt, indent=False)
 
 
 class Live:
@@ -55,12 +50,12 @@ class Live:
         if not new:
             return ""
         card = ui.help_card() if m.text.strip().lower() == "!help" else ""
-        return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
-                       hx_swap_oob="beforeend:#chat-log"))
+        return ui.to_html(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
+                              hx_swap_oob="beforeend:#chat-log"))
 
     def on_queued(self, m: c.ReplyQueued) -> str:
         view, new = self.open_reply(m.msg_id, m.kind)
-        return oob(Div(self.bubble(view), hx_swap_oob="beforeend:#chat-log")) if new else ""
+        return ui.to_html(Div(self.bubble(view), hx_swap_oob="beforeend:#chat-log")) if new else ""
 
     def _stream(self, msg_id: str, seq: int) -> ui.ReplyView | None:
         """The live view a stream message belongs to; after a gap the display waits for `done` to heal."""
@@ -71,7 +66,7 @@ class Live:
             view, _ = self.open_reply(msg_id)
             self.next_seq[msg_id] = seq  # joined late: show from here, `done` heals the rest
         if seq != self.next_seq[msg_id]:
-            self.splitters[msg_id] = None  # gap: stop appending; the final render repairs it
+            self.splitters.pop(msg_id, None)  # gap: stop appending; the final render repairs it
         self.next_seq[msg_id] = seq + 1
         self.hear(msg_id)
         return view
@@ -81,7 +76,7 @@ class Live:
         if view is None:
             return ""
         view.status, view.model = "streaming", m.model
-        return oob(Span(m.model, cls="meta model", id=f"model-{m.msg_id}", hx_swap_oob="true"))
+        return ui.to_html(Span(m.model, cls="meta model", id=f"model-{m.msg_id}", hx_swap_oob="true"))
 
     def on_delta(self, m: c.LlmDelta) -> str:
         view = self._stream(m.msg_id, m.seq)
@@ -93,34 +88,33 @@ class Live:
             first = not view.thinking
             view.thinking += m.thinking
             if first:
-                box = ui.thinking_box(view)
-                box.attrs["hx-swap-oob"] = "true"
-                out.append(oob(box))
+                out.append(ui.to_html(ui.thinking_box(view, swap="true")))
             else:
-                out.append(f'<span hx-swap-oob="beforeend:#think-{m.msg_id}">{html.escape(m.thinking)}</span>')
+                out.append(ui.append(f"think-{m.msg_id}", m.thinking))
         splitter = self.splitters.get(m.msg_id)
         if m.text and splitter is not None:
             for piece in splitter.feed(m.text):
                 out.append(self._piece(view, piece))
         return "".join(out)
 
-    def _piece(self, view: ui.ReplyView, piece) -> str:
+    def _piece(self, view: ui.ReplyView, piece: Piece) -> str:
         if isinstance(piece, Block):
-            command_id = f"{view.id}:{piece.index}"
-            view.pieces.append(("chip", command_id))
-            return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
+            return self._chip(view, f"{view.id}:{piece.index}")
         if isinstance(piece, Hidden) or not piece.text:
             return ""  # fence lines around a command are never shown
-        view.pieces.append(("text", piece.text))
-        return f'<span hx-swap-oob="beforeend:#body-{view.id}">{html.escape(piece.text)}</span>'
+        view.pieces.append(ui.ShownText(piece.text))
+        return ui.append(f"body-{view.id}", piece.text)
+
+    def _chip(self, view: ui.ReplyView, command_id: str) -> str:
+        view.pieces.append(ui.ShownChip(command_id))
+        return ui.to_html(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
 
     def on_tool_call(self, m: c.LlmToolCall) -> str:
         view = self._stream(m.msg_id, m.seq)
         if view is None:
             return ""
-        command_id = f"{m.msg_id}:tool{sum(1 for k, v in view.pieces if k == 'chip' and ':tool' in v)}"
-        view.pieces.append(("chip", command_id))
-        return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{m.msg_id}"))
+        tools = sum(1 for p in view.pieces if isinstance(p, ui.ShownChip) and ":tool" in p.command_id)
+        return self._chip(view, f"{m.msg_id}:tool{tools}")
 
     def on_end(self, m: c.LlmDone | c.LlmError) -> str:
         view = self.replies.pop(m.msg_id, None) or self.ended.get(m.msg_id)
@@ -142,8 +136,8 @@ class Live:
         while len(self.ended) > ENDED_KEEP:
             self.ended.popitem(last=False)
         if view.kind == "comment" and view.status == "cancelled" and not view.text:
-            return oob(Div(id=f"msg-{m.msg_id}", hx_swap_oob="delete"))
-        return oob(self.bubble(view, swap=True))
+            return ui.to_html(Div(id=f"msg-{m.msg_id}", hx_swap_oob="delete"))
+        return ui.to_html(self.bubble(view, swap="true"))
 
     def quiet(self, seconds: float) -> list[ui.ReplyView]:
         """Replies in flight with no news for `seconds`: their end may have been lost on the bus."""
@@ -161,34 +155,25 @@ class Live:
         self.results[m.command_id] = (m.ok, m.summary)
         while len(self.results) > RESULTS_KEEP:
             self.results.popitem(last=False)
-        chip = ui.chip(m.command_id, (m.ok, m.summary))
-        chip.attrs["hx-swap-oob"] = "true"
-        return oob(chip)
+        return ui.to_html(ui.chip(m.command_id, (m.ok, m.summary), swap="true"))
 
-    def bubble(self, view: ui.ReplyView, swap: bool = False):
+    def bubble(self, view: ui.ReplyView, swap: str | None = None):
         results = self.results
         if view.status not in ("queued", "streaming"):
             results = self.results_for([view.id])
-        elt = ui.reply_bubble(view, results)
-        if swap:
-            elt.attrs["hx-swap-oob"] = "true"
-        return elt
+        return ui.reply_bubble(view, results, swap)
 
     def on_task(self, m: c.TaskChanged) -> str:
         gap = self.change_seq and m.change_seq != self.change_seq + 1
         self.change_seq = max(self.change_seq, m.change_seq)
         if gap or m.op == "reorder" or m.task is None:
             return self.task_list_swap()
-        item = ui.task_item(m.task)
         if m.op == "insert":
-            return oob(Div(item, hx_swap_oob="beforeend:#task-list"))
-        item.attrs["hx-swap-oob"] = "delete" if m.op == "delete" else "true"
-        return oob(item)
+            return ui.to_html(Div(ui.task_item(m.task), hx_swap_oob="beforeend:#task-list"))
+        return ui.to_html(ui.task_item(m.task, swap="delete" if m.op == "delete" else "true"))
 
     def task_list_swap(self) -> str:
-        lst = ui.task_list(self.store.tasks())
-        lst.attrs["hx-swap-oob"] = "true"
-        return oob(lst)
+        return ui.to_html(ui.task_list(self.store.tasks(), swap="true"))
 
     def on_health(self, m: c.Health) -> None:
         self.health[m.instance] = m
@@ -207,26 +192,20 @@ class Live:
         self.jobs[m.job_id] = m
         while len(self.jobs) > ENDED_KEEP:
             self.jobs.popitem(last=False)
-        card = ui.job_card(m)
         if new:
-            return oob(Div(card, hx_swap_oob="beforeend:#chat-log"))
-        card.attrs["hx-swap-oob"] = "true"
-        return oob(card)
+            return ui.to_html(Div(ui.job_card(m), hx_swap_oob="beforeend:#chat-log"))
+        return ui.to_html(ui.job_card(m, swap="true"))
 
-    def status(self) -> dict:
+    def status(self) -> ui.Status:
         workers = self.llm_workers()
         lead = workers[0] if workers else None
-        models = lead.models if lead else []
+        models = tuple(lead.models) if lead else ()
         chosen = self.chosen_model if self.chosen_model in models else ""
-        return {
-            "procs": {p: self.up(p) for p in PROCS},
-            "backend": lead.backend if lead else "",
-            "model": chosen or (lead.model if lead else ""),
-            "models": models,
-            "reachable": lead.reachable if lead else False,
-            "note": lead.note if lead else "No LLM worker is running, so replies will wait.",
-            "workers": len(workers),
-        }
+        return ui.Status(procs={p: self.up(p) for p in PROCS}, backend=lead.backend if lead else "",
+                         model=chosen or (lead.model if lead else ""), models=models,
+                         reachable=lead.reachable if lead else False,
+                         note=lead.note if lead else "No LLM worker is running, so replies will wait.",
+                         workers=len(workers))
 
     def forget_stale(self) -> None:
         cutoff = time.monotonic() - 60

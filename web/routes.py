@@ -12,7 +12,6 @@ from bus import contract as c
 from bus.client import new_id
 from web import components as ui
 from web.hub import CrudUnavailable, Hub
-from web.live import oob
 
 MAX_MESSAGE = 8_000
 
@@ -23,12 +22,12 @@ def hub_of(req: Request) -> Hub:
 
 def refuse(target: str, text: str) -> Response:
     """422: htmx swaps it into the error slot (app.js allows that code) and the form keeps its text."""
-    return Response(oob(P(text, cls="error-text")), status_code=422,
+    return Response(ui.to_html(P(text, cls="error-text")), status_code=422,
                     headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"})
 
 
 def clear(target: str) -> str:
-    return oob(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
+    return ui.to_html(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
 
 
 def index(req: Request):
@@ -49,7 +48,7 @@ async def chat(req: Request, msg: str = ""):
     command, arg = command.lower(), arg.strip()
     if command == "!models":
         status = hub.live.status()
-        return ui.models_card(status["models"], status["model"]), clear("#chat-error")
+        return ui.models_card(status.models, status.model), clear("#chat-error")
     if command == "!model":
         return await choose_model(req, arg, "#chat-error")
     if command == "!pull":
@@ -72,11 +71,11 @@ async def chat(req: Request, msg: str = ""):
 
 async def choose_model(req: Request, name: str, error_slot: str = "#chat-error"):
     hub = hub_of(req)
-    models = hub.live.status()["models"]
+    status = hub.live.status()
     if not name:
         return refuse(error_slot, "Say which model, e.g. !model llama3.2:3b (see !models).")
-    if name not in models:
-        hint = f" Try !pull {name} to download it." if hub.live.status()["backend"] == "ollama" else ""
+    if name not in status.models:
+        hint = f" Try !pull {name} to download it." if status.backend == "ollama" else ""
         return refuse(error_slot, f"There is no model named {name!r}.{hint} !models lists them.")
     try:
         reply = await hub.request(c.CrudRequest(req_id=new_id("q"), op="set_model", name=name))
@@ -167,7 +166,7 @@ def health(req: Request):
     hub = hub_of(req)
     live = hub.live
     status = live.status()
-    procs = {name: {"up": up} for name, up in status["procs"].items()}
+    procs = {name: {"up": up} for name, up in status.procs.items()}
     procs["web"] = {"up": True, "tabs": len(hub.fanout.tabs)}
     for h in live.health.values():
         if h.proc == "broker" and live.up("broker"):
@@ -175,8 +174,8 @@ def health(req: Request):
     procs["llm_worker"]["workers"] = [
         {"instance": h.instance, "backend": h.backend, "model": h.model, "reachable": h.reachable,
          "active": h.active, "note": h.note} for h in live.llm_workers()]
-    body = {"ok": all(status["procs"].values()), "backend": status["backend"], "model": status["model"],
-            "reachable": status["reachable"], "note": status["note"], "processes": procs}
+    body = {"ok": all(status.procs.values()), "backend": status.backend, "model": status.model,
+            "reachable": status.reachable, "note": status.note, "processes": procs}
     return JSONResponse(msgspec.to_builtins(body))
 
 
