@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from fasthtml.common import Beforeware, FastHTML, Link, Meta, Script
 from fasthtml.core import fh_cfg
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
@@ -20,6 +21,7 @@ from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
 from web import auth, routes
+from web.edge import BodyLimit
 from web.hub import TOPICS, Hub
 from web.store import Store
 
@@ -89,6 +91,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
         check, login_page, login_post = auth.guard(cfg.token)
         before.insert(0, Beforeware(check))
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
+                   middleware=[Middleware(BodyLimit)],
                    secret_key=auth.session_key(cfg.token) if cfg.token else secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

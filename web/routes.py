@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bus import contract as c
 from bus.client import new_id
+from commands.schema import MAX_NAME
 from web import components as ui
+from web.edge import ascii_id, msg_id_ok
 from web.hub import CrudUnavailable, Hub
 
 MAX_MESSAGE = 8_000
@@ -103,6 +105,8 @@ async def pull(req: Request, name: str = ""):
 
 
 async def stop(req: Request, msg_id: str):
+    if not msg_id_ok(msg_id):
+        return Response(status_code=404)
     await hub_of(req).bus.publish(c.LlmCancel(msg_id=msg_id))
     return Response(status_code=204)
 
@@ -116,6 +120,8 @@ async def _task_request(req: Request, **fields) -> Response | str:
         return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
     if any(not 1 <= i <= MAX_ID for i in fields.get("ids") or []):
         return refuse("#task-error", "Couldn't do that: the new order names a task that doesn't exist.")
+    if len((fields.get("name") or "").strip()) > MAX_NAME:
+        return refuse("#task-error", f"Couldn't do that: the name is over {MAX_NAME} characters.")
     try:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), **fields))
     except CrudUnavailable as err:
@@ -143,9 +149,8 @@ async def delete_task(req: Request, task_id: int):
 
 async def order_tasks(req: Request):
     form = await req.form()
-    try:
-        ids = [int(i) for i in form.getlist("ids")]
-    except ValueError:
+    ids = [ascii_id(str(i)) for i in form.getlist("ids")]
+    if None in ids:
         return refuse("#task-error", "The new order has an id that isn't a number.")
     return await _task_request(req, op="reorder", ids=ids)
 
@@ -190,6 +195,7 @@ def register(app) -> None:
     app.route("/health", methods=["GET"])(health)
     app.route("/tasks", methods=["POST"])(add_task)
     app.route("/tasks/order", methods=["POST"])(order_tasks)
-    app.route("/tasks/{task_id}/toggle", methods=["POST"])(toggle_task)
-    app.route("/tasks/{task_id}", methods=["PUT"])(rename_task)
-    app.route("/tasks/{task_id}", methods=["DELETE"])(delete_task)
+    # `:int` matches ASCII digits only: "/tasks/１/toggle" is no route (404), never task 1
+    app.route("/tasks/{task_id:int}/toggle", methods=["POST"])(toggle_task)
+    app.route("/tasks/{task_id:int}", methods=["PUT"])(rename_task)
+    app.route("/tasks/{task_id:int}", methods=["DELETE"])(delete_task)

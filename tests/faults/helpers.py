@@ -31,9 +31,11 @@ class BusTap(threading.Thread):
     broker never forwarded, like any other receiver).
     """
 
-    def __init__(self, stack):
+    def __init__(self, stack, also: tuple[bytes, ...] = ()):
         super().__init__(daemon=True)
         self.endpoint = f"ipc://{stack.run_dir}/events-out.sock"
+        self.also = also  # more topic prefixes to watch: their messages are kept in `heard`
+        self.heard: list[tuple[bytes, bytes]] = []  # (topic, payload) of the `also` topics
         self.deltas: Counter = Counter()
         self.ended: dict[str, str] = {}  # msg_id -> "done:<status>" | "error"
         self.ended_at: dict[str, float] = {}  # msg_id -> time.monotonic() when the end went by
@@ -48,12 +50,16 @@ class BusTap(threading.Thread):
         sub.connect(self.endpoint)
         sub.subscribe(b"llm.")
         sub.subscribe(b"health.")
+        for prefix in self.also:
+            sub.subscribe(prefix)
         try:
             while not self._halt.is_set():
                 if not sub.poll(50):
                     continue
                 topic, payload, *_ = sub.recv_multipart()
                 self._ready.set()
+                if self.also and topic.startswith(self.also):
+                    self.heard.append((topic, payload))
                 if not topic.startswith(b"llm."):
                     continue
                 try:
