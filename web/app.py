@@ -32,16 +32,17 @@ ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.
 
 
 def origin_guard(cfg: WebSettings):
-    """Without a token, only our own host names are served: a DNS-rebinding page (evil.example
-    resolving to 127.0.0.1) would otherwise count as same-origin. State-changing requests from
-    another site's page are refused (a browser always sends Origin with those)."""
-    allowed = LOOPBACK_HOSTS | {cfg.host}
+    """Only our own host names are served, token or not: a DNS-rebinding page (evil.example
+    resolving to 127.0.0.1) would otherwise count as same-origin, and could guess tokens from a
+    victim's browser. State-changing requests from another site's page are refused (a browser
+    always sends Origin with those)."""
+    allowed = LOOPBACK_HOSTS | {cfg.host} | cfg.allowed_host_names
 
     def check(req: Request, session):
         host = req.headers.get("host", "")
-        if not cfg.token and urlsplit(f"//{host}").hostname not in allowed:
-            return PlainTextResponse(f"unexpected Host {host!r}: open Ghostwire at http://127.0.0.1:{cfg.port}",
-                                     status_code=421)
+        if urlsplit(f"//{host}").hostname not in allowed:
+            return PlainTextResponse(f"unexpected Host {host!r}: open Ghostwire at http://127.0.0.1:{cfg.port}, "
+                                     "or list this name in GHOSTWIRE_ALLOWED_HOSTS", status_code=421)
         if req.method in ("GET", "HEAD", "OPTIONS"):
             return None
         origin = req.headers.get("origin")
@@ -87,16 +88,18 @@ def create_app(cfg: WebSettings) -> FastHTML:
             Link(rel="stylesheet", href="/static/app.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
     before = [Beforeware(origin_guard(cfg))]
-    if cfg.token:
-        check, login_page, login_post = auth.guard(cfg.token)
-        before.insert(0, Beforeware(check))
+    guard = auth.Auth(cfg.token) if cfg.token else None
+    if guard:
+        before.append(Beforeware(guard.check))  # after the Host check: a rebinding page can't even try
+    # Starlette's signed session is unused (our sessions are server-side): its key is just random.
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
-                   middleware=[Middleware(BodyLimit)],
-                   secret_key=auth.session_key(cfg.token) if cfg.token else secrets.token_hex(32), before=before,
+                   middleware=[Middleware(BodyLimit)], secret_key=secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.signed_in = bool(guard)  # the page shows "Sign out"
     routes.register(app)
-    if cfg.token:
-        app.route("/login", methods=["GET"])(login_page)
-        app.route("/login", methods=["POST"])(login_post)
+    if guard:
+        app.route("/login", methods=["GET"])(guard.login_page)
+        app.route("/login", methods=["POST"])(guard.login_post)
+        app.route("/logout", methods=["POST"])(guard.logout)
     return app

@@ -253,11 +253,13 @@ def chat_form() -> Form:
     )
 
 
-def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list) -> tuple:
+def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False) -> tuple:
     return (
         Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
-                      aria_pressed="false")),
+                      aria_pressed="false"),
+               Form(Button("Sign out", type="submit"), method="post", action="/logout", id="sign-out")
+               if sign_out else ""),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength="500", required=True, id="new-task"),

@@ -35,7 +35,7 @@ def clear(target: str) -> str:
 def index(req: Request):
     hub = hub_of(req)
     return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
-                   chat=hub.chat_items())
+                   chat=hub.chat_items(), sign_out=req.app.state.signed_in)
 
 
 async def chat(req: Request, msg: str = ""):
