@@ -29,9 +29,9 @@ $(VENDOR)/.stamp: web/assets/package.json web/assets/package-lock.json
 	touch $@
 
 run: install
-	@mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)
+	@umask 077 && mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)  # the chat is private: 0700 dirs, 0600 files
 	@echo "Ghostwire: open http://$${GHOSTWIRE_HOST:-127.0.0.1}:$${GHOSTWIRE_PORT:-5001}  (Ctrl-C stops everything)"
-	set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/supervisord -c supervisord.conf 2>&1 \
+	umask 077; set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/supervisord -c supervisord.conf 2>&1 \
 	  | tee -i -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log  # -i: Ctrl-C stops supervisord, which then stops tee
 
 test: install
