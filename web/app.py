@@ -71,7 +71,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
         hub = app.state.hub = Hub(bus, Store(cfg.common.db_path), JobSender(bus))
 
         async def connect_then_serve():
-            await bus.wait_ready()
+            await asyncio.gather(bus.wait_ready(), hub.renderer.start())
             log.info("ready: bus %s, database %s", cfg.common.events_out, cfg.common.db_path)
             await asyncio.gather(hub.run(), hub.watch_health(), hub.fanout.keepalive(),
                                  bus.heartbeat(lambda: {"stats": {"tabs": len(hub.fanout.tabs)}}))
@@ -82,6 +82,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
         hub.fanout.close_all()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await hub.renderer.close()
         bus.close()
 
     hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),

@@ -13,7 +13,6 @@ from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
 from bus.contract import JobProgress, TaskRow
-from commands.splitter import Block
 from web import render
 
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
@@ -103,7 +102,10 @@ def thinking_box(r: ReplyView, swap: str | None = None) -> Details:
                    cls="thinking" + ("" if r.thinking else " empty"), id=f"thinkbox-{r.id}", hx_swap_oob=swap)
 
 
-def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]], swap: str | None = None) -> Article:
+def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]], swap: str | None = None,
+                 rendered: render.Rendered | None = None) -> Article:
+    """A reply's bubble: while streaming, its pieces; once ended, `rendered` (web/renderer.py makes it off
+    the event loop; without it the reply shows as plain text) with its chips."""
     live = r.status in ("queued", "streaming")
     thinking = thinking_box(r)
     if live:
@@ -111,7 +113,7 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]], swap: str |
                      for p in r.pieces], cls="text stream", id=f"body-{r.id}")
     else:
         runs = refusal_runs(r.id, results)
-        html = render.with_chips(r.text, lambda b: _final_chip(r.id, b, results, runs))
+        html = render.with_chips(rendered or render.plain_reply(r.text), lambda n: _final_chip(r.id, n, results, runs))
         body = Div(NotStr(html), cls="text md", id=f"body-{r.id}")
     tail = []
     if r.status == "failed":
@@ -138,11 +140,11 @@ def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int,
     return runs
 
 
-def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]], runs: dict[int, int]) -> str:
-    times = runs.get(block.index, 1)
+def _final_chip(msg_id: str, index: int, results: dict[str, tuple[bool, str]], runs: dict[int, int]) -> str:
+    times = runs.get(index, 1)
     if not times:
         return ""
-    command_id = f"{msg_id}:{block.index}"
+    command_id = f"{msg_id}:{index}"
     return to_html(chip(command_id, results.get(command_id), times))
 
 

@@ -11,6 +11,8 @@ from fasthtml.common import Div, Span
 from bus import contract as c
 from commands.splitter import Block, CommandSplitter, Hidden, Piece
 from web import components as ui
+from web.render import Rendered
+from web.renderer import RenderCache
 from web.store import StoredMessage, Store
 
 ENDED_KEEP = 200
@@ -20,8 +22,9 @@ PROCS = ("broker", "crud_worker", "llm_worker")
 
 
 class Live:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, cache: RenderCache):
         self.store = store
+        self.cache = cache
         self.replies: dict[str, ui.ReplyView] = {}
         self.splitters: dict[str, CommandSplitter] = {}
         self.next_seq: dict[str, int] = {}
@@ -116,14 +119,15 @@ class Live:
         tools = sum(1 for p in view.pieces if isinstance(p, ui.ShownChip) and ":tool" in p.command_id)
         return self._chip(view, f"{m.msg_id}:tool{tools}")
 
-    def on_end(self, m: c.LlmDone | c.LlmError) -> str:
+    def on_end(self, m: c.LlmDone | c.LlmError) -> ui.ReplyView | None:
+        """The reply has ended: the view to show as final (see `final`), or None if the tabs have it."""
         view = self.replies.pop(m.msg_id, None) or self.ended.get(m.msg_id)
         if view is None:
             if self.store.message(m.msg_id):
-                return ""  # an end published again for the crud_worker's sake: the tabs have it
+                return None  # an end published again for the crud_worker's sake: the tabs have it
             view = ui.ReplyView(id=m.msg_id)
         elif view.status in ("done", "cancelled", "failed"):
-            return ""  # a replayed end: already rendered
+            return None  # a replayed end: already rendered
         self.splitters.pop(m.msg_id, None)
         self.next_seq.pop(m.msg_id, None)
         self.heard.pop(m.msg_id, None)
@@ -135,9 +139,16 @@ class Live:
         self.ended[m.msg_id] = view
         while len(self.ended) > ENDED_KEEP:
             self.ended.popitem(last=False)
+        return view
+
+    def final(self, view: ui.ReplyView) -> str:
+        """An ended reply's swap, once its render is cached (`rendered`)."""
         if view.kind == "comment" and view.status == "cancelled" and not view.text:
-            return ui.to_html(Div(id=f"msg-{m.msg_id}", hx_swap_oob="delete"))
+            return ui.to_html(Div(id=f"msg-{view.id}", hx_swap_oob="delete"))
         return ui.to_html(self.bubble(view, swap="true"))
+
+    def rendered(self, msg_id: str, text: str) -> Rendered | None:
+        return self.cache.get(msg_id, text) if text else Rendered("", ())
 
     def quiet(self, seconds: float) -> list[ui.ReplyView]:
         """Replies in flight with no news for `seconds`: their end may have been lost on the bus."""
@@ -158,10 +169,9 @@ class Live:
         return ui.to_html(ui.chip(m.command_id, (m.ok, m.summary), swap="true"))
 
     def bubble(self, view: ui.ReplyView, swap: str | None = None):
-        results = self.results
-        if view.status not in ("queued", "streaming"):
-            results = self.results_for([view.id])
-        return ui.reply_bubble(view, results, swap)
+        if view.status in ("queued", "streaming"):
+            return ui.reply_bubble(view, self.results, swap)
+        return ui.reply_bubble(view, self.results_for([view.id]), swap, self.rendered(view.id, view.text))
 
     def on_task(self, m: c.TaskChanged) -> str:
         gap = self.change_seq and m.change_seq != self.change_seq + 1

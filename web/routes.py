@@ -32,8 +32,9 @@ def clear(target: str) -> str:
     return ui.to_html(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
 
 
-def index(req: Request):
+async def index(req: Request):
     hub = hub_of(req)
+    await hub.warm()
     return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
                    chat=hub.chat_items(), sign_out=req.app.state.signed_in)
 
@@ -162,6 +163,8 @@ async def poke(req: Request):
 async def events(req: Request, after: str = ""):
     hub = hub_of(req)
     last_id = req.headers.get("last-event-id") or after
+    if last_id and hub.fanout.missed(last_id) is None:
+        await hub.warm()  # a snapshot may be needed: its replies rendered first
     q, initial = hub.fanout.subscribe(last_id, hub.snapshot)
     return StreamingResponse(hub.fanout.stream(q, initial), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -9,7 +9,8 @@ import msgspec
 
 from bus.contract import TaskRow
 
-CHAT_PAGE = 100
+CHAT_PAGE = 100  # the page shows at most the last CHAT_PAGE messages
+CHAT_PAGE_CHARS = 500_000  # and at most this many characters of them (the newest is always shown)
 
 
 class StoredMessage(msgspec.Struct):
@@ -21,6 +22,11 @@ class StoredMessage(msgspec.Struct):
     model: str | None
     error: str | None
     created_at: str
+
+
+class ChatPage(msgspec.Struct):
+    messages: list[StoredMessage]  # oldest first
+    older: bool  # the conversation has messages before these
 
 
 class Store:
@@ -51,11 +57,15 @@ class Store:
         return [TaskRow(id=r[0], name=r[1], done=bool(r[2]), priority=r[3])
                 for r in self._rows("SELECT id, name, done, priority FROM tasks ORDER BY priority, id")]
 
-    def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE) -> list[StoredMessage]:
+    def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE,
+                 max_chars: int = CHAT_PAGE_CHARS) -> ChatPage:
+        """The newest messages, bounded by count and by characters."""
         rows = self._rows(
-            "SELECT id, role, kind, content, status, model, error, created_at FROM messages"
-            " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit))
-        return [StoredMessage(*r) for r in reversed(rows)]
+            "SELECT id, role, kind, content, status, model, error, created_at,"
+            " SUM(length(content)) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
+            " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
+        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[8] <= max_chars]
+        return ChatPage([StoredMessage(*r[:8]) for r in reversed(kept)], older=len(rows) > len(kept))
 
     def message(self, msg_id: str) -> StoredMessage | None:
         rows = self._rows("SELECT id, role, kind, content, status, model, error, created_at FROM messages"
