@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import measure, report, runner
+from bench import hostile, measure, report, runner
 from bench.fake_model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
 from bench.tap import BusTap
@@ -76,7 +76,8 @@ async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
                    "runs": [{k: x[k] for k in ("tokens", "text_chars", "wire_bytes", "lost_total")} for x in runs]}
         lengths["fit"] = measure.linear_fit([(x["text_chars"], x["wire_bytes"]) for x in runs])
         fanout = await runner.through_ghostwire(ctx, plan["fanout_tokens"], FANOUT_RATE, tabs=tabs, label="fanout")
-    return {"profiles": profiles, "lengths": lengths, "fanout": fanout}
+        hostile_replies = await hostile.run(ctx)
+    return {"profiles": profiles, "lengths": lengths, "fanout": fanout, "hostile": hostile_replies}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -10,11 +10,11 @@ import re
 import nh3
 
 from tests.faults.helpers import STATS
+from tests.security.payloads import HOSTILE_TABLES
 from web.render import MAX_TABLE_CELLS, render_reply, table_cells, with_chips
 from web.renderer import RenderCache, Renderer
 
 CMD = json.dumps({"action": "insert", "target": "task", "args": {"name": "x"}})
-HOSTILE_TABLES = ("|a" * 256 + "|\n" + "|-" * 256 + "|\n" + "a\n" * 256 + "\n") * 16
 
 
 def chips(text: str, chip=lambda n: f'<span class="chip ok" id="chip-{n}">✓ C{n}</span>') -> str:
