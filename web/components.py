@@ -91,6 +91,14 @@ def note(msg_id: str, kind: str, text: str) -> Div | str:
     return ""
 
 
+def model_label(msg_id: str, model: str, swap: str | None = None) -> Span:
+    return Span(model or "", cls="meta model", id=f"model-{msg_id}", hx_swap_oob=swap)
+
+
+def toast(text: str) -> Div:
+    return Div(Div(text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")
+
+
 def stop_button(msg_id: str) -> Button:
     return Button("Stop", hx_post=f"/stop/{msg_id}", hx_swap="none", cls="stop", id=f"stop-{msg_id}",
                   title="Stop this reply")
@@ -120,7 +128,7 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]], swap: str |
         tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
     elif r.status == "cancelled":
         tail.append(P("stopped", cls="meta"))
-    meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")
+    meta = model_label(r.id, r.model)
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap)
 

@@ -83,7 +83,7 @@ class Hub:
             case c.ChatNote():
                 emit(ui.to_html(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
             case c.UiAlert():
-                emit(ui.to_html(Div(Div(m.text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")))
+                emit(ui.to_html(ui.toast(m.text)))
             case c.SettingChanged(key="model", value=value):
                 live.chosen_model = value
                 self.refresh_status()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from fasthtml.common import Div, Span
+from fasthtml.common import Div
 
 from bus import contract as c
 from commands.splitter import Block, CommandSplitter, Hidden, Piece
@@ -79,7 +79,7 @@ class Live:
         if view is None:
             return ""
         view.status, view.model = "streaming", m.model
-        return ui.to_html(Span(m.model, cls="meta model", id=f"model-{m.msg_id}", hx_swap_oob="true"))
+        return ui.to_html(ui.model_label(m.msg_id, m.model, swap="true"))
 
     def on_delta(self, m: c.LlmDelta) -> str:
         view = self._stream(m.msg_id, m.seq)
