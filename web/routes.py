@@ -3,6 +3,7 @@ change comes back to every tab (this one included) as an SSE swap, so nothing is
 
 from __future__ import annotations
 
+import anyio.from_thread
 import msgspec
 from fasthtml.common import Div, P
 from starlette.requests import Request
@@ -32,9 +33,11 @@ def clear(target: str) -> str:
     return ui.to_html(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
 
 
-async def index(req: Request):
+def index(req: Request):
+    """Built in a worker thread (a sync route), as the list of thousands of tasks takes a while; the
+    replies on the page are rendered first, on the event loop's render process."""
     hub = hub_of(req)
-    await hub.warm()
+    anyio.from_thread.run(hub.warm)
     return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
                    chat=hub.chat_items(), sign_out=req.app.state.signed_in)
 
