@@ -12,6 +12,7 @@ import hashlib
 import logging
 import multiprocessing
 from collections import OrderedDict
+from collections.abc import Callable
 
 from web.render import Rendered, plain_reply, render_reply
 
@@ -72,7 +73,7 @@ class Renderer:
 
     async def _start(self) -> None:
         self._pool = self._ctx.Pool(1)
-        await self._run("", START_S)  # the worker is up and has imported everything
+        await self._run(render_reply, "", START_S)  # the worker is up and has imported everything
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -94,17 +95,19 @@ class Renderer:
             if self._pool is None:
                 await self._start()
             try:
-                rendered = await self._run(text, self.budget_s)
+                rendered = await self._run(render_reply, text, self.budget_s)
             except TimeoutError:
                 self.timeouts += 1
                 log.warning("rendering reply %s (%d characters) took over %.1f s: shown as plain text",
                             msg_id, len(text), self.budget_s)
                 await self.close()  # the worker may be stuck for a long while yet: replace it
-                rendered = plain_reply(text)
+                await self._start()
+                # linear, but a second for megabytes of text: not on the event loop either
+                rendered = await self._run(plain_reply, text, START_S)
         self.cache.put(msg_id, text, rendered)
         return rendered
 
-    async def _run(self, text: str, budget_s: float) -> Rendered:
+    async def _run(self, fn: Callable[[str], Rendered], text: str, budget_s: float) -> Rendered:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Rendered] = loop.create_future()
 
@@ -113,7 +116,7 @@ class Renderer:
                 done.set_exception(error) if error else done.set_result(value)
 
         assert self._pool is not None
-        self._pool.apply_async(render_reply, (text,),
+        self._pool.apply_async(fn, (text,),
                                callback=lambda v: loop.call_soon_threadsafe(settle, v),
                                error_callback=lambda e: loop.call_soon_threadsafe(settle, None, e))
         return await asyncio.wait_for(done, budget_s)
