@@ -14,7 +14,7 @@ from web import components as ui
 from web.fanout import Fanout
 from web.live import Live, stored_end
 from web.renderer import RenderCache, Renderer
-from web.store import CHAT_PAGE, CHAT_PAGE_CHARS, ChatPage, Store
+from web.store import CHAT_PAGE, CHAT_PAGE_BYTES, ChatPage, Store
 
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
@@ -171,7 +171,7 @@ class Hub:
         items = []
         if page.older:
             items.append(Div(f"Older messages are not shown: the page holds the last {CHAT_PAGE} messages, "
-                             f"at most {CHAT_PAGE_CHARS:,} characters of them.", cls="msg event older"))
+                             f"at most {CHAT_PAGE_BYTES // 1000:,} KB of text.", cls="msg event older"))
         for m in messages:
             if m.role == "user" and m.kind in ("chat", "help"):
                 items.append(ui.user_bubble(m.id, m.content))

@@ -10,7 +10,7 @@ import msgspec
 from bus.contract import TaskRow
 
 CHAT_PAGE = 100  # the page shows at most the last CHAT_PAGE messages
-CHAT_PAGE_CHARS = 500_000  # and at most this many characters of them (the newest is always shown)
+CHAT_PAGE_BYTES = 500_000  # and at most this many bytes of their text (the newest is always shown)
 
 
 class StoredMessage(msgspec.Struct):
@@ -58,13 +58,13 @@ class Store:
                 for r in self._rows("SELECT id, name, done, priority FROM tasks ORDER BY priority, id")]
 
     def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE,
-                 max_chars: int = CHAT_PAGE_CHARS) -> ChatPage:
-        """The newest messages, bounded by count and by characters."""
+                 max_bytes: int = CHAT_PAGE_BYTES) -> ChatPage:
+        """The newest messages, bounded by count and by the UTF-8 bytes of their text."""
         rows = self._rows(
             "SELECT id, role, kind, content, status, model, error, created_at,"
-            " SUM(length(content)) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
+            " SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
             " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
-        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[8] <= max_chars]
+        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[8] <= max_bytes]
         return ChatPage([StoredMessage(*r[:8]) for r in reversed(kept)], older=len(rows) > len(kept))
 
     def message(self, msg_id: str) -> StoredMessage | None:

@@ -1,7 +1,7 @@
 """A hostile model's reply through the real stack: rendering it never stalls the web, and the page
 that holds it stays small.
 
-The bound: the page holds at most CHAT_PAGE messages and CHAT_PAGE_CHARS characters of them, and
+The bound: the page holds at most CHAT_PAGE messages and CHAT_PAGE_BYTES bytes of their text, and
 each reply's HTML is at most `max_html(len(text))` (256 KB, and 8 bytes a character); a reply past
 that, or with tables over MAX_TABLE_CELLS cells, is escaped plain text of at most PLAIN_SHOWN
 characters. Time is measured in bench/ (`make bench`), except the 1 s for /health the issue asks.
@@ -20,10 +20,10 @@ from tests.fakes import Script
 from tests.security.payloads import HEAVY_MARKDOWN, HOSTILE_TABLES
 from tests.util import SseReader, wait_for
 from web.render import HTML_PER_CHAR, MAX_HTML
-from web.store import CHAT_PAGE_CHARS
+from web.store import CHAT_PAGE_BYTES
 
 HEALTH_S = 1.0
-PAGE_BOUND = CHAT_PAGE_CHARS * HTML_PER_CHAR + 512 * 1024  # the chat's bound, plus the list and the frame
+PAGE_BOUND = CHAT_PAGE_BYTES * HTML_PER_CHAR + 512 * 1024  # the chat's bound (HTML per character ≥ per byte), plus the list
 
 
 class HealthProbe(threading.Thread):

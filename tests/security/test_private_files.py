@@ -100,3 +100,11 @@ def test_a_run_dir_made_wider_is_warned_about_at_start(stack):
     """The shared stack's harness makes its run dir with the test's umask (0755): the broker says so."""
     assert mode(stack.run_dir) & 0o077, "this stack's run dir is wide"
     assert f"{stack.run_dir} is open to other users" in stack.log()
+
+
+def test_make_run_makes_its_dirs_and_log_under_umask_077():
+    """`make run` creates the run and data dirs and appends the whole log to the run dir: all private."""
+    recipe = (Path(__file__).resolve().parents[2] / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n")[0]
+    mkdir, start = [line for line in recipe.splitlines() if "mkdir" in line or "tee" in line or "supervisord" in line][:2]
+    assert "umask 077" in mkdir and mkdir.index("umask 077") < mkdir.index("mkdir -p")
+    assert start.strip().startswith("umask 077;"), start
