@@ -173,6 +173,10 @@ def render_reply(text: str) -> Rendered:
     return Rendered(out, blocks)
 
 
+def render_many(texts: list[str]) -> list[Rendered]:
+    return [render_reply(t) for t in texts]
+
+
 def plain_reply(text: str) -> Rendered:
     """Cheap enough for the event loop: for a reply whose render ran out of time."""
     src, blocks = _source(text)

@@ -2,7 +2,8 @@
 budget, and kept in an LRU cache by message id and text: a page load renders nothing it has
 rendered before, and a reply that takes too long is shown as plain text (its worker is replaced).
 
-Jobs go to the one worker one at a time, so a timeout only ever concerns the job that ran out.
+Jobs go to the one worker one at a time (replies waiting their turn go together, up to BATCH_MAX);
+a batch that runs out of time is split, and each of its replies gets its own budget.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import logging
 import multiprocessing
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
-from web.render import Rendered, plain_reply, render_reply
+from web.render import Rendered, plain_reply, render_many
 
 log = logging.getLogger("web.renderer")
 BUDGET_S = 2.0  # per reply; an ordinary one takes about a millisecond
 START_S = 60.0  # a new worker imports markdown-it and nh3 first (slow on a busy machine)
 CACHE_BYTES = 32 * 1024 * 1024
+BATCH_MAX = 64  # replies sent to the worker in one round trip
+BATCH_CHARS = 64 * 1024
 
 
 def _key(msg_id: str, text: str) -> tuple[str, bytes]:
@@ -64,6 +68,8 @@ class Renderer:
         self._pool: multiprocessing.pool.Pool | None = None
         self._turn = asyncio.Lock()
         self._pending: dict[tuple[str, bytes], asyncio.Future] = {}
+        self._waiting: dict[tuple[str, bytes], tuple[str, str]] = {}  # asked for, not yet sent: key → (id, text)
+        self._alone: set[tuple[str, bytes]] = set()  # in a batch that ran out of time: each goes alone
         self.timeouts = 0
 
     async def start(self) -> None:
@@ -73,7 +79,7 @@ class Renderer:
 
     async def _start(self) -> None:
         self._pool = self._ctx.Pool(1)
-        await self._run(render_reply, "", START_S)  # the worker is up and has imported everything
+        await self._run(render_many, [""], START_S)  # the worker is up and has imported everything
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -86,37 +92,76 @@ class Renderer:
             return found
         key = _key(msg_id, text)
         if key not in self._pending:
-            self._pending[key] = asyncio.ensure_future(self._render(msg_id, text))
+            self._waiting[key] = (msg_id, text)
+            self._pending[key] = asyncio.ensure_future(self._render(key, msg_id, text))
             self._pending[key].add_done_callback(lambda _: self._pending.pop(key, None))
         return await asyncio.shield(self._pending[key])
 
-    async def _render(self, msg_id: str, text: str) -> Rendered:
+    async def _render(self, key: tuple[str, bytes], msg_id: str, text: str) -> Rendered:
         async with self._turn:
+            if (found := self.cache.get(msg_id, text)) is not None:
+                return found  # it went in an earlier batch
             if self._pool is None:
                 await self._start()
+            if key in self._alone:
+                return await self._one(key, msg_id, text)
+            # A burst (thousands of replies ending at once, a cold page) goes in a few round trips.
+            batch, size = [(msg_id, text)], len(text)
+            self._waiting.pop(key, None)
+            for k, (m, t) in list(self._waiting.items()):
+                if len(batch) >= BATCH_MAX or size + len(t) > BATCH_CHARS:
+                    break
+                if k not in self._alone:
+                    batch.append((m, t))
+                    size += len(t)
+                    del self._waiting[k]
             try:
-                rendered = await self._run(render_reply, text, self.budget_s)
+                results = await self._run(render_many, [t for _, t in batch], self.budget_s)
             except TimeoutError:
-                self.timeouts += 1
-                log.warning("rendering reply %s (%d characters) took over %.1f s: shown as plain text",
-                            msg_id, len(text), self.budget_s)
-                await self.close()  # the worker may be stuck for a long while yet: replace it
-                await self._start()
-                # linear, but a second for megabytes of text: not on the event loop either
-                rendered = await self._run(plain_reply, text, START_S)
+                await self._replace()
+                if len(batch) == 1:
+                    return await self._plain(key, msg_id, text)
+                self._alone.update(_key(m, t) for m, t in batch)  # one of them is slow: find out which
+                for m, t in batch[1:]:
+                    self._waiting[_key(m, t)] = (m, t)
+                return await self._one(key, msg_id, text)
+            for (m, t), rendered in zip(batch, results):
+                self.cache.put(m, t, rendered)
+            return results[0]
+
+    async def _one(self, key: tuple[str, bytes], msg_id: str, text: str) -> Rendered:
+        self._alone.discard(key)
+        try:
+            [rendered] = await self._run(render_many, [text], self.budget_s)
+        except TimeoutError:
+            await self._replace()
+            return await self._plain(key, msg_id, text)
         self.cache.put(msg_id, text, rendered)
         return rendered
 
-    async def _run(self, fn: Callable[[str], Rendered], text: str, budget_s: float) -> Rendered:
+    async def _replace(self) -> None:
+        """The worker may be stuck for a long while yet: a new one takes its place."""
+        await self.close()
+        await self._start()
+
+    async def _plain(self, key: tuple[str, bytes], msg_id: str, text: str) -> Rendered:
+        self.timeouts += 1
+        log.warning("rendering reply %s (%d characters) took over %.1f s: shown as plain text",
+                    msg_id, len(text), self.budget_s)
+        # linear, but a second for megabytes of text: not on the event loop either
+        rendered = await self._run(plain_reply, text, START_S)
+        self.cache.put(msg_id, text, rendered)
+        return rendered
+
+    async def _run(self, fn: Callable[[Any], Any], arg: Any, budget_s: float) -> Any:
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[Rendered] = loop.create_future()
+        done: asyncio.Future = loop.create_future()
 
         def settle(value=None, error: BaseException | None = None) -> None:
             if not done.done():
                 done.set_exception(error) if error else done.set_result(value)
 
         assert self._pool is not None
-        self._pool.apply_async(fn, (text,),
-                               callback=lambda v: loop.call_soon_threadsafe(settle, v),
+        self._pool.apply_async(fn, (arg,), callback=lambda v: loop.call_soon_threadsafe(settle, v),
                                error_callback=lambda e: loop.call_soon_threadsafe(settle, None, e))
         return await asyncio.wait_for(done, budget_s)

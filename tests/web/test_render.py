@@ -89,8 +89,11 @@ def test_the_render_process_keeps_to_its_budget_and_recovers():
         await renderer.start()
         try:
             slow = "*a* " * 150_000  # seconds of markdown-it (then too big anyway)
-            fallback = await renderer.render("a1", slow)
+            # asked for together, sent as one batch: the batch runs out of time, then each goes alone
+            fallback, *quick = await asyncio.gather(renderer.render("a1", slow),
+                                                    *(renderer.render(f"q{i}", f"*quick {i}*") for i in range(3)))
             assert fallback.plain and renderer.timeouts == 1
+            assert [q.html for q in quick] == [f"<p><em>quick {i}</em></p>\n" for i in range(3)]
             ok = await renderer.render("a2", "**fine**")  # a new worker took over
             assert ok.html == "<p><strong>fine</strong></p>\n" and not ok.plain
             assert await renderer.render("a2", "**fine**") is ok, "cached"
