@@ -43,7 +43,8 @@ COPY --from=assets /assets/node_modules/htmx.org/dist/htmx.min.js \
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ghostwire \
  && mkdir -p /data /run/ghostwire \
- && chown ghostwire:ghostwire /data /run/ghostwire
+ && chown ghostwire:ghostwire /data /run/ghostwire \
+ && chmod 0700 /data /run/ghostwire
 
 # Inside a container the server must listen on all interfaces to be reachable at all.
 # GHOSTWIRE_ALLOW_UNAUTHENTICATED=1 says "the port is published on the host's loopback only"

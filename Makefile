@@ -32,9 +32,9 @@ $(VENDOR)/.stamp: web/assets/package.json web/assets/package-lock.json
 # four processes: tee ignores signals, so their output keeps flowing until supervisord is done, and
 # bus/supervise.py makes SIGHUP a stop, not supervisord's reload. tee ends when its input does.
 run: install
-	@mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)
+	@umask 077 && mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)  # the chat is private: 0700 dirs, 0600 files
 	@echo "Ghostwire: open http://$${GHOSTWIRE_HOST:-127.0.0.1}:$${GHOSTWIRE_PORT:-5001}  (Ctrl-C stops everything)"
-	set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bus.supervise -c supervisord.conf 2>&1 \
+	umask 077; set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bus.supervise -c supervisord.conf 2>&1 \
 	  | (trap '' INT TERM HUP PIPE; exec tee -p -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log)
 
 test: install

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import browser, measure, report, runner
+from bench import browser, hostile, measure, report, runner
 from bench.model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
 from bench.tap import StageTap
@@ -79,8 +79,10 @@ async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int, in_browser: bool) ->
                    "runs": [{k: x[k] for k in ("tokens", "text_chars", "wire_bytes", "lost_total")} for x in runs]}
         lengths["fit"] = measure.linear_fit([(x["text_chars"], x["wire_bytes"]) for x in runs])
         fanout = await runner.through_ghostwire(ctx, plan["fanout_tokens"], FANOUT_RATE, tabs=tabs, label="fanout")
+        hostile_replies = await hostile.run(ctx)
         in_page = await browser.run(ctx, PROFILES, plan["browser_tokens"]) if in_browser else None
-    return {"profiles": profiles, "lengths": lengths, "fanout": fanout, "browser": in_page}
+    return {"profiles": profiles, "lengths": lengths, "fanout": fanout, "hostile": hostile_replies,
+            "browser": in_page}
 
 
 def main(argv: list[str] | None = None) -> dict:

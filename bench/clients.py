@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass
 
-FINAL = re.compile(rb'id="msg-(a[0-9a-f]{16})" class="msg assistant \w+ (?:done|failed|cancelled)" hx-swap-oob')
+FINAL = re.compile(rb'hx-swap-oob="true" id="msg-(a[0-9a-f]{16})" class="msg assistant \w+ (?:done|failed|cancelled)"')
 TAIL = 256  # bytes kept from the previous read so a final bubble split across reads is still seen
 
 

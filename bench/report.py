@@ -53,6 +53,9 @@ def goals(r: dict) -> list[dict]:
     out.append(_goal(f"{fan['tabs']} tabs: lag p99 ≤ 50 ms", v, _le(v, 50), f"{v} ms"))
     v = r["memory"]["idle_rss_total_mb"]
     out.append(_goal("idle RSS of all four ≤ 250 MB", v, _le(v, 250), f"{v} MB"))
+    for name, x in r.get("hostile", {}).items():
+        v = x["health_ms"]["max"]
+        out.append(_goal(f"/health ≤ 1 s while the web renders {name}", v, _le(v, 1000), f"max {v} ms"))
     return out
 
 
@@ -116,6 +119,15 @@ def table(r: dict) -> str:
               f"{fan['tabs_complete']}/{fan['tabs']} complete, min received {fan['min_received']}, "
               f"lag p50 {_f(fan['lag_ms']['p50'], 2)} / p99 {_f(fan['lag_ms']['p99'], 2)} / "
               f"max {_f(fan['lag_ms']['max'], 2)} ms"]
+    if r.get("hostile"):
+        lines += ["", f"{'hostile reply':<16}{'chars':>9}{'reply ms':>10}{'/health p50':>12}{'max':>8}{'probes':>8}"
+                      f"{'GET / p50':>11}{'max':>8}{'page KB':>9}"]
+        for name, x in r["hostile"].items():
+            h, p = x["health_ms"], x["page_ms"]
+            lines.append(f"{name:<16}{x['chars']:>9,}{_f(x['reply_ms'], 0):>10}{_f(h['p50'], 1):>12}{_f(h['max'], 1):>8}"
+                         f"{x['probes']:>8}{_f(p['p50'], 1):>11}{_f(p['max'], 1):>8}{x['page_bytes'] / 1e3:>9,.0f}")
+        lines += ["/health probed back to back from POST /chat until the final bubble reached an SSE tab; then "
+                  "GET / five times (the bench's whole conversation is on the page)."]
     if r.get("browser"):
         lines += browser.table(r["browser"])
     lines += ["", f"{'goal':<56}{'measured':<34}ok"]

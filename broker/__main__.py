@@ -13,7 +13,7 @@ import time
 
 import zmq
 
-from bus import contract, curve, settings
+from bus import contract, curve, runtime, settings
 from bus.client import HEARTBEAT_S, configure, connect, new_id
 from broker.jobs import JobQueue
 from bus.runtime import setup_logging
@@ -23,7 +23,8 @@ log = logging.getLogger("broker")
 
 def claim_run_dir(cfg: settings.Common):
     """A second bind to the same ipc:// path silently steals it, so refuse to start twice."""
-    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    runtime.private_dir(cfg.run_dir)
+    runtime.warn_if_open(*cfg.run_dir.glob("*.log"))  # `make run` appends the whole log there
     lock = open(cfg.run_dir / "broker.lock", "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

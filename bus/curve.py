@@ -21,6 +21,8 @@ from zmq.utils.monitor import recv_monitor_message
 
 log = logging.getLogger(__name__)
 
+from bus.runtime import private_dir, private_file, warn_if_open
+
 HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 3000
 REFUSAL_LOG_EVERY_S = 60.0  # a refused client retries ten times a second: one line, then a count
@@ -32,8 +34,8 @@ REFUSALS = {zmq.EVENT_HANDSHAKE_FAILED_AUTH: "its key is not authorised",
 
 def make_keys(key_dir: Path, names: list[str]) -> list[Path]:
     """Create the broker's pair if missing and one client pair per name; authorise each client."""
-    key_dir.mkdir(parents=True, exist_ok=True)
-    (key_dir / "authorized").mkdir(exist_ok=True)
+    private_dir(key_dir)
+    private_dir(key_dir / "authorized")
     made = []
     if not (key_dir / "broker.key_secret").exists():
         public, _ = zmq.auth.create_certificates(key_dir, "broker")
@@ -43,14 +45,15 @@ def make_keys(key_dir: Path, names: list[str]) -> list[Path]:
         public, secret = zmq.auth.create_certificates(key_dir, name)
         shutil.copy(public, key_dir / "authorized" / f"{name}.key")
         made.append(Path(secret))
-    for secret in key_dir.glob("*.key_secret"):
-        secret.chmod(0o600)
+    for key in [*key_dir.glob("*.key*"), *(key_dir / "authorized").glob("*.key")]:
+        private_file(key)
     return made
 
 
 def _load(path: Path) -> tuple[bytes, bytes | None]:
     if not path.exists():
         raise SystemExit(f"missing CURVE key file {path}: create keys with `python -m broker keys NAME`")
+    warn_if_open(path.parent, path)
     return zmq.auth.load_certificate(path)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from bus.runtime import private_dir, private_file, warn_if_open
+
 BUSY_TIMEOUT_S = 10
 migrations = Migrations("ghostwire")
 
@@ -86,8 +88,12 @@ class Unwritable(Exception):
 def connect(path: Path) -> Database:
     """Open (creating if needed), migrate, and prove a write works, so a read-only or full disk
     stops us at start with a clear message instead of at the person's first click."""
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        created = not path.exists()
+        if not created:
+            warn_if_open(*files)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
@@ -97,6 +103,10 @@ def connect(path: Path) -> Database:
         migrations.apply(db)
         with write(db):
             set_setting(db, "last_start", now())
+        if created:  # SQLite gives -wal and -shm the database's mode; 0600 whatever the umask was
+            for f in files:
+                if f.exists():
+                    private_file(f)
     except (sqlite3.Error, OSError) as err:
         raise Unwritable(f"cannot write the database {path}: {_cause(path, err)}") from err
     return db

@@ -4,7 +4,7 @@ returns (not whenever some event loop gets round to it).
 
 A plain SUB socket: when the broker is killed ZeroMQ reconnects it and re-sends the subscription by
 itself, so a tap outlives broker restarts (it misses what the dead broker never forwarded, like any
-other receiver). Subclasses see each frame as it arrives through `heard`.
+other receiver). Subclasses see each frame as it arrives through `on_frame`.
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ class BusTap:
                     frame = Frame(time.monotonic_ns(), topic, payload)
                     self.frames.append(frame)
                     self._heard.set()
-                    self.heard(frame)
+                    self.on_frame(frame)
         finally:
             ctx.destroy(linger=0)
 
-    def heard(self, frame: Frame) -> None:
+    def on_frame(self, frame: Frame) -> None:
         """Called in the tap's thread for every frame; the base class only keeps them."""
 
     def start(self) -> BusTap:

@@ -20,8 +20,11 @@ def main() -> None:
                  "Set GHOSTWIRE_TOKEN to a long random secret to allow this, or use GHOSTWIRE_HOST=127.0.0.1.")
     app = create_app(cfg)
     print(f"Ghostwire is running at http://{cfg.host}:{cfg.port}", flush=True)
+    # uvicorn believes X-Forwarded-* only from the proxies named (by default it trusts 127.0.0.1,
+    # which would let any local client pick its own address for the login throttle)
+    proxies = cfg.trusted_proxies.replace(" ", "")
     uvicorn.run(app, host=cfg.host, port=cfg.port, timeout_graceful_shutdown=2, log_level="warning",
-                access_log=False, lifespan="on")
+                access_log=False, lifespan="on", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 if __name__ == "__main__":

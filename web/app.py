@@ -22,6 +22,7 @@ from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
 from web import auth, routes
+from web.edge import BodyLimit
 from web.hub import TOPICS, Hub
 from web.store import Store
 
@@ -32,16 +33,17 @@ ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.
 
 
 def origin_guard(cfg: WebSettings):
-    """Without a token, only our own host names are served: a DNS-rebinding page (evil.example
-    resolving to 127.0.0.1) would otherwise count as same-origin. State-changing requests from
-    another site's page are refused (a browser always sends Origin with those)."""
-    allowed = LOOPBACK_HOSTS | {cfg.host}
+    """Only our own host names are served, token or not: a DNS-rebinding page (evil.example
+    resolving to 127.0.0.1) would otherwise count as same-origin, and could guess tokens from a
+    victim's browser. State-changing requests from another site's page are refused (a browser
+    always sends Origin with those)."""
+    allowed = LOOPBACK_HOSTS | {cfg.host} | cfg.allowed_host_names
 
     def check(req: Request, session):
         host = req.headers.get("host", "")
-        if not cfg.token and urlsplit(f"//{host}").hostname not in allowed:
-            return PlainTextResponse(f"unexpected Host {host!r}: open Ghostwire at http://127.0.0.1:{cfg.port}",
-                                     status_code=421)
+        if urlsplit(f"//{host}").hostname not in allowed:
+            return PlainTextResponse(f"unexpected Host {host!r}: open Ghostwire at http://127.0.0.1:{cfg.port}, "
+                                     "or list this name in GHOSTWIRE_ALLOWED_HOSTS", status_code=421)
         if req.method in ("GET", "HEAD", "OPTIONS"):
             return None
         origin = req.headers.get("origin")
@@ -70,7 +72,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
         hub = app.state.hub = Hub(bus, Store(cfg.common.db_path), JobSender(bus))
 
         async def connect_then_serve():
-            await bus.wait_ready()
+            await asyncio.gather(bus.wait_ready(), hub.renderer.start())
             log.info("ready: bus %s, database %s", cfg.common.events_out, cfg.common.db_path)
             await asyncio.gather(hub.run(), hub.watch_health(), hub.fanout.keepalive(),
                                  bus.heartbeat(lambda: {"stats": {"tabs": len(hub.fanout.tabs)}}))
@@ -81,24 +83,30 @@ def create_app(cfg: WebSettings) -> FastHTML:
         hub.fanout.close_all()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await hub.renderer.close()
         bus.close()
 
     hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),
             Link(rel="stylesheet", href="/static/app.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
     before = [Beforeware(origin_guard(cfg))]
-    if cfg.token:
-        check, login_page, login_post = auth.guard(cfg.token)
-        before.insert(0, Beforeware(check))
+    guard = auth.Auth(cfg.token) if cfg.token else None
+    if guard:
+        before.append(Beforeware(guard.check))  # after the Host check: a rebinding page can't even try
+    # Starlette's signed session is unused (our sessions are server-side): its key is just random.
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
-                   secret_key=auth.session_key(cfg.token) if cfg.token else secrets.token_hex(32), before=before,
+                   secret_key=secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False,
-                   # zstd, br or gzip by Accept-Encoding, for the page, the assets and /events alike; an
-                   # event stream gets one compressor per connection, flushed after every event.
-                   middleware=[Middleware(CompressMiddleware, zstd_level=3, brotli_quality=4, gzip_level=6)])
+                   # Compression outermost: zstd, br or gzip by Accept-Encoding, for the page, the assets
+                   # and /events alike (an event stream gets one compressor per connection, flushed after
+                   # every event); then the body limit, refusing an oversized upload before any route.
+                   middleware=[Middleware(CompressMiddleware, zstd_level=3, brotli_quality=4, gzip_level=6),
+                               Middleware(BodyLimit)])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.signed_in = bool(guard)  # the page shows "Sign out"
     routes.register(app)
-    if cfg.token:
-        app.route("/login", methods=["GET"])(login_page)
-        app.route("/login", methods=["POST"])(login_post)
+    if guard:
+        app.route("/login", methods=["GET"])(guard.login_page)
+        app.route("/login", methods=["POST"])(guard.login_post)
+        app.route("/logout", methods=["POST"])(guard.logout)
     return app

@@ -3,8 +3,11 @@ responses and the SSE swaps all call these, so they can never disagree."""
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field, replace
+
+import msgspec
 
 from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
@@ -18,6 +21,32 @@ from web.store import ChipResult
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
 
 
+class Status(msgspec.Struct, frozen=True):
+    """What the status line and /health show: the lead LLM worker's backend and model, each process's state."""
+
+    procs: dict[str, bool]  # broker, crud_worker, llm_worker → up
+    backend: str
+    model: str
+    models: tuple[str, ...]
+    reachable: bool
+    note: str
+    workers: int
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """Prose of a streaming reply, as appended to its bubble."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ShownChip:
+    """A command's chip in a streaming reply."""
+
+    command_id: str
+
+
 @dataclass
 class ReplyView:
     """An assistant reply as the page shows it, while streaming or once ended."""
@@ -26,7 +55,7 @@ class ReplyView:
     kind: str = "chat"
     status: str = "queued"  # queued | streaming | done | cancelled | failed
     text: str = ""  # the model's full raw text once ended
-    pieces: list[tuple[str, str]] = field(default_factory=list)  # while streaming: ("text", s) | ("chip", command_id)
+    pieces: list[ShownText | ShownChip] = field(default_factory=list)  # while streaming
     thinking: str = ""
     error: str = ""
     model: str = ""
@@ -37,11 +66,22 @@ def chip_id(command_id: str) -> str:
     return "chip-" + command_id.replace(":", "-")
 
 
-def chip(command_id: str, result: ChipResult | None, times: int = 1) -> Span:
+def to_html(elt) -> str:
+    """An element as sent. Builders take `swap`, the element's `hx-swap-oob` when it travels over SSE
+    (None, the default, leaves it out: an element of the page itself)."""
+    return to_xml(elt, indent=False)
+
+
+def append(target_id: str, text: str) -> str:
+    """Escaped text appended to an element over SSE (the hot path: one per delta, so a plain f-string)."""
+    return f'<span hx-swap-oob="beforeend:#{target_id}">{html.escape(text)}</span>'
+
+
+def chip(command_id: str, result: ChipResult | None, times: int = 1, swap: str | None = None) -> Span:
     if result is None:
-        return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id))
+        return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id), hx_swap_oob=swap)
     return Span(trust_ui.chip_text(result, times), *trust_ui.chip_controls(command_id, result),
-                cls=trust_ui.chip_class(result), id=chip_id(command_id))
+                cls=trust_ui.chip_class(result), id=chip_id(command_id), hx_swap_oob=swap)
 
 
 def user_bubble(msg_id: str, text: str) -> Article:
@@ -54,28 +94,39 @@ def note(msg_id: str, kind: str, text: str) -> Div | str:
     return ""
 
 
+def model_label(msg_id: str, model: str, swap: str | None = None) -> Span:
+    return Span(model or "", cls="meta model", id=f"model-{msg_id}", hx_swap_oob=swap)
+
+
+def toast(text: str) -> Div:
+    return Div(Div(text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")
+
+
 def stop_button(msg_id: str) -> Button:
     return Button("Stop", hx_post=f"/stop/{msg_id}", hx_swap="none", cls="stop", id=f"stop-{msg_id}",
                   title="Stop this reply")
 
 
-def thinking_box(r: ReplyView) -> Details:
+def thinking_box(r: ReplyView, swap: str | None = None) -> Details:
     """The model's reasoning, collapsed: never part of the reply text or the command splitter."""
     return Details(Summary("thinking…"), Div(r.thinking, cls="thinking-text", id=f"think-{r.id}"),
-                   cls="thinking" + ("" if r.thinking else " empty"), id=f"thinkbox-{r.id}")
+                   cls="thinking" + ("" if r.thinking else " empty"), id=f"thinkbox-{r.id}", hx_swap_oob=swap)
 
 
-def reply_bubble(r: ReplyView, results: dict[str, ChipResult]) -> Article:
+def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None = None,
+                 rendered: render.Rendered | None = None) -> Article:
+    """A reply's bubble: while streaming, its pieces; once ended, `rendered` (web/renderer.py makes it off
+    the event loop; without it the reply shows as plain text) with its chips."""
     live = r.status in ("queued", "streaming")
     if not live and not r.thinking:  # a stored reply: its <think> sections, if the model wrote any
         r = replace(r, thinking=render.thinking_of(r.text))
     thinking = thinking_box(r)
     if live:
-        body = Div(*[Span(v) if k == "text" else chip(v, results.get(v)) for k, v in r.pieces],
-                   cls="text stream", id=f"body-{r.id}")
+        body = Div(*[Span(p.text) if isinstance(p, ShownText) else chip(p.command_id, results.get(p.command_id))
+                     for p in r.pieces], cls="text stream", id=f"body-{r.id}")
     else:
         runs = refusal_runs(r.id, results)
-        html = render.with_chips(r.text, lambda b: _final_chip(r.id, b, results, runs))
+        html = render.with_chips(rendered or render.plain_reply(r.text), lambda n: _final_chip(r.id, n, results, runs))
         body = Div(NotStr(html), cls="text md", id=f"body-{r.id}")
     tail = []
     if r.status == "failed":
@@ -88,9 +139,9 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult]) -> Article:
         tail.append(P(f"reply too long — stopped at {len(r.text):,} characters", cls="meta"))
     if not live:
         tail.append(trust_ui.undo_all(r.id, results))
-    meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")
+    meta = model_label(r.id, r.model)
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
-                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}")
+                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap)
 
 
 def refusal_runs(msg_id: str, results: dict[str, ChipResult]) -> dict[int, int]:
@@ -112,7 +163,7 @@ def _final_chip(msg_id: str, block: Block, results: dict[str, ChipResult], runs:
     times = runs.get(block.index, 1)
     if not times:
         return ""
-    return "".join(to_xml(chip(f.command_id, results.get(f.command_id), times if k == 0 else 1), indent=False)
+    return "".join(to_html(chip(f.command_id, results.get(f.command_id), times if k == 0 else 1))
                    for k, f in enumerate(commands_of(msg_id, block)))
 
 
@@ -140,7 +191,7 @@ def _size(n: float) -> str:
     return ""
 
 
-def job_card(j: JobProgress) -> Article:
+def job_card(j: JobProgress, swap: str | None = None) -> Article:
     """A long job's progress, in every tab: bar, bytes, speed, Cancel; it ends in ✓ or a readable error."""
     parts = [H2(j.title)]
     if j.state == "running":
@@ -158,10 +209,10 @@ def job_card(j: JobProgress) -> Article:
         parts.append(P("cancelled", cls="meta"))
     else:
         parts.append(P("✗ " + j.error, cls="chip failed"))
-    return Article(*parts, cls=f"msg card job {j.state}", id=f"job-{j.job_id}")
+    return Article(*parts, cls=f"msg card job {j.state}", id=f"job-{j.job_id}", hx_swap_oob=swap)
 
 
-def models_card(models: list[str], current: str) -> Article:
+def models_card(models: tuple[str, ...], current: str) -> Article:
     rows = [Li(Button(m, hx_post="/model", hx_vals=json.dumps({"name": m}), hx_swap="none",
                       cls="linkish" + (" current" if m == current else "")), " ← in use" if m == current else "")
             for m in models]
@@ -173,7 +224,7 @@ def models_card(models: list[str], current: str) -> Article:
                    cls="msg card models")
 
 
-def task_item(t: TaskRow) -> Li:
+def task_item(t: TaskRow, swap: str | None = None) -> Li:
     return Li(
         Span("⋮⋮", cls="handle", title="Drag to reorder"),
         Input(type="hidden", name="ids", value=str(t.id)),
@@ -182,38 +233,36 @@ def task_item(t: TaskRow) -> Li:
         Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
               cls="name", aria_label="Task name", maxlength=str(MAX_NAME)),
         Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}"),
-        id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id),
+        id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id), hx_swap_oob=swap,
     )
 
 
-def task_list(tasks: list[TaskRow]) -> Ul:
-    return Ul(*[task_item(t) for t in tasks], id="task-list", cls="tasks")
+def task_list(tasks: list[TaskRow], swap: str | None = None) -> Ul:
+    return Ul(*[task_item(t) for t in tasks], id="task-list", cls="tasks", hx_swap_oob=swap)
 
 
-def status_line(s: dict) -> Div:
-    """`s` is the web hub's status summary: backend, model, reachable, note and each process's state."""
+def status_line(s: Status, swap: str | None = None) -> Div:
     procs = [Span(Span(cls="led up" if up else "led down"), name, cls="proc", title="up" if up else "down")
-             for name, up in s["procs"].items()]
-    if not s["procs"].get("llm_worker"):
+             for name, up in s.procs.items()]
+    if not s.procs.get("llm_worker"):
         model = Span("no LLM worker", cls="backend down")
-    elif s["backend"] == "demo":
+    elif s.backend == "demo":
         model = Span("demo model", cls="backend demo")
-    elif len(s.get("models", [])) > 1:
-        model = Span(s["backend"], " · ",
-                     Select(*[Option(m, value=m, selected=m == s["model"]) for m in s["models"]],
+    elif len(s.models) > 1:
+        model = Span(s.backend, " · ",
+                     Select(*[Option(m, value=m, selected=m == s.model) for m in s.models],
                             name="name", hx_post="/model", hx_trigger="change", hx_swap="none",
                             aria_label="Model", id="model-picker"),
-                     cls="backend" + ("" if s["reachable"] else " down"))
+                     cls="backend" + ("" if s.reachable else " down"))
     else:
-        model = Span(f"{s['backend']} · {s['model'] or '(no model)'}",
-                     cls="backend" + ("" if s["reachable"] else " down"))
+        model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"))
     banner = ""
-    if s["backend"] == "demo" and s["procs"].get("llm_worker"):
+    if s.backend == "demo" and s.procs.get("llm_worker"):
         banner = Div(Span("Demo model. ", cls="strong"), "You are chatting with Ghostwire's built-in demo model, "
                      "which knows a few phrases (try “add buy apples”). ", OLLAMA_HINT, cls="banner demo")
-    elif s["note"] and not s["reachable"]:
-        banner = Div(s["note"], cls="banner warn")
-    return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status")
+    elif s.note and not s.reachable:
+        banner = Div(s.note, cls="banner warn")
+    return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 
 def chat_form() -> Form:
@@ -227,11 +276,13 @@ def chat_form() -> Form:
     )
 
 
-def page(*, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tuple:
+def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False) -> tuple:
     return (
         Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
-                      aria_pressed="false")),
+                      aria_pressed="false"),
+               Form(Button("Sign out", type="submit"), method="post", action="/logout", id="sign-out")
+               if sign_out else ""),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,

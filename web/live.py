@@ -3,17 +3,18 @@ each process's health. Every bus message becomes at most one SSE fragment here."
 
 from __future__ import annotations
 
-import html
 import time
 from collections import OrderedDict
 
-from fasthtml.common import Div, Span, to_xml
+from fasthtml.common import Div
 
 from bus import contract as c
 from commands import bang
 from commands.ids import commands_of, is_tool_call_id, tool_call_id
-from commands.splitter import Block, CommandSplitter, Hidden, Thinking
+from commands.splitter import Block, CommandSplitter, Hidden, Piece, Thinking
 from web import components as ui, trust_ui
+from web.render import Rendered
+from web.renderer import RenderCache
 from web.store import ChipResult, StoredMessage, Store
 
 ENDED_KEEP = 200
@@ -22,13 +23,10 @@ STALE_S = 3.5
 PROCS = ("broker", "crud_worker", "llm_worker")
 
 
-def oob(elt) -> str:
-    return to_xml(elt, indent=False)
-
-
 class Live:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, cache: RenderCache):
         self.store = store
+        self.cache = cache
         self.replies: dict[str, ui.ReplyView] = {}
         self.splitters: dict[str, CommandSplitter] = {}
         self.next_seq: dict[str, int] = {}
@@ -57,12 +55,12 @@ class Live:
         if not new:
             return ""
         card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
-        return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
-                       hx_swap_oob="beforeend:#chat-log"))
+        return ui.to_html(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
+                              hx_swap_oob="beforeend:#chat-log"))
 
     def on_queued(self, m: c.ReplyQueued) -> str:
         view, new = self.open_reply(m.msg_id, m.kind)
-        return oob(Div(self.bubble(view), hx_swap_oob="beforeend:#chat-log")) if new else ""
+        return ui.to_html(Div(self.bubble(view), hx_swap_oob="beforeend:#chat-log")) if new else ""
 
     def _stream(self, msg_id: str, seq: int) -> ui.ReplyView | None:
         """The live view a stream message belongs to; after a gap the display waits for `done` to heal."""
@@ -73,7 +71,7 @@ class Live:
             view, _ = self.open_reply(msg_id)
             self.next_seq[msg_id] = seq  # joined late: show from here, `done` heals the rest
         if seq != self.next_seq[msg_id]:
-            self.splitters[msg_id] = None  # gap: stop appending; the final render repairs it
+            self.splitters.pop(msg_id, None)  # gap: stop appending; the final render repairs it
         self.next_seq[msg_id] = seq + 1
         self.hear(msg_id)
         return view
@@ -83,7 +81,7 @@ class Live:
         if view is None:
             return ""
         view.status, view.model = "streaming", m.model
-        return oob(Span(m.model, cls="meta model", id=f"model-{m.msg_id}", hx_swap_oob="true"))
+        return ui.to_html(ui.model_label(m.msg_id, m.model, swap="true"))
 
     def on_delta(self, m: c.LlmDelta) -> str:
         view = self._stream(m.msg_id, m.seq)
@@ -102,41 +100,39 @@ class Live:
         first = not view.thinking
         view.thinking += text
         if first:
-            box = ui.thinking_box(view)
-            box.attrs["hx-swap-oob"] = "true"
-            return oob(box)
-        return f'<span hx-swap-oob="beforeend:#think-{view.id}">{html.escape(text)}</span>'
+            return ui.to_html(ui.thinking_box(view, swap="true"))
+        return ui.append(f"think-{view.id}", text)
 
-    def _piece(self, view: ui.ReplyView, piece) -> str:
+    def _piece(self, view: ui.ReplyView, piece: Piece) -> str:
         if isinstance(piece, Block):
-            chips = []
-            for found in commands_of(view.id, piece):
-                view.pieces.append(("chip", found.command_id))
-                chips.append(ui.chip(found.command_id, self.results.get(found.command_id)))
-            return oob(Div(*chips, hx_swap_oob=f"beforeend:#body-{view.id}"))
+            return "".join(self._chip(view, found.command_id) for found in commands_of(view.id, piece))
         if isinstance(piece, Thinking):
             return self._think(view, piece.text) if piece.text else ""
         if isinstance(piece, Hidden) or not piece.text:
             return ""  # fence lines around a command are never shown
-        view.pieces.append(("text", piece.text))
-        return f'<span hx-swap-oob="beforeend:#body-{view.id}">{html.escape(piece.text)}</span>'
+        view.pieces.append(ui.ShownText(piece.text))
+        return ui.append(f"body-{view.id}", piece.text)
+
+    def _chip(self, view: ui.ReplyView, command_id: str) -> str:
+        view.pieces.append(ui.ShownChip(command_id))
+        return ui.to_html(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
 
     def on_tool_call(self, m: c.LlmToolCall) -> str:
         view = self._stream(m.msg_id, m.seq)
         if view is None:
             return ""
-        command_id = tool_call_id(m.msg_id, sum(1 for k, v in view.pieces if k == "chip" and is_tool_call_id(v)))
-        view.pieces.append(("chip", command_id))
-        return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{m.msg_id}"))
+        tools = sum(1 for p in view.pieces if isinstance(p, ui.ShownChip) and is_tool_call_id(p.command_id))
+        return self._chip(view, tool_call_id(m.msg_id, tools))
 
-    def on_end(self, m: c.LlmDone | c.LlmError) -> str:
+    def on_end(self, m: c.LlmDone | c.LlmError) -> ui.ReplyView | None:
+        """The reply has ended: the view to show as final (see `final`), or None if the tabs have it."""
         view = self.replies.pop(m.msg_id, None) or self.ended.get(m.msg_id)
         if view is None:
             if self.store.message(m.msg_id):
-                return ""  # an end published again for the crud_worker's sake: the tabs have it
+                return None  # an end published again for the crud_worker's sake: the tabs have it
             view = ui.ReplyView(id=m.msg_id)
         elif view.status in ("done", "cancelled", "failed"):
-            return ""  # a replayed end: already rendered
+            return None  # a replayed end: already rendered
         self.splitters.pop(m.msg_id, None)
         self.next_seq.pop(m.msg_id, None)
         self.heard.pop(m.msg_id, None)
@@ -148,9 +144,16 @@ class Live:
         self.ended[m.msg_id] = view
         while len(self.ended) > ENDED_KEEP:
             self.ended.popitem(last=False)
+        return view
+
+    def final(self, view: ui.ReplyView) -> str:
+        """An ended reply's swap, once its render is cached (`rendered`)."""
         if view.kind == "comment" and view.status == "cancelled" and not view.text:
-            return oob(Div(id=f"msg-{m.msg_id}", hx_swap_oob="delete"))
-        return oob(self.bubble(view, swap=True))
+            return ui.to_html(Div(id=f"msg-{view.id}", hx_swap_oob="delete"))
+        return ui.to_html(self.bubble(view, swap="true"))
+
+    def rendered(self, msg_id: str, text: str) -> Rendered | None:
+        return self.cache.get(msg_id, text) if text else Rendered("", ())
 
     def quiet(self, seconds: float) -> list[ui.ReplyView]:
         """Replies in flight with no news for `seconds`: their end may have been lost on the bus."""
@@ -169,38 +172,29 @@ class Live:
         result = self.results[m.command_id] = ChipResult(m.ok, m.summary, m.state, m.action)
         while len(self.results) > RESULTS_KEEP:
             self.results.popitem(last=False)
-        chip = ui.chip(m.command_id, result)
-        chip.attrs["hx-swap-oob"] = "true"
+        chip = ui.to_html(ui.chip(m.command_id, result, swap="true"))
         flipped = before.state != m.state if before else m.state != "done"
         if not flipped or m.msg_id in self.replies:
-            return oob(chip)
+            return chip
         # Undone, redone or decided after the reply ended: its Undo all may change too.
-        return oob(chip) + oob(trust_ui.undo_all_swap(m.msg_id, self.results_for([m.msg_id])))
+        return chip + ui.to_html(trust_ui.undo_all_swap(m.msg_id, self.results_for([m.msg_id])))
 
-    def bubble(self, view: ui.ReplyView, swap: bool = False):
-        results = self.results
-        if view.status not in ("queued", "streaming"):
-            results = self.results_for([view.id])
-        elt = ui.reply_bubble(view, results)
-        if swap:
-            elt.attrs["hx-swap-oob"] = "true"
-        return elt
+    def bubble(self, view: ui.ReplyView, swap: str | None = None):
+        if view.status in ("queued", "streaming"):
+            return ui.reply_bubble(view, self.results, swap)
+        return ui.reply_bubble(view, self.results_for([view.id]), swap, self.rendered(view.id, view.text))
 
     def on_task(self, m: c.TaskChanged) -> str:
         gap = self.change_seq and m.change_seq != self.change_seq + 1
         self.change_seq = max(self.change_seq, m.change_seq)
         if gap or m.op == "reorder" or m.task is None:
             return self.task_list_swap()
-        item = ui.task_item(m.task)
         if m.op == "insert":
-            return oob(Div(item, hx_swap_oob="beforeend:#task-list"))
-        item.attrs["hx-swap-oob"] = "delete" if m.op == "delete" else "true"
-        return oob(item)
+            return ui.to_html(Div(ui.task_item(m.task), hx_swap_oob="beforeend:#task-list"))
+        return ui.to_html(ui.task_item(m.task, swap="delete" if m.op == "delete" else "true"))
 
     def task_list_swap(self) -> str:
-        lst = ui.task_list(self.store.tasks())
-        lst.attrs["hx-swap-oob"] = "true"
-        return oob(lst)
+        return ui.to_html(ui.task_list(self.store.tasks(), swap="true"))
 
     def on_health(self, m: c.Health) -> None:
         self.health[m.instance] = m
@@ -219,26 +213,20 @@ class Live:
         self.jobs[m.job_id] = m
         while len(self.jobs) > ENDED_KEEP:
             self.jobs.popitem(last=False)
-        card = ui.job_card(m)
         if new:
-            return oob(Div(card, hx_swap_oob="beforeend:#chat-log"))
-        card.attrs["hx-swap-oob"] = "true"
-        return oob(card)
+            return ui.to_html(Div(ui.job_card(m), hx_swap_oob="beforeend:#chat-log"))
+        return ui.to_html(ui.job_card(m, swap="true"))
 
-    def status(self) -> dict:
+    def status(self) -> ui.Status:
         workers = self.llm_workers()
         lead = workers[0] if workers else None
-        models = lead.models if lead else []
+        models = tuple(lead.models) if lead else ()
         chosen = self.chosen_model if self.chosen_model in models else ""
-        return {
-            "procs": {p: self.up(p) for p in PROCS},
-            "backend": lead.backend if lead else "",
-            "model": chosen or (lead.model if lead else ""),
-            "models": models,
-            "reachable": lead.reachable if lead else False,
-            "note": lead.note if lead else "No LLM worker is running, so replies will wait.",
-            "workers": len(workers),
-        }
+        return ui.Status(procs={p: self.up(p) for p in PROCS}, backend=lead.backend if lead else "",
+                         model=chosen or (lead.model if lead else ""), models=models,
+                         reachable=lead.reachable if lead else False,
+                         note=lead.note if lead else "No LLM worker is running, so replies will wait.",
+                         workers=len(workers))
 
     def forget_stale(self) -> None:
         cutoff = time.monotonic() - 60

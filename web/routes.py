@@ -3,6 +3,7 @@ change comes back to every tab (this one included) as an SSE swap, so nothing is
 
 from __future__ import annotations
 
+import anyio.from_thread
 import msgspec
 from fasthtml.common import Div, P
 from starlette.requests import Request
@@ -10,10 +11,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bus import contract as c
 from bus.client import new_id
+from bus.contract import MAX_NAME
 from commands import bang
 from web import components as ui, trust_routes
+from web.edge import ascii_id, msg_id_ok
 from web.hub import CrudUnavailable, Hub
-from web.live import oob
 
 
 def hub_of(req: Request) -> Hub:
@@ -22,18 +24,21 @@ def hub_of(req: Request) -> Hub:
 
 def refuse(target: str, text: str) -> Response:
     """422: htmx swaps it into the error slot (app.js allows that code) and the form keeps its text."""
-    return Response(oob(P(text, cls="error-text")), status_code=422,
+    return Response(ui.to_html(P(text, cls="error-text")), status_code=422,
                     headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"})
 
 
 def clear(target: str) -> str:
-    return oob(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
+    return ui.to_html(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
 
 
 def index(req: Request):
+    """Built in a worker thread (a sync route), as the list of thousands of tasks takes a while; the
+    replies on the page are rendered first, on the event loop's render process."""
     hub = hub_of(req)
+    anyio.from_thread.run(hub.warm)
     return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
-                   chat=hub.chat_items())
+                   chat=hub.chat_items(), sign_out=req.app.state.signed_in)
 
 
 async def chat(req: Request, msg: str = ""):
@@ -48,7 +53,7 @@ async def chat(req: Request, msg: str = ""):
     match command:
         case bang.Models():
             status = hub.live.status()
-            return ui.models_card(status["models"], status["model"]), clear("#chat-error")
+            return ui.models_card(status.models, status.model), clear("#chat-error")
         case bang.UseModel(name):
             return await choose_model(req, name, "#chat-error")
         case bang.Pull(name):
@@ -71,11 +76,11 @@ async def chat(req: Request, msg: str = ""):
 
 async def choose_model(req: Request, name: str, error_slot: str = "#chat-error"):
     hub = hub_of(req)
-    models = hub.live.status()["models"]
+    status = hub.live.status()
     if not name:
         return refuse(error_slot, "Say which model, e.g. !model llama3.2:3b (see !models).")
-    if name not in models:
-        hint = f" Try !pull {name} to download it." if hub.live.status()["backend"] == "ollama" else ""
+    if name not in status.models:
+        hint = f" Try !pull {name} to download it." if status.backend == "ollama" else ""
         return refuse(error_slot, f"There is no model named {name!r}.{hint} !models lists them.")
     try:
         reply = await hub.request(c.CrudRequest(req_id=new_id("q"), op="set_model", name=name))
@@ -104,6 +109,8 @@ async def pull(req: Request, name: str = ""):
 
 
 async def stop(req: Request, msg_id: str):
+    if not msg_id_ok(msg_id):
+        return Response(status_code=404)
     await hub_of(req).bus.publish(c.LlmCancel(msg_id=msg_id))
     return Response(status_code=204)
 
@@ -114,6 +121,8 @@ async def _task_request(req: Request, **fields) -> Response | str:
         return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
     if any(not 1 <= i <= c.MAX_ID for i in fields.get("ids") or []):
         return refuse("#task-error", "Couldn't do that: the new order names a task that doesn't exist.")
+    if len((fields.get("name") or "").strip()) > MAX_NAME:
+        return refuse("#task-error", f"Couldn't do that: the name is over {MAX_NAME} characters.")
     try:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=f"{req.method} {req.url.path}",
                                                         **fields))
@@ -142,9 +151,8 @@ async def delete_task(req: Request, task_id: int):
 
 async def order_tasks(req: Request):
     form = await req.form()
-    try:
-        ids = [int(i) for i in form.getlist("ids")]
-    except ValueError:
+    ids = [ascii_id(str(i)) for i in form.getlist("ids")]
+    if None in ids:
         return refuse("#task-error", "The new order has an id that isn't a number.")
     return await _task_request(req, op="reorder", ids=ids)
 
@@ -156,6 +164,8 @@ async def poke(req: Request):
 async def events(req: Request, after: str = ""):
     hub = hub_of(req)
     last_id = req.headers.get("last-event-id") or after
+    if last_id and hub.fanout.missed(last_id) is None:
+        await hub.warm()  # a snapshot may be needed: its replies rendered first
     q, initial = hub.fanout.subscribe(last_id, hub.snapshot)
     return StreamingResponse(hub.fanout.stream(q, initial), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -165,7 +175,7 @@ def health(req: Request):
     hub = hub_of(req)
     live = hub.live
     status = live.status()
-    procs = {name: {"up": up} for name, up in status["procs"].items()}
+    procs = {name: {"up": up} for name, up in status.procs.items()}
     procs["web"] = {"up": hub.startup.bus_ready.is_set(), "tabs": len(hub.fanout.tabs)}
     for h in live.health.values():
         if h.proc == "broker" and live.up("broker"):
@@ -174,8 +184,8 @@ def health(req: Request):
         {"instance": h.instance, "backend": h.backend, "model": h.model, "reachable": h.reachable,
          "active": h.active, "note": h.note} for h in live.llm_workers()]
     missing = [name for name, p in procs.items() if not p["up"]]
-    body = {"ok": not missing, "missing": missing, "backend": status["backend"], "model": status["model"],
-            "reachable": status["reachable"], "note": status["note"], "processes": procs}
+    body = {"ok": not missing, "missing": missing, "backend": status.backend, "model": status.model,
+            "reachable": status.reachable, "note": status.note, "processes": procs}
     # 503 until all four are up, so a probe (compose, a load balancer) waits for a usable app.
     return JSONResponse(msgspec.to_builtins(body), status_code=200 if not missing else 503)
 
@@ -191,7 +201,8 @@ def register(app) -> None:
     app.route("/health", methods=["GET"])(health)
     app.route("/tasks", methods=["POST"])(add_task)
     app.route("/tasks/order", methods=["POST"])(order_tasks)
-    app.route("/tasks/{task_id}/toggle", methods=["POST"])(toggle_task)
-    app.route("/tasks/{task_id}", methods=["PUT"])(rename_task)
-    app.route("/tasks/{task_id}", methods=["DELETE"])(delete_task)
+    # `:int` matches ASCII digits only: "/tasks/１/toggle" is no route (404), never task 1
+    app.route("/tasks/{task_id:int}/toggle", methods=["POST"])(toggle_task)
+    app.route("/tasks/{task_id:int}", methods=["PUT"])(rename_task)
+    app.route("/tasks/{task_id:int}", methods=["DELETE"])(delete_task)
     trust_routes.register(app)

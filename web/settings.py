@@ -16,5 +16,13 @@ class WebSettings:
     # A container must bind all interfaces; compose publishes the port on the host's loopback only,
     # so the image sets this to say exactly that.
     allow_unauthenticated: bool = var("GHOSTWIRE_ALLOW_UNAUTHENTICATED", False)
+    # Host names besides loopback and GHOSTWIRE_HOST that the page may be opened by (a proxy's name).
+    allowed_hosts: str = var("GHOSTWIRE_ALLOWED_HOSTS", "")
+    # Addresses whose X-Forwarded-For/-Proto are believed (a reverse proxy in front): comma-separated.
+    trusted_proxies: str = var("GHOSTWIRE_TRUSTED_PROXIES", "")
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
 
     __repr__ = masked

@@ -11,7 +11,8 @@ import msgspec
 
 from bus.contract import TaskRow
 
-CHAT_PAGE = 100
+CHAT_PAGE = 100  # the page shows at most the last CHAT_PAGE messages
+CHAT_PAGE_BYTES = 500_000  # and at most this many bytes of their text (the newest is always shown)
 
 
 class StoredMessage(msgspec.Struct):
@@ -48,6 +49,11 @@ class StoredChange(msgspec.Struct):
     what: str
 
 
+class ChatPage(msgspec.Struct):
+    messages: list[StoredMessage]  # oldest first
+    older: bool  # the conversation has messages before these
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = path
@@ -75,11 +81,15 @@ class Store:
     def tasks(self) -> list[TaskRow]:
         return [TaskRow.from_row(r) for r in self._rows(f"SELECT {TaskRow.COLUMNS} FROM tasks ORDER BY priority, id")]
 
-    def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE) -> list[StoredMessage]:
+    def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE,
+                 max_bytes: int = CHAT_PAGE_BYTES) -> ChatPage:
+        """The newest messages, bounded by count and by the UTF-8 bytes of their text."""
         rows = self._rows(
-            "SELECT id, role, kind, content, status, model, error, created_at FROM messages"
-            " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit))
-        return [StoredMessage(*r) for r in reversed(rows)]
+            "SELECT id, role, kind, content, status, model, error, created_at,"
+            " SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
+            " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
+        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[8] <= max_bytes]
+        return ChatPage([StoredMessage(*r[:8]) for r in reversed(kept)], older=len(rows) > len(kept))
 
     def message(self, msg_id: str) -> StoredMessage | None:
         rows = self._rows("SELECT id, role, kind, content, status, model, error, created_at FROM messages"

@@ -61,8 +61,8 @@ async def undo_command(req: Request, command_id: str):
     return await _undo(req, "command", command_id)
 
 
-async def undo_change(req: Request, seq: str):
-    return await _undo(req, "change", seq)
+async def undo_change(req: Request, seq: int):
+    return await _undo(req, "change", str(seq))
 
 
 async def undo_last(req: Request):
@@ -77,8 +77,8 @@ async def redo_command(req: Request, command_id: str):
     return await _undo(req, "command", command_id, redo=True)
 
 
-async def redo_change(req: Request, seq: str):
-    return await _undo(req, "change", seq, redo=True)
+async def redo_change(req: Request, seq: int):
+    return await _undo(req, "change", str(seq), redo=True)
 
 
 async def redo_last(req: Request):
@@ -119,7 +119,7 @@ def register(app) -> None:
         reply, command, change, last = handlers
         app.route(f"/{verb}/reply/{{reply_id}}", methods=["POST"])(reply)
         app.route(f"/{verb}/command/{{command_id}}", methods=["POST"])(command)
-        app.route(f"/{verb}/change/{{seq}}", methods=["POST"])(change)
+        app.route(f"/{verb}/change/{{seq:int}}", methods=["POST"])(change)  # ASCII digits only
         app.route(f"/{verb}/last", methods=["POST"])(last)
     app.route("/approve/{command_id}", methods=["POST"])(approve)
     app.route("/settings/ask", methods=["POST"])(set_policy)

@@ -55,7 +55,9 @@ def test_quick_bench_completes_and_counts_every_token(tmp_path):
     mem = r["memory"]
     assert set(mem["idle_rss_mb"]) == set(PROCS) == set(mem["peak_rss_mb"])
     assert mem["idle_rss_total_mb"] > 0
-    assert len(r["goals"]) == 14 and all(g["ok"] in (True, False) for g in r["goals"])
+    for name, x in r["hostile"].items():  # bench/hostile.py: /health during the render, GET / after
+        assert x["probes"] >= 1 and x["health_ms"]["max"] is not None and x["page_bytes"] > 0, name
+    assert len(r["goals"]) == 14 + len(r["hostile"]) and all(g["ok"] in (True, False) for g in r["goals"])
 
     # The run in Chromium: every marker word of every reply reached the DOM, bytes and CPU accounted.
     assert "in the browser" in run.stdout

@@ -293,6 +293,43 @@ def test_hostile_errors_and_toasts(stack, fake_ollama, tabs):
         STATS["hostile"]["places checked"] += 2 * len(short)
 
 
+def test_a_command_in_a_link_title_is_one_safe_link_and_a_separate_chip(stack, fake_ollama, tabs):
+    """The chip used to be put inside the title after sanitising: the link lost its rel and a link to any
+    URL could pass for a ✓ chip."""
+    actor, watcher = tabs
+    settle(stack, fake_ollama)
+    command = commands("insert", ["titled PWN-title"])[0]
+    text = f'[x](http://a.example "{command} …") after'
+    fake_ollama.enqueue(Script(tokens=[text[i:i + 5] for i in range(0, len(text), 5)], delay=0.002))
+    ids = "() => [...document.querySelectorAll('.msg.assistant')].map(m => m.id)"
+    before = set(actor.evaluate(ids))
+    actor.fill("#msg", "a link with a title")
+    actor.press("#msg", "Enter")
+    reply = wait_for(lambda: set(actor.evaluate(ids)) - before, what="the reply bubble").pop()[len("msg-"):]
+    def look(page) -> None:
+        page.wait_for_selector(f"#msg-{reply}.done", timeout=20_000)
+        wait_for(lambda: page.locator(f"#body-{reply} .chip.ok").count() == 1, what="the chip's result")
+        found = page.evaluate(f"""() => {{
+            const body = document.getElementById('body-{reply}');
+            const links = [...body.querySelectorAll('a')];
+            return {{links: links.map(a => [a.getAttribute('href'), a.getAttribute('rel'), a.getAttribute('title'),
+                                            a.querySelectorAll('*').length]),
+                     chipInLink: !!body.querySelector('a .chip'), chip: body.querySelector('.chip').innerText}};
+        }}""")
+        assert len(found["links"]) == 1, found
+        href, rel, title, children = found["links"][0]
+        assert href == "http://a.example" and "noopener" in rel and "chip" not in (title or "") and children == 0
+        assert not found["chipInLink"] and "Added 'titled PWN-title'" in found["chip"], found
+        assert_clean(page, "a command in a link title")
+
+    look(actor)
+    look(watcher)
+    actor.reload()  # and as the server renders it from the database
+    actor.wait_for_selector("html[data-sse=open]", state="attached")
+    look(actor)
+    STATS["hostile"]["places checked"] += 3
+
+
 def test_everything_again_after_a_reload(stack, tabs):
     """The same history, now rendered by the server from the database (GET /)."""
     for page in tabs:

@@ -25,14 +25,18 @@ STATS: dict[str, Counter] = defaultdict(Counter)
 class ReplyTap(BusTap):
     """Counts each reply's deltas and notes its start and end, as they go by."""
 
-    def __init__(self, stack):
-        super().__init__(f"ipc://{stack.run_dir}/events-out.sock", topics=(b"llm.", b"health."))
+    def __init__(self, stack, also: tuple[bytes, ...] = ()):
+        super().__init__(f"ipc://{stack.run_dir}/events-out.sock", topics=(b"llm.", b"health.", *also))
+        self.also = also  # more topic prefixes to watch: their messages are kept in `heard`
+        self.heard: list[tuple[bytes, bytes]] = []  # (topic, payload) of the `also` topics
         self.deltas: Counter = Counter()
         self.ended: dict[str, str] = {}  # msg_id -> "done:<status>" | "error"
         self.ended_at: dict[str, float] = {}  # msg_id -> time.monotonic() when the end went by
         self.started: set[str] = set()
 
-    def heard(self, frame: Frame) -> None:
+    def on_frame(self, frame: Frame) -> None:
+        if self.also and frame.topic.startswith(self.also):
+            self.heard.append((frame.topic, frame.payload))
         if not frame.topic.startswith(b"llm."):
             return
         try:

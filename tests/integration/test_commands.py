@@ -35,7 +35,7 @@ def test_commands_split_across_chunks_run_as_they_close(stack, fake_ollama):
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("add three things")
         stack.wait_message(reply)
-        wait_for(lambda: len(sse.matching(r'class="chip ok" hx-swap-oob')) >= 3, what="three chip results")
+        wait_for(lambda: len(sse.matching(r'hx-swap-oob="true" id="chip-[^"]+" class="chip ok"')) >= 3, what="three chip results")
         wait_for(lambda: sse.matching(f'msg-{reply}" class="msg assistant chat done'), what="final bubble")
     assert {'Buy {curly} "apples"', "Ölmühle 🍎", "third"} <= set(task_names(stack))
     shown = stream_text(sse, reply)
@@ -60,8 +60,8 @@ def test_bad_commands_are_refused_visibly_and_fed_back(stack, fake_ollama):
         reply = stack.chat("do something impossible")
         wait_for(lambda: stack.message(reply + "-f"), what="the follow-up reply")
         # The chips travel crud_worker → bus → web → SSE, apart from the follow-up's storing.
-        failed = wait_for(lambda: len(sse.matching(r'class="chip failed" hx-swap-oob')) >= 4 and
-                          sse.matching(r'class="chip failed" hx-swap-oob'), what="four refusal chips")
+        failed = wait_for(lambda: len(sse.matching(r'hx-swap-oob="true" id="chip-[^"]+" class="chip failed')) >= 4 and
+                          sse.matching(r'hx-swap-oob="true" id="chip-[^"]+" class="chip failed'), what="four refusal chips")
     assert len(failed) == 4
     reasons = " ".join(e.data for e in failed)
     assert "fly" in reasons and "empty" in reasons and "99999" in reasons and "500" in reasons
