@@ -2,8 +2,8 @@
 running SmolLM2-135M-Instruct (see provision.py for where both come from).
 
 One server for the session; each test module gets its own stack (its own conversation and database)
-pointed at it (or at the server fixture its `ENGINE` names), with the module's `STACK_ENV`. Without the engine every test here skips, and the end of
-the run says why (never a silent pass)."""
+pointed at it, or at the server fixture the module's `ENGINE` names, with the module's `STACK_ENV`.
+Without the engine every test here skips, and the end of the run says why (never a silent pass)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from tests.engine.server import EngineServer, eval_speed, why_unavailable
 from tests.fixtures import FAILED_STACK_LOGS, LOG_TAIL_LINES
 from tests.stack import Stack
 
-# Small: room for the system prompt (~430 tokens), a little history and a reply, and a long story
-# reliably fills it (finish_reason "length") in ~600 tokens, so the token-limit test stays short.
+# Small, so a message over it is cheap to write and the KV cache is small, yet room for the system
+# prompt (~430 tokens), a little history and a short reply.
 N_CTX = 1024
 SKIP_REASON = why_unavailable()
-
-
 ENGINE_LOG: list[str] = []  # each server's log, read for the summary's speed line
+FIGURES: list[str] = []  # what the tests measured, one line each, printed at the end of the run
 # The session's server waits its turn on a second request instead of ending the running stream
 # (llama-cpp-python's default, interrupt_requests=True, cuts it: test_engine_probe.py meets that one).
 NO_INTERRUPT = ("--interrupt_requests", "False")
@@ -70,5 +69,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line("engine tests: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
     if ours.get("skipped"):
         terminalreporter.write_line(f"skipped because {SKIP_REASON or ours['skipped'][0].longrepr[-1]}")
+    for line in FIGURES:
+        terminalreporter.write_line(line)
     if ENGINE_LOG:
         terminalreporter.write_line(eval_speed(*ENGINE_LOG))

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from llm_worker.selector import PROBE_SLOW_S
-from tests.engine.conftest import serve
+from tests.engine.conftest import FIGURES, serve
 from tests.engine.helpers import appends, final_bubble, stored
 from tests.engine.server import CUT_SHORT
 from tests.util import SseReader, wait_for
@@ -45,8 +45,9 @@ def test_replies_streaming_longer_than_a_probe_interval_end_with_their_finish_re
             spent += time.monotonic() - started
         rows.append(stored(stack, reply))
     during = shipped_engine.log(mark)
-    print(f"{len(rows)} replies streamed for {spent:.0f} s ({', '.join(f'{len(r.content):,}' for r in rows)} "
-          f"characters); {len(PROBES.findall(during))} model-list requests reached the server meanwhile")
+    FIGURES.append(f"long replies: {len(rows)} streamed for {spent:.0f} s ({', '.join(f'{len(r.content):,}' for r in rows)}"
+                   f" characters); {len(PROBES.findall(during))} model-list requests reached the server meanwhile, "
+                   f"{during.count(CUT_SHORT)} streams cut")
     assert set(health) == {200}
     # The server's own log is the evidence: a stream it did not finish leaves this line.
     assert CUT_SHORT not in during, "a poll cut a reply off while the server was generating it"
