@@ -37,6 +37,7 @@ class Outcome:
     request: str
     verdict: str  # ran | refused | nothing
     status: str
+    error: str
     seconds: float
     commands: list[str]
     reply: str
@@ -49,17 +50,20 @@ def verdict(oks: list[int]) -> str:
 def run_one(stack: Stack, kind: str, text: str) -> Outcome:
     started = time.monotonic()
     reply = stack.chat(text)
-    status, content = wait_for(lambda: _ended(stack, reply), REPLY_TIMEOUT_S, interval=0.2, what=f"reply to {text!r}")
+    try:
+        status, content, error = wait_for(lambda: _ended(stack, reply), REPLY_TIMEOUT_S, interval=0.2,
+                                          what=f"reply to {text!r}")
+    except AssertionError:  # wait_for's deadline: the reply is still going; its commands so far count
+        status, content, error = "still streaming", "", ""
     with stack.db() as db:
         rows = db.execute("SELECT ok, result FROM commands WHERE msg_id = ? ORDER BY id", [reply]).fetchall()
-    return Outcome(kind, text, verdict([ok for ok, _ in rows]), status, round(time.monotonic() - started, 1),
-                   [result for _, result in rows], content[:300])
+    return Outcome(kind, text, verdict([ok for ok, _ in rows]), status, error or "",
+                   round(time.monotonic() - started, 1), [result for _, result in rows], content[:300])
 
 
-def _ended(stack: Stack, reply: str) -> tuple[str, str] | None:
+def _ended(stack: Stack, reply: str) -> tuple[str, str, str | None] | None:
     with stack.db() as db:
-        row = db.execute("SELECT status, content FROM messages WHERE id = ?", [reply]).fetchone()
-    return row
+        return db.execute("SELECT status, content, error FROM messages WHERE id = ?", [reply]).fetchone()
 
 
 def main() -> int:
@@ -70,7 +74,8 @@ def main() -> int:
         print(reason, file=sys.stderr)
         return 2
     engine = EngineServer(args.n_ctx, "--interrupt_requests", "False").start()
-    stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx), GHOSTWIRE_LLM_SLOTS="1")
+    stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx),
+                  GHOSTWIRE_LLM_SLOTS="1")
     outcomes: list[Outcome] = []
     engine_log = ""
     try:
@@ -80,7 +85,8 @@ def main() -> int:
         wait_for(lambda: len(stack.tasks()) == len(SEEDED), 10, what="the seeded tasks")
         for kind, text in REQUESTS:
             outcomes.append(out := run_one(stack, kind, text))
-            print(f"{kind:6} {out.verdict:7} {out.seconds:5.1f} s  {text!r} -> {out.reply[:70]!r}", flush=True)
+            print(f"{kind:6} {out.verdict:7} {out.seconds:5.1f} s  {text!r} -> {(out.reply or out.error)[:70]!r}",
+                  flush=True)
     finally:
         stack.stop()
         engine_log = engine.log()

@@ -30,6 +30,7 @@ def shipped_engine():
     yield from serve(LONG_N_CTX)
 
 
+@pytest.mark.timeout(STREAMING_S + 2 * LONG_REPLY_S + 60)  # past the suite's 120 s: replies, then one more
 @pytest.mark.xfail(strict=False, reason="needs the backends branch fix: the health probe's GET /v1/models ends "
                                         "a llama.cpp stream with [DONE] and no finish_reason (issue 12, item 1)")
 def test_replies_streaming_longer_than_a_probe_interval_end_with_their_finish_reason(stack, shipped_engine):
@@ -46,8 +47,8 @@ def test_replies_streaming_longer_than_a_probe_interval_end_with_their_finish_re
         rows.append(stored(stack, reply))
     during = shipped_engine.log(mark)
     FIGURES.append(f"long replies: {len(rows)} streamed for {spent:.0f} s ({', '.join(f'{len(r.content):,}' for r in rows)}"
-                   f" characters); {len(PROBES.findall(during))} model-list requests reached the server meanwhile, "
-                   f"{during.count(CUT_SHORT)} streams cut")
+                   f" characters); {len(PROBES.findall(during))} model-list requests reached the server meanwhile; "
+                   f"streams the server saw cut: {during.count(CUT_SHORT)}")
     assert set(health) == {200}
     # The server's own log is the evidence: a stream it did not finish leaves this line.
     assert CUT_SHORT not in during, "a poll cut a reply off while the server was generating it"
