@@ -28,11 +28,14 @@ $(VENDOR)/.stamp: web/assets/package.json web/assets/package-lock.json
 	   web/assets/node_modules/sortablejs/Sortable.min.js $(VENDOR)/
 	touch $@
 
+# Whatever signal ends it (Ctrl-C, SIGTERM, SIGHUP; to the group or to supervisord), supervisord stops all
+# four processes: tee ignores signals, so their output keeps flowing until supervisord is done, and
+# bus/supervise.py makes SIGHUP a stop, not supervisord's reload. tee ends when its input does.
 run: install
 	@mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)
 	@echo "Ghostwire: open http://$${GHOSTWIRE_HOST:-127.0.0.1}:$${GHOSTWIRE_PORT:-5001}  (Ctrl-C stops everything)"
-	set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/supervisord -c supervisord.conf 2>&1 \
-	  | tee -i -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log  # -i: Ctrl-C stops supervisord, which then stops tee
+	set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bus.supervise -c supervisord.conf 2>&1 \
+	  | (trap '' INT TERM HUP PIPE; exec tee -p -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log)
 
 # A real inference engine and model for tests/engine: llama-cpp-python compiled once into a wheel cache
 # (GHOSTWIRE_CACHE_DIR, default ~/.cache/ghostwire) and reused after; without one those tests skip, saying why.

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from bench import measure, report, runner
-from bench.fake_model import FakeModel
+from bench import browser, measure, report, runner
+from bench.model import FakeModel
 from bench.procs import CpuMeter, machine, status_mb
-from bench.tap import BusTap
+from bench.tap import StageTap
 from tests.stack import HX, Stack
 
 PROFILES = {"laptop": 40, "desktop": 300, "cloud": 2500, "max": 0}
@@ -23,10 +23,12 @@ PROFILES = {"laptop": 40, "desktop": 300, "cloud": 2500, "max": 0}
 PLANS = {
     "default": {"tokens": {"laptop": 500, "desktop": 1500, "cloud": 5000, "max": 40000},
                 "commands": {"laptop": 5, "desktop": 8, "cloud": 10, "max": 10},
-                "lengths": [1250, 2500, 5000], "fanout_tokens": 1500, "warmup": 200},
-    "quick": {"tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 500},
+                "lengths": [1250, 2500, 5000], "fanout_tokens": 1500, "warmup": 200,
+                "browser_tokens": {"laptop": 200, "desktop": 900, "cloud": 3000, "max": 10000}},
+    "quick": {"tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 5000},  # fewer at max can land in one read
               "commands": {"laptop": 1, "desktop": 1, "cloud": 2, "max": 2},
-              "lengths": [100, 200, 400], "fanout_tokens": 60, "warmup": 20},
+              "lengths": [100, 200, 400], "fanout_tokens": 60, "warmup": 20,
+              "browser_tokens": {"laptop": 20, "desktop": 60, "cloud": 200, "max": 500}},
 }
 FANOUT_RATE = 300
 LENGTH_RATE = 2500
@@ -42,20 +44,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="tiny runs: a smoke test of a few seconds")
     ap.add_argument("--tabs", type=int, default=100, help="SSE clients on one reply in the fan-out run")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    ap.add_argument("--no-browser", action="store_true", help="skip the run in Chromium (bench/browser.py)")
     ap.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy profiles of every run into DIR")
     return ap.parse_args(argv)
 
 
-async def run_plan(ctx: runner.Ctx, plan: dict, tabs: int, bus_out: str) -> dict:
-    ctx.tap = BusTap(bus_out)
+async def run_plan(ctx: runner.Ctx, plan: dict, tabs: int, bus_out: str, in_browser: bool) -> dict:
+    ctx.tap = StageTap(bus_out)
     ctx.tap.start()
     try:
-        return await _run_plan(ctx, plan, tabs)
+        return await _run_plan(ctx, plan, tabs, in_browser)
     finally:
         ctx.tap.close()
 
 
-async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
+async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int, in_browser: bool) -> dict:
     async with httpx.AsyncClient(base_url=ctx.web_url, headers=HX, timeout=10) as ctx.http:
         # The warm-up pays first-use costs (model lookup, caches) and lets the tap's subscription settle.
         await runner.through_ghostwire(ctx, plan["warmup"], 0, 1)
@@ -76,7 +79,8 @@ async def _run_plan(ctx: runner.Ctx, plan: dict, tabs: int) -> dict:
                    "runs": [{k: x[k] for k in ("tokens", "text_chars", "wire_bytes", "lost_total")} for x in runs]}
         lengths["fit"] = measure.linear_fit([(x["text_chars"], x["wire_bytes"]) for x in runs])
         fanout = await runner.through_ghostwire(ctx, plan["fanout_tokens"], FANOUT_RATE, tabs=tabs, label="fanout")
-    return {"profiles": profiles, "lengths": lengths, "fanout": fanout}
+        in_page = await browser.run(ctx, PROFILES, plan["browser_tokens"]) if in_browser else None
+    return {"profiles": profiles, "lengths": lengths, "fanout": fanout, "browser": in_page}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -97,7 +101,10 @@ def main(argv: list[str] | None = None) -> dict:
             spy = Spy(args.py_spy, pids)
         bus_out = stack.env.get("GHOSTWIRE_BUS_EVENTS_OUT") or f"ipc://{stack.run_dir / 'events-out.sock'}"
         ctx = runner.Ctx(web_url=stack.url, fake=fake, meter=CpuMeter(pids), spy=spy)
-        results = asyncio.run(run_plan(ctx, PLANS[mode], args.tabs, bus_out))
+        skip_browser = "--no-browser" if args.no_browser else browser.available()
+        if skip_browser and not args.no_browser:
+            print(f"bench: skipping the browser run: {skip_browser}", file=sys.stderr)
+        results = asyncio.run(run_plan(ctx, PLANS[mode], args.tabs, bus_out, in_browser=not skip_browser))
         peak = {p: status_mb(pid, "VmHWM") for p, pid in pids.items()}
         restarted = [p for p, pid in pids.items() if stack.pid(p) != pid]
     finally:

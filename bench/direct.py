@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from bench.fake_model import MODEL
+from bench.model import MODEL
 
 
 async def read(fake_url: str, key: str, timeout: float) -> list[tuple[int, str]]:

@@ -8,7 +8,7 @@ import math
 import re
 
 from bench.clients import Event
-from bench.fake_model import Script
+from bench.model import Script
 
 
 def pct(values: list[float], p: float) -> float | None:

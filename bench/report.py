@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench import browser
+
 PROCS = ("broker", "crud_worker", "llm_worker", "web")
 LIMITED = ("laptop", "desktop", "cloud")  # the profiles with a real rate (≤ 2,500 tok/s)
 
@@ -114,6 +116,8 @@ def table(r: dict) -> str:
               f"{fan['tabs_complete']}/{fan['tabs']} complete, min received {fan['min_received']}, "
               f"lag p50 {_f(fan['lag_ms']['p50'], 2)} / p99 {_f(fan['lag_ms']['p99'], 2)} / "
               f"max {_f(fan['lag_ms']['max'], 2)} ms"]
+    if r.get("browser"):
+        lines += browser.table(r["browser"])
     lines += ["", f"{'goal':<56}{'measured':<34}ok"]
     for g in r["goals"]:
         mark = "?" if g["ok"] is None else ("✓" if g["ok"] else "✗")

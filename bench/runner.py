@@ -16,9 +16,9 @@ import httpx
 
 from bench import measure
 from bench.clients import SseTab, open_tab
-from bench.fake_model import FakeModel, build_script
+from bench.model import FakeModel, build_script
 from bench.procs import CpuMeter, cpu_seconds
-from bench.tap import BusTap
+from bench.tap import StageTap
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 3.0  # after the final bubble, how long a command's task event may still trail it
@@ -30,7 +30,7 @@ class Ctx:
     fake: FakeModel
     meter: CpuMeter
     spy: object | None = None  # bench.spy.Spy when profiling
-    tap: BusTap | None = None
+    tap: StageTap | None = None
     http: httpx.AsyncClient | None = None
     keys: itertools.count = field(default_factory=lambda: itertools.count(1))
     client_tid: int = field(default_factory=threading.get_native_id)

@@ -10,64 +10,27 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import threading
-import time
-
-import zmq
 
 from bench.clients import Event
-from bench.fake_model import Script
+from bench.model import Script
 from bench.measure import summary_ms
 from bus import contract as c
+from tests.bustap import BusTap
 
 TOPICS = (b"llm.delta", b"task.changed")
 
 
-POLL_MS = 100
-
-
-class BusTap:
-    """Blocking receives in a thread of its own: a stamp is taken the moment recv returns, not
-    whenever the clients' event loop gets round to it."""
+class StageTap(BusTap):
+    """The one bus tap (tests/bustap.py), on the two topics the stages need."""
 
     def __init__(self, endpoint: str):
-        self.endpoint = endpoint
-        self.frames: list[tuple[int, bytes, bytes]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bus-tap", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        ctx = zmq.Context()
-        sock = ctx.socket(zmq.SUB)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.RCVHWM, 100_000)
-        sock.connect(self.endpoint)
-        for t in TOPICS:
-            sock.subscribe(t)
-        try:
-            while not self._stop.is_set():
-                if sock.poll(POLL_MS):
-                    topic, payload, *_ = sock.recv_multipart()
-                    self.frames.append((time.monotonic_ns(), topic, payload))
-        finally:
-            ctx.destroy(linger=0)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def mark(self) -> int:
-        return len(self.frames)
+        super().__init__(endpoint, TOPICS)
 
     def stages(self, script: Script, reply_id: str, since: int, sse_times: dict[int, int],
                events: list[Event]) -> dict:
         deltas: list[tuple[int, str]] = []
         changed: dict[str, int] = {}
-        for t, topic, payload in self.frames[since:]:
-            m = c.decode(topic, payload)
+        for t, m in self.messages(since):
             if isinstance(m, c.LlmDelta) and m.msg_id == reply_id and m.text:
                 deltas.append((t, m.text))
             elif isinstance(m, c.TaskChanged) and m.op == "insert" and m.task is not None:

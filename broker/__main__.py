@@ -41,6 +41,7 @@ def bind(sock: zmq.Socket, cfg: settings.Common, endpoint: str) -> zmq.Socket:
         curve.heartbeat(sock)
         if cfg.curve_dir:
             curve.as_server(sock, cfg.curve_dir)
+            curve.log_refusals(sock, endpoint)
         elif not _loopback(endpoint):
             sys.exit(f"refusing to bind {endpoint} beyond loopback without CURVE keys: "
                      "create them with `python -m broker keys NAME` and set GHOSTWIRE_CURVE_DIR")

@@ -4,18 +4,57 @@ Frames are `[topic, json]`. A topic names exactly one message type (health topic
 the process name: `health.web`). Reply streams carry `msg_id` and a per-reply `seq`
 starting at 0 with `llm.start`, so any receiver can see a gap; `llm.done` carries the
 full text so any receiver can heal one.
+
+Command ids. Every command a reply holds has an id that the crud_worker (which runs it and
+logs it under that id) and the web (which shows its chip, and swaps in its `command.result`)
+form independently, from the same split of the same text; both call `commands.ids`, the one
+definition. For the k-th command (from 0) of the reply's n-th command block (from 0):
+`{msg_id}:{n}` when k is 0, else `{msg_id}:{n}.{k}` (a JSON array or a pythonic call list is
+one block holding several commands). The n-th native tool call of a reply is
+`{msg_id}:tool{n}`. Receivers may rely on this: a `command.result` names its chip by it, and
+the crud_worker runs each id at most once.
+
+Limits and shapes every process relies on are defined here, once: a chat message's length
+(`MAX_MESSAGE`), a task's name (`clean_name`, `MAX_NAME`) and id range (`MAX_ID`), and the
+task row (`TaskRow`, `TaskRow.from_row`). They belong to the contract, not to the command
+language, because they hold for every producer of a task: a person's click (`crud.request`)
+as well as a model's command, and `TaskRow` crosses the bus in `task.changed`. The command
+language (`commands/`) refers to them.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
-ReplyStatus = Literal["done", "cancelled", "failed"]
 ReplyKind = Literal["chat", "comment", "followup", "help"]
 JobKind = Literal["chat", "comment", "followup", "help", "pull"]
+# A command's chip: ran (and can be undone), undone, waiting for the person's Allow/Deny, denied, or
+# expired unanswered. A refusal is `ok=False` with state "done".
+CommandState = Literal["done", "undone", "asking", "denied", "expired"]
+Action = Literal["insert", "update", "toggle", "delete"]  # the actions an ask-first policy governs
+Policy = Literal["auto", "ask", "off"]
+
+
+MAX_MESSAGE = 8_000  # characters in a person's chat message
+MAX_NAME = 500  # characters in a task's name, after clean_name
+MAX_ID = 2**63 - 1  # a task id is 1..MAX_ID: SQLite's integer range
+
+
+class InvalidName(ValueError):
+    """A task name that can't be stored; str() is the reason, for a person or the model to read."""
+
+
+def clean_name(name: str | None) -> str:
+    """The one rule for a task's name: NULs dropped, whitespace runs collapsed, not empty, at most MAX_NAME."""
+    name = " ".join((name or "").replace("\x00", "").split())
+    if not name:
+        raise InvalidName("the name is empty")
+    if len(name) > MAX_NAME:
+        raise InvalidName(f"the name is over {MAX_NAME} characters")
+    return name
 
 
 class Msg(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -40,6 +79,38 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     task_id: int | None = None
     name: str | None = None
     ids: list[int] | None = None
+    route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
+
+
+class UndoRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: undo (or, with `redo`, re-apply) changes from the change log.
+
+    `scope` picks them: a reply's (`target` = its id), a command's (its id), one change (its seq),
+    or the newest one still in effect (`last`; `by="person"`: the person's own)."""
+
+    req_id: str
+    scope: Literal["reply", "command", "change", "last"]
+    target: str = ""
+    redo: bool = False
+    by: Literal["anyone", "person"] = "anyone"
+    route: str = ""
+
+
+class ApproveRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: the person's answer to a command waiting under an `ask` policy."""
+
+    req_id: str
+    command_id: str
+    decision: Literal["allow", "deny"]
+    route: str = ""
+
+
+class PolicyRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: set one action's ask-first policy (remembered in the settings table)."""
+
+    req_id: str
+    action: Action
+    policy: Policy
 
 
 class CrudReply(Msg, kw_only=True, omit_defaults=True):
@@ -48,13 +119,24 @@ class CrudReply(Msg, kw_only=True, omit_defaults=True):
     req_id: str
     ok: bool
     error: str = ""
+    code: Literal["", "unknown", "conflict"] = ""  # why not ok: no such id (404), or the state forbids it (409)
+    done: list[str] = []  # what an undo or approval did, in words
 
 
 class TaskRow(Msg, kw_only=True, omit_defaults=True):
+    """A task as stored and as every process sees it: `name` is clean (clean_name), 1 <= id <= MAX_ID."""
+
+    COLUMNS: ClassVar[str] = "id, name, done, priority"  # select these, in this order, for from_row
+
     id: int
     name: str
     done: bool
     priority: int
+
+    @classmethod
+    def from_row(cls, row: tuple) -> TaskRow:
+        """A database row of COLUMNS as a TaskRow."""
+        return cls(id=row[0], name=row[1], done=bool(row[2]), priority=row[3])
 
 
 class TaskChanged(Msg, kw_only=True, omit_defaults=True):
@@ -71,6 +153,7 @@ class CommandResult(Msg, kw_only=True, omit_defaults=True):
     ok: bool
     summary: str
     action: str = ""
+    state: CommandState = "done"
 
 
 class ReplyQueued(Msg, kw_only=True, omit_defaults=True):
@@ -120,8 +203,10 @@ class LlmToolCall(Msg, kw_only=True, omit_defaults=True):
 
 
 class Usage(Msg, kw_only=True, omit_defaults=True):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    """Token counts as the model server reported them; None where it did not (unknown, not zero)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Timing(Msg, kw_only=True, omit_defaults=True):
@@ -141,6 +226,9 @@ class LlmDone(Msg, kw_only=True, omit_defaults=True):
     backend: str = ""
     model: str = ""
     tool_calls: list[ToolCallMsg] = []
+    # Why the reply ended, when a person should know: "length" (cut at the model's token limit) or
+    # "too_long" (stopped by us at GHOSTWIRE_MAX_REPLY_CHARS); "" for a reply that simply finished.
+    stop_reason: str = ""  # a str, not a Literal: an unknown reason from a newer worker must not drop the end
 
 
 class LlmError(Msg, kw_only=True, omit_defaults=True):
@@ -169,7 +257,8 @@ class UiAlert(Msg, kw_only=True, omit_defaults=True):
 
 
 class SettingChanged(Msg, kw_only=True, omit_defaults=True):
-    """crud_worker → all: a persisted choice changed (today: the chat model)."""
+    """crud_worker → all: a persisted choice changed: the chat model (`model`), or the ask-first
+    policies (`ask`, a JSON object of action → policy)."""
 
     key: str
     value: str
@@ -188,17 +277,23 @@ class JobProgress(Msg, kw_only=True, omit_defaults=True):
     error: str = ""
 
 
-class Health(Msg, kw_only=True, omit_defaults=True):
+class LlmStatus(Msg, kw_only=True, omit_defaults=True):
+    """What an llm_worker knows of its model server (its part of Health; the defaults in any other's)."""
+
+    backend: str = ""
+    model: str = ""
+    reachable: bool = True
+    note: str = ""
+    models: list[str] = []
+    context: int = 0  # the model's context in tokens, where the server says it (0: unknown); history fits in it
+
+
+class Health(LlmStatus, kw_only=True, omit_defaults=True):
     proc: str
     instance: str
     pid: int
     ts: float
     ok: bool = True
-    note: str = ""
-    backend: str = ""
-    model: str = ""
-    reachable: bool = True
-    models: list[str] = []
     active: list[str] = []
     stats: dict[str, int] = {}
 
@@ -230,6 +325,9 @@ TOPICS: dict[str, type[Msg]] = {
     "chat.note": ChatNote,
     "crud.request": CrudRequest,
     "crud.reply": CrudReply,
+    "crud.undo": UndoRequest,
+    "crud.approve": ApproveRequest,
+    "crud.policy": PolicyRequest,
     "task.changed": TaskChanged,
     "command.result": CommandResult,
     "reply.queued": ReplyQueued,

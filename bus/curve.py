@@ -8,15 +8,26 @@ Key directory layout (`GHOSTWIRE_CURVE_DIR`), made by `python -m broker keys NAM
 
 from __future__ import annotations
 
+import logging
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils.monitor import recv_monitor_message
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 3000
+REFUSAL_LOG_EVERY_S = 60.0  # a refused client retries ten times a second: one line, then a count
+REFUSALS = {zmq.EVENT_HANDSHAKE_FAILED_AUTH: "its key is not authorised",
+            zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "it sent no CURVE key (or speaks another protocol)",
+            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "the handshake failed: it sent no CURVE key, or has the wrong "
+                                                  "broker key"}
 
 
 def make_keys(key_dir: Path, names: list[str]) -> list[Path]:
@@ -71,3 +82,27 @@ def authenticator(ctx: zmq.Context, key_dir: Path) -> ThreadAuthenticator:
     auth.start()
     auth.configure_curve(domain="*", location=str(key_dir / "authorized"))
     return auth
+
+
+def log_refusals(sock: zmq.Socket, endpoint: str) -> None:
+    """Say in the broker's log when a client is turned away: without this a refused host just
+    never shows up, and nobody can tell a wrong key from a network fault."""
+    monitor = sock.get_monitor_socket(sum(REFUSALS))
+
+    def watch() -> None:
+        last: dict[int, float] = {}
+        since: dict[int, int] = {}
+        while True:
+            try:
+                event = recv_monitor_message(monitor)["event"]
+            except zmq.ZMQError:  # the context is closing: let it
+                monitor.close(linger=0)
+                return
+            since[event] = since.get(event, 0) + 1
+            if event not in last or time.monotonic() - last[event] >= REFUSAL_LOG_EVERY_S:
+                count = since.pop(event)
+                log.warning("refused a client on %s: %s%s", endpoint, REFUSALS[event],
+                            f" ({count - 1} more since the last such line)" if count > 1 else "")
+                last[event] = time.monotonic()
+
+    threading.Thread(target=watch, name=f"refusals {endpoint}", daemon=True).start()

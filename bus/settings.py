@@ -106,10 +106,10 @@ class Common:
     data_dir: Path = var("GHOSTWIRE_DATA_DIR", Path("var/data"))
     curve_dir: Path | None = var("GHOSTWIRE_CURVE_DIR", None)
     curve_name: str = var("GHOSTWIRE_CURVE_NAME", "client")
-    events_in: str = var("GHOSTWIRE_BUS_EVENTS_IN", "", doc_default="ipc:// under the run dir")
-    events_out: str = var("GHOSTWIRE_BUS_EVENTS_OUT", "", doc_default="ipc:// under the run dir")
-    jobs_in: str = var("GHOSTWIRE_BUS_JOBS_IN", "", doc_default="ipc:// under the run dir")
-    jobs_out: str = var("GHOSTWIRE_BUS_JOBS_OUT", "", doc_default="ipc:// under the run dir")
+    events_in: str = var("GHOSTWIRE_BUS_EVENTS_IN", "", doc_default="`ipc://` under the run dir")
+    events_out: str = var("GHOSTWIRE_BUS_EVENTS_OUT", "", doc_default="`ipc://` under the run dir")
+    jobs_in: str = var("GHOSTWIRE_BUS_JOBS_IN", "", doc_default="`ipc://` under the run dir")
+    jobs_out: str = var("GHOSTWIRE_BUS_JOBS_OUT", "", doc_default="`ipc://` under the run dir")
 
     def __post_init__(self) -> None:
         for name, sock in (("events_in", "events-in.sock"), ("events_out", "events-out.sock"),

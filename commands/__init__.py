@@ -1,0 +1,9 @@
+"""The command language, shared by the crud_worker (which runs commands) and the web (which shows
+their chips while a reply streams): the splitter and its pieces, the schema (typed commands, their
+fields declared once, the native tool definitions made from them), command ids, `!`-commands.
+
+What is here is what a model (or a person typing `!`) can say. The limits of what is stored — a
+task's name and id, a chat message's length — and the task row are the bus contract's
+(`bus/contract.py`): a person's click produces tasks too, without any command language, and
+`TaskRow` crosses the bus. This package refers to them; it never defines its own.
+"""

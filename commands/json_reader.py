@@ -1,7 +1,10 @@
-"""Reads a command's JSON object text one character at a time, to find where it ends."""
+"""Reads a command's text (a JSON object, a JSON array, a list of calls) one character at a
+time, to find where it ends; and checks that a closed command's strings and brackets closed."""
 
 WS = " \t\r\n"
 BLANK = " \t\r"
+DELIMITERS = ",:}])\n"  # after a quote inside a string, one of these (past blanks) means the quote ended it
+_PAIRS = {"}": "{", "]": "[", ")": "("}
 
 MORE, CLOSED, STOP = range(3)
 
@@ -26,7 +29,7 @@ class Held:
 
 
 class JsonReader:
-    """Counts braces outside strings (double- or single-quoted, with escapes).
+    """Counts `opener`/`closer` brackets outside strings (double- or single-quoted, with escapes).
 
     Lenient where small models slip, so that a bad string cannot swallow the rest of
     the reply: a quote inside a string ends it only if a delimiter follows, and a raw
@@ -34,12 +37,14 @@ class JsonReader:
     a string means the object will not close: read() answers STOP without consuming.
     """
 
-    __slots__ = ("body", "tail", "_depth", "_quote", "_escape", "_maybe_close", "_tail_newline")
+    __slots__ = ("body", "tail", "_open", "_close", "_depth", "_quote", "_escape", "_maybe_close",
+                 "_tail_newline")
 
-    def __init__(self, head: str) -> None:
+    def __init__(self, head: str, opener: str = "{", closer: str = "}") -> None:
         self.body = Held()
         self.body.add(head)
         self.tail = Held()  # trailing whitespace, kept apart so a cut object can shed it
+        self._open, self._close = opener, closer
         self._depth = 1
         self._quote = ""  # the quote of the string being read, "" outside strings
         self._escape = False
@@ -64,9 +69,9 @@ class JsonReader:
             return STOP
         if c in "\"'":
             self._quote = c
-        elif c == "{":
+        elif c == self._open:
             self._depth += 1
-        elif c == "}":
+        elif c == self._close:
             self._depth -= 1
         self._push(c)
         return CLOSED if self._depth == 0 else MORE
@@ -80,7 +85,7 @@ class JsonReader:
         else:
             if self._maybe_close:
                 self._maybe_close = False
-                if c in ",:}]\n":
+                if c in DELIMITERS:
                     self._quote = ""
                     return False
             if c == "\n":
@@ -101,3 +106,39 @@ class JsonReader:
             self.body.add(self.tail.take())
             self._tail_newline = False
         self.body.add(c)
+
+
+def unclosed(text: str) -> str:
+    """Why a command's text is not whole, or "" if it is: a string that a newline or the end cut
+    off, or brackets that don't pair up. Strings are read as JsonReader reads them, so repair can
+    then fix only syntax (quotes, commas, literals), never guess at a cut-off value."""
+    stack: list[str] = []
+    quote, escape, maybe_close = "", False, False
+    for c in text:
+        if quote:
+            if escape:
+                escape = False
+                continue
+            if maybe_close and c in BLANK:
+                continue
+            if maybe_close and c in DELIMITERS:
+                quote, maybe_close = "", False  # the string ended; c is structure
+            else:
+                maybe_close = False
+                if c == "\n":
+                    return "a string in it never closed"
+                if c == "\\":
+                    escape = True
+                elif c == quote:
+                    maybe_close = True
+                continue
+        if c in "\"'":
+            quote = c
+        elif c in "{[(":
+            stack.append(c)
+        elif c in _PAIRS:
+            if not stack or stack.pop() != _PAIRS[c]:
+                return "its brackets don't match"
+    if quote and not maybe_close:
+        return "a string in it never closed"
+    return "its brackets never closed" if stack else ""

@@ -10,8 +10,9 @@ class Prose(msgspec.Struct, frozen=True):
 
 
 class Block(msgspec.Struct, frozen=True):
-    """A command's JSON object text, in reply order (index 0, 1, 2, …). closed=False:
-    the object never closed (reply ended, size limit, or cut at a blank or fence line)."""
+    """A command block's text, in reply order (index 0, 1, 2, …): a JSON object, a JSON array of
+    them, a list of pythonic calls, or `<tool_call>` and its JSON object. closed=False: it never
+    closed (reply ended, size limit, or cut at a blank or fence line), so it is refused."""
 
     index: int
     raw: str
@@ -25,11 +26,18 @@ class Hidden(msgspec.Struct, frozen=True):
     text: str
 
 
-Piece = Prose | Block | Hidden
+class Thinking(msgspec.Struct, frozen=True):
+    """The model's reasoning written into its reply between <think> and </think> (or <thinking>
+    tags; the tags themselves are Hidden): shown collapsed, never prose, never a command."""
+
+    text: str
+
+
+Piece = Prose | Block | Hidden | Thinking
 
 
 def merge(pieces: list[Piece]) -> list[Piece]:
-    """Join adjacent Prose and adjacent Hidden pieces (the normal form of a split)."""
+    """Join adjacent pieces of the same text kind (the normal form of a split)."""
     out: list[Piece] = []
     for p in pieces:
         if out and type(p) is type(out[-1]) and not isinstance(p, Block):

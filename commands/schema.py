@@ -1,4 +1,4 @@
-"""Command language v1: typed commands, parsing of the model's JSON, native tools.
+"""Command language v1: typed commands, parsing of what the model wrote, native tools.
 
 Aliases (kept tight, everything else is refused):
   key "operation" = "action";  action is case-insensitive;
@@ -10,29 +10,30 @@ There is deliberately no alias for complete/check/done: "toggle" flips, and gues
 
 A task reference is an int id, or a str name (exact, case-insensitive at lookup). A
 string id made only of digits ("3") is the id 3; toggle/delete also take {"name": ...},
-which always names the task.
+which always names the task. Names follow the contract's one rule (`clean_name`).
+
+What the model writes reaches the same validation in every form the splitter finds: a JSON
+object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}`, pythonic calls
+`[insert_task(name="…")]` (read with `ast`, never evaluated: text, integers and booleans only),
+and native tool calls. Repair fixes syntax only (quotes, commas, Python literals) in text whose
+strings and brackets all closed; anything cut off is refused, never completed by a guess.
+
+The fields of each action are declared once (SPEC); validation and the native tool definitions
+(also for MCP) are both made from it.
 """
 
-import json
+from __future__ import annotations
+
+import ast
 import re
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import json_repair
 import msgspec
 
-MAX_NAME = 500
-_MAX_ID = 2**63 - 1  # SQLite's integer range
+from bus.contract import MAX_ID, MAX_NAME, InvalidName, clean_name
 
-_ACTIONS = {
-    "insert": "insert", "add": "insert", "create": "insert",
-    "update": "update", "edit": "update", "rename": "update",
-    "toggle": "toggle",
-    "delete": "delete", "remove": "delete",
-    "list": "list",
-}
-_TARGETS = {"task", "tasks", "todo", "todos"}
-_TOOLS = {"insert_task": "insert", "update_task": "update", "toggle_task": "toggle",
-          "delete_task": "delete", "list_tasks": "list"}
+from .json_reader import unclosed
 
 
 class Insert(msgspec.Struct, frozen=True):
@@ -57,88 +58,125 @@ class List(msgspec.Struct, frozen=True):
     done: bool | None = None
 
 
+class Undo(msgspec.Struct, frozen=True):
+    """Take back every change of the model's own last reply that changed the list."""
+
+
 class Refusal(msgspec.Struct, frozen=True):
     reason: str
 
 
-Command = Insert | Update | Toggle | Delete | List
+Command = Insert | Update | Toggle | Delete | List | Undo
 
 
-# The wire shapes, checked by msgspec (types, unknown fields); meaning is checked below.
-
-class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
-    action: Any = None
-    operation: Any = None
-    target: Any = "task"
-    args: dict[str, Any] | None = None
+class Field(NamedTuple):
+    kind: Literal["text", "ref", "flag"]  # a task name; a task id or name; true/false
+    description: str = ""
+    tool: bool = True  # offered in the native tool definition (else only in embedded JSON)
 
 
-class _InsertArgs(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+class Action(NamedTuple):
+    tool: str
+    description: str
+    fields: dict[str, Field]
+    required: tuple[str, ...]  # in the tool definition
 
 
-class _UpdateArgs(msgspec.Struct, forbid_unknown_fields=True):
-    id: int | str
-    name: str | None = None
-    done: bool | None = None
-
-
-class _RefArgs(msgspec.Struct, forbid_unknown_fields=True):
-    id: int | str | None = None
-    name: str | None = None
-
-
-class _ListArgs(msgspec.Struct, forbid_unknown_fields=True):
-    done: bool | None = None
-
-
-_ARGS = {"insert": _InsertArgs, "update": _UpdateArgs, "toggle": _RefArgs,
-         "delete": _RefArgs, "list": _ListArgs}
-_TYPE_REASONS = {
-    "name": "'name' must be text",
-    "id": "'id' must be a task number or name",
-    "done": "'done' must be true or false",
-    "args": "'args' must be an object",
+_REF = Field("ref", "the task's id, or its exact name")
+_BY_NAME = Field("text", tool=False)
+SPEC: dict[str, Action] = {
+    "insert": Action("insert_task", "Add a task to the list.", {"name": Field("text", "what to do")}, ("name",)),
+    "update": Action("update_task", "Rename a task and/or mark it done or not done; give name, done or both.",
+                     {"id": _REF, "name": Field("text", "the new name"), "done": Field("flag")}, ("id",)),
+    "toggle": Action("toggle_task", "Flip a task between done and not done.", {"id": _REF, "name": _BY_NAME},
+                     ("id",)),
+    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "name": _BY_NAME}, ("id",)),
+    "list": Action("list_tasks", "List the tasks, optionally only done or only open ones.",
+                   {"done": Field("flag", "true: only done; false: only open")}, ()),
+    "undo": Action("undo_last_reply", "Take back every change your previous reply made to the list.", {}, ()),
 }
+TOOL_NAMES: dict[str, str] = {a.tool: action for action, a in SPEC.items()}
+
+_ALIASES = {
+    "insert": "insert", "add": "insert", "create": "insert",
+    "update": "update", "edit": "update", "rename": "update",
+    "toggle": "toggle",
+    "delete": "delete", "remove": "delete",
+    "list": "list",
+    "undo": "undo",
+}
+_TARGETS = {"task", "tasks", "todo", "todos"}
+_ENVELOPE = ("action", "operation", "target", "args")
+_TOOL_CALL = ("name", "arguments")
+_TYPE_REASONS = {"text": "'{}' must be text", "ref": "'{}' must be a task number or name",
+                 "flag": "'{}' must be true or false"}
 _NO_TASK = "no task given: add its id or name"
+INCOMPLETE = "the command is incomplete (it never closed), so it was not run"
 
 
 class _Refused(Exception):
     pass
 
 
-def parse_block(raw: str) -> Command | Refusal:
-    """Parse one command's JSON text; malformed JSON gets one repair attempt."""
+def parse_block(raw: str) -> list[Command | Refusal]:
+    """Every command of one closed command block (see the splitter), in order."""
+    text = raw.strip()
     try:
-        obj = _load(raw)
+        if text.startswith("<tool_call>"):
+            return [_tool_call(_load(text.removeprefix("<tool_call>"), "a tool call"))]
+        if text.startswith("[") and not text[1:].lstrip().startswith("{"):
+            return _calls(text)
+        obj = _load(text, "a command")
+    except _Refused as e:
+        return [Refusal(str(e))]
+    if isinstance(obj, list):
+        return [parse_object(o) for o in obj] or [Refusal("the list of commands is empty")]
+    return [parse_object(obj)]
+
+
+def parse_command(raw: str) -> Command | Refusal:
+    """One command's JSON object text."""
+    try:
+        return parse_object(_load(raw, "a command"))
+    except _Refused as e:
+        return Refusal(str(e))
+
+
+def parse_object(obj: Any) -> Command | Refusal:
+    """A decoded command object."""
+    try:
         if not isinstance(obj, dict):
             raise _Refused("a command must be a JSON object")
-        env = _convert(obj, _Envelope, "")
-        if env.action is not None and env.operation is not None:
+        _known(obj, _ENVELOPE, "")
+        action, operation, target = obj.get("action"), obj.get("operation"), obj.get("target", "task")
+        if action is not None and operation is not None:
             raise _Refused("give 'action' or 'operation', not both")
-        action = env.action if env.action is not None else env.operation
+        action = action if action is not None else operation
         if action is None:
             raise _Refused("missing 'action'")
-        if not isinstance(action, str) or not isinstance(env.target, str):
+        if not isinstance(action, str) or not isinstance(target, str):
             raise _Refused("'action' and 'target' must be text")
-        canonical = _ACTIONS.get(action.strip().lower())
+        canonical = _ALIASES.get(action.strip().lower())
         if canonical is None:
             raise _Refused(f"unknown action {action.strip()[:40]!r} (use insert, update, toggle, delete or list)")
-        if env.target.strip().lower() not in _TARGETS:
-            raise _Refused(f"unknown target {env.target.strip()[:40]!r}")
-        return _build(canonical, env.args or {})
+        if target.strip().lower() not in _TARGETS:
+            raise _Refused(f"unknown target {target.strip()[:40]!r}")
+        args = obj.get("args")
+        if args is not None and not isinstance(args, dict):
+            raise _Refused("'args' must be an object")
+        return _build(canonical, args or {})
     except _Refused as e:
         return Refusal(str(e))
 
 
 def from_tool_call(name: str, arguments: dict | str) -> Command | Refusal:
     """A native tool call (see tool_definitions) as a command."""
-    action = _TOOLS.get(name)
+    action = TOOL_NAMES.get(name)
     if action is None:
         return Refusal(f"unknown tool {name[:40]!r}")
     try:
         if isinstance(arguments, str):
-            arguments = _load(arguments) if arguments.strip() else {}
+            arguments = _load(arguments, "tool arguments") if arguments.strip() else {}
         if not isinstance(arguments, dict):
             raise _Refused("tool arguments must be a JSON object")
         return _build(action, arguments)
@@ -146,59 +184,120 @@ def from_tool_call(name: str, arguments: dict | str) -> Command | Refusal:
         return Refusal(str(e))
 
 
-def _load(text: str) -> Any:
-    """Strict JSON, else one repair attempt that must give an object."""
+def _tool_call(obj: Any) -> Command | Refusal:
+    """Hermes / Qwen style: {"name": "insert_task", "arguments": {...}} inside <tool_call>."""
+    if not isinstance(obj, dict):
+        return Refusal("a tool call must be a JSON object")
+    try:
+        _known(obj, _TOOL_CALL, " in the tool call")
+    except _Refused as e:
+        return Refusal(str(e))
+    name = obj.get("name")
+    if not isinstance(name, str):
+        return Refusal("a tool call needs the tool's 'name'")
+    arguments = obj.get("arguments")
+    return from_tool_call(name, {} if arguments is None else arguments)
+
+
+def _calls(text: str) -> list[Command | Refusal]:
+    """Llama 3.2 style: [insert_task(name="a"), toggle_task(id=3)]; parsed, never evaluated."""
+    if reason := unclosed(text):
+        return [Refusal(f"the command is incomplete: {reason}")]
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL in the text
+        return [Refusal("the list of calls is malformed")]
+    if not isinstance(tree.body, ast.List):
+        return [Refusal("the list of calls is malformed")]
+    return [_call(node) for node in tree.body.elts]
+
+
+_LITERAL_NAMES = {"true": True, "false": False}  # JSON's spelling, a slip of syntax only
+
+
+def _call(node: ast.expr) -> Command | Refusal:
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return Refusal("write each call as tool_name(field=value)")
+    if node.args:
+        return Refusal(f"give {node.func.id[:40]}'s arguments by name (field=value)")
+    args: dict[str, Any] = {}
+    for kw in node.keywords:
+        value = kw.value
+        if kw.arg in args:
+            return Refusal(f"{kw.arg[:40]!r} is given twice")
+        if isinstance(value, ast.Name) and value.id in _LITERAL_NAMES:
+            args[kw.arg or ""] = _LITERAL_NAMES[value.id]
+        elif kw.arg is not None and isinstance(value, ast.Constant) and type(value.value) in (str, int, bool):
+            args[kw.arg] = value.value
+        else:
+            return Refusal("call arguments must be text, whole numbers or true/false")
+    return from_tool_call(node.func.id, args)
+
+
+def _load(text: str, what: str) -> Any:
+    """Strict JSON; else, if every string and bracket closed, one repair of its syntax."""
     try:
         return msgspec.json.decode(text)
     except (msgspec.DecodeError, RecursionError):
         pass
+    if reason := unclosed(text):
+        raise _Refused(f"{what} is incomplete: {reason}")
     try:
         obj = json_repair.repair_json(text, return_objects=True, skip_json_loads=True)
     except (ValueError, RecursionError):
         obj = None
-    if not isinstance(obj, dict):
+    if not isinstance(obj, (dict, list)):
         raise _Refused("the JSON is malformed")
     return obj
 
 
-def _convert(obj: dict, spec: type, where: str) -> Any:
-    try:
-        return msgspec.convert(obj, spec)
-    except msgspec.ValidationError as e:
-        msg = str(e)
-        if m := re.search(r"unknown field `(.*)`", msg):
-            raise _Refused(f"unknown field {m.group(1)[:40]!r}{where}") from None
-        if m := re.search(r"missing required field `(.*)`", msg):
-            raise _Refused(_NO_TASK if m.group(1) == "id" else f"missing {m.group(1)!r}{where}") from None
-        m = re.search(r"at `\$\.(\w+)`", msg)
-        raise _Refused(_TYPE_REASONS.get(m.group(1) if m else "", msg)) from None
+def _known(obj: dict, fields, where: str) -> None:
+    for key in obj:
+        if key not in fields:
+            raise _Refused(f"unknown field {str(key)[:40]!r}{where}")
+
+
+def _value(args: dict, key: str, kind: str) -> Any:
+    """args[key] checked against its kind; None when absent (or null)."""
+    v = args.get(key)
+    ok = (v is None or (kind == "text" and isinstance(v, str)) or (kind == "flag" and isinstance(v, bool))
+          or (kind == "ref" and isinstance(v, (int, str)) and not isinstance(v, bool)))
+    if not ok:
+        raise _Refused(_TYPE_REASONS[kind].format(key))
+    return v
 
 
 def _build(action: str, args: dict) -> Command:
-    a = _convert(args, _ARGS[action], " in args")
+    fields = SPEC[action].fields
+    _known(args, fields, " in args")
+    a = {key: _value(args, key, f.kind) for key, f in fields.items()}
     if action == "insert":
-        return Insert(_name(a.name))
+        if a["name"] is None:
+            raise _Refused("missing 'name' in args")
+        return Insert(_name(a["name"]))
     if action == "update":
-        if a.name is None and a.done is None:
-            raise _Refused("nothing to update: give a new name or done")
-        return Update(_ref(a.id), None if a.name is None else _name(a.name), a.done)
-    if action in ("toggle", "delete"):
-        if a.id is not None and a.name is not None:
-            raise _Refused("give the task's id or its name, not both")
-        if a.id is None and a.name is None:
+        if a["id"] is None:
             raise _Refused(_NO_TASK)
-        ref = _ref(a.id) if a.id is not None else _name(a.name)
+        if a["name"] is None and a["done"] is None:
+            raise _Refused("nothing to update: give a new name or done")
+        return Update(_ref(a["id"]), None if a["name"] is None else _name(a["name"]), a["done"])
+    if action in ("toggle", "delete"):
+        if a["id"] is not None and a["name"] is not None:
+            raise _Refused("give the task's id or its name, not both")
+        if a["id"] is None and a["name"] is None:
+            raise _Refused(_NO_TASK)
+        ref = _ref(a["id"]) if a["id"] is not None else _name(a["name"])
         return Toggle(ref) if action == "toggle" else Delete(ref)
-    return List(a.done)
+    if action == "undo":
+        return Undo()
+    return List(a["done"])
 
 
 def _name(v: str) -> str:
-    v = v.strip()
-    if not v:
-        raise _Refused("the name is empty")
-    if len(v) > MAX_NAME:
-        raise _Refused(f"name is over {MAX_NAME} characters")
-    return v
+    try:
+        return clean_name(v)
+    except InvalidName as err:
+        raise _Refused(str(err)) from None
 
 
 def _ref(v: int | str) -> int | str:
@@ -208,67 +307,31 @@ def _ref(v: int | str) -> int | str:
             raise _Refused(_NO_TASK)
         if not re.fullmatch(r"[0-9]+", v):
             return _name(v)
-        if len(v) > 19:
+        if len(v) > len(str(MAX_ID)):
             raise _Refused("the task id is out of range")
         v = int(v)
     if v < 1:
         raise _Refused("the task id must be a positive number")
-    if v > _MAX_ID:
+    if v > MAX_ID:
         raise _Refused("the task id is out of range")
     return v
 
 
-def _wire(cmd: Command) -> tuple[str, dict]:
-    match cmd:
-        case Insert(name):
-            return "insert", {"name": name}
-        case Update(ref, name, done):
-            args = {"id": ref, "name": name, "done": done}
-            return "update", {k: v for k, v in args.items() if v is not None}
-        case Toggle(ref) | Delete(ref):
-            # a name that looks like a number must stay a name when read back
-            key = "name" if isinstance(ref, str) and re.fullmatch(r"[0-9]+", ref) else "id"
-            return type(cmd).__name__.lower(), {key: ref}
-        case List(done):
-            return "list", {} if done is None else {"done": done}
-    raise TypeError(f"not a command: {cmd!r}")
-
-
-def describe(cmd: Command) -> str:
-    """The canonical wire form of a command, as the model should write it."""
-    action, args = _wire(cmd)
-    return json.dumps({"action": action, "target": "task", "args": args}, ensure_ascii=False)
-
-
-def tool_call_of(cmd: Command) -> tuple[str, dict]:
-    """The native tool call equivalent to a command: (tool name, arguments)."""
-    action, args = _wire(cmd)
-    return next(t for t, a in _TOOLS.items() if a == action), args
-
-
-_REF = {"type": ["integer", "string"], "description": "the task's id, or its exact name"}
-_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
+_JSON_TYPES = {"text": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+               "ref": {"type": ["integer", "string"]}, "flag": {"type": "boolean"}}
 
 
 def tool_definitions() -> list[dict]:
-    """OpenAI-style tool definitions for the same command set."""
-    def tool(name: str, description: str, props: dict, required: list[str]) -> dict:
-        params = {"type": "object", "properties": props, "required": required,
-                  "additionalProperties": False}
-        return {"type": "function",
-                "function": {"name": name, "description": description, "parameters": params}}
+    """OpenAI-style tool definitions of the same command set, made from SPEC."""
+    def param(f: Field) -> dict:
+        return {**_JSON_TYPES[f.kind], **({"description": f.description} if f.description else {})}
 
-    return [
-        tool("insert_task", "Add a task to the list.",
-             {"name": {**_NAME, "description": "what to do"}}, ["name"]),
-        tool("update_task", "Rename a task and/or mark it done or not done; give name, done or both.",
-             {"id": _REF, "name": {**_NAME, "description": "the new name"},
-              "done": {"type": "boolean"}}, ["id"]),
-        tool("toggle_task", "Flip a task between done and not done.", {"id": _REF}, ["id"]),
-        tool("delete_task", "Delete a task.", {"id": _REF}, ["id"]),
-        tool("list_tasks", "List the tasks, optionally only done or only open ones.",
-             {"done": {"type": "boolean", "description": "true: only done; false: only open"}}, []),
-    ]
+    return [{"type": "function",
+             "function": {"name": a.tool, "description": a.description,
+                          "parameters": {"type": "object",
+                                         "properties": {k: param(f) for k, f in a.fields.items() if f.tool},
+                                         "required": list(a.required), "additionalProperties": False}}}
+            for a in SPEC.values()]
 
 
 COMMAND_LANGUAGE = """\

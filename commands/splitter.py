@@ -1,35 +1,60 @@
-"""Streaming splitter: separates the JSON commands in a model's reply from its prose.
+"""Streaming splitter: separates the commands in a model's reply from its prose.
 
-A command is a JSON object whose first key is "action" or "operation" (double or
-single quotes). It may stand bare in the text or sit in a ```json / ``` fence; the
-fence lines of a fence that holds commands are hidden, a fence holding anything else
-is an ordinary code block and all of it is prose.
+A command block is, as models write them:
+  - a JSON object whose first key is "action" or "operation" (double or single quotes);
+  - a JSON array whose first element is such an object;
+  - a list of pythonic calls of the native tools, `[insert_task(name="…"), …]` (Llama 3.2);
+  - `<tool_call>` and a JSON object `{"name": …, "arguments": …}`, then `</tool_call>`
+    (Hermes / Qwen; the closing tag is Hidden).
+The first three may stand bare in the text or sit in a ```json / ``` fence; the fence lines
+of a fence that holds commands are hidden, a fence holding anything else is an ordinary code
+block and all of it is prose. `<think>…</think>` and `<thinking>…</thinking>` in prose are the
+model's reasoning (Thinking, tags Hidden): nothing inside them is ever a command.
 
 The splitter is a character-level state machine, so the pieces it yields do not
 depend on how the reply was chunked, and each character is examined a bounded number
 of times however long the held-back text grows. Every character of the input ends up
-in exactly one piece: Prose (shown), Block (a command's JSON) or Hidden (fence lines
-and the whitespace between fenced commands), so joining them restores the input.
+in exactly one piece: Prose (shown), Block (a command block), Thinking, or Hidden (fence
+lines, tags, the whitespace between fenced commands), so joining them restores the input.
 """
 
 import re
 
 from .json_reader import BLANK, CLOSED, STOP, WS, Held, JsonReader
-from .pieces import Block, Hidden, Piece, Prose, merge, source_of
+from .pieces import Block, Hidden, Piece, Prose, Thinking, merge, source_of
+from .schema import TOOL_NAMES
 
-__all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "Prose",
+__all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "Prose", "Thinking",
            "merge", "source_of", "split_all"]
 
 MAX_COMMAND_CHARS = 8000  # an unclosed candidate longer than this is given up
 
-_PROSE_STOP = re.compile(r"[{\n]")
+_PROSE_STOP = re.compile(r"[{\[<\n]")
 # "Sure! ```json" then a command on the next line: a fence opened mid-line, which markdown doesn't
 # count as one, but the model meant it, so the ``` line after the command closes it.
 _INLINE_FENCE = re.compile(r"\S[^\S\n]*(`{3,})(?:json)?[^\S\n]*\n\s*$", re.IGNORECASE)
 _RECENT = 64  # prose kept to look for that opener
 
+# What opens a command block (or a think section), matched one character at a time: each is a
+# sequence of literals and _SPACE (any run of whitespace, possibly empty).
+_SPACE = None
+_OBJECT, _ARRAY, _CALLS, _TOOL_CALL, _THINK_OPEN = range(5)
+_KEYS = [f"{q}{k}{q}" for k in ("action", "operation") for q in "\"'"]
+_OPENERS: list[tuple[int, tuple]] = [
+    *[(_OBJECT, ("{", _SPACE, key, _SPACE, ":")) for key in _KEYS],
+    *[(_ARRAY, ("[", _SPACE, "{", _SPACE, key, _SPACE, ":")) for key in _KEYS],
+    *[(_CALLS, ("[", _SPACE, name, _SPACE, "(")) for name in TOOL_NAMES],
+    (_TOOL_CALL, ("<tool_call>", _SPACE, "{")),
+    (_THINK_OPEN, ("<think>",)),
+    (_THINK_OPEN, ("<thinking>",)),
+]
+_IN_FENCE = [i for i, (kind, _) in enumerate(_OPENERS) if kind in (_OBJECT, _ARRAY, _CALLS)]
+_ANYWHERE = list(range(len(_OPENERS)))
+_TOOL_CALL_END = "</tool_call>"
+
 # states
-_PROSE, _OPEN, _INFO, _LEAD, _KEY, _BLOCK, _BODY, _CLOSE, _CLOSE_TAIL, _CODE = range(10)
+(_PROSE, _OPEN, _INFO, _LEAD, _KEY, _BLOCK, _BODY, _CLOSE, _CLOSE_TAIL, _CODE, _THINK,
+ _TAG_END) = range(12)
 
 
 class CommandSplitter:
@@ -38,7 +63,8 @@ class CommandSplitter:
     def __init__(self) -> None:
         self.work = 0  # characters examined or released; lets tests check linearity
         self._handlers = (self._prose, self._open, self._info, self._lead, self._key,
-                          self._block, self._body, self._close, self._close_tail, self._code)
+                          self._block, self._body, self._close, self._close_tail, self._code,
+                          self._think, self._tag_end)
         self._reset()
 
     def _reset(self) -> None:
@@ -52,21 +78,16 @@ class CommandSplitter:
         self._fence_ticks = 3
         self._info_len = 0  # letters of "json" matched in a fence's info string
         self._info_done = False
-        self._key_ctx = _PROSE  # where a key candidate started: _PROSE, _LEAD or _BODY
-        self._key_stage = 0
-        self._key_quote = ""
-        self._key_word = ""
-        self._key_pos = 0
+        self._key_ctx = _PROSE  # where an opener candidate started: _PROSE, _LEAD or _BODY
+        self._key_at: list[tuple[int, int, int]] = []  # (opener, token, chars of it) still matching
+        self._tag = ""  # the closing tag being waited for (_THINK, _TAG_END)
+        self._tag_pos = 0  # characters of it matched
         self._code_closing = False
         self._out: list[Piece] = []
-        self._prose_buf: list[str] = []
+        self._text_buf: list[str] = []
+        self._text_kind: type[Prose] | type[Thinking] = Prose
         self._recent = ""  # the tail of the prose
         self._inline_fence = False  # the command being read follows an inline fence opener
-
-    @property
-    def in_command(self) -> bool:
-        """True while a recognised command's JSON is held back (e.g. to show a pending chip)."""
-        return self._state == _BLOCK
 
     def feed(self, text: str) -> list[Piece]:
         i, n = 0, len(text)
@@ -78,12 +99,22 @@ class CommandSplitter:
                     self._emit_prose(text[i:j])
                     i = j
                     continue
+            elif self._state == _THINK and not self._tag_pos:
+                j = text.find("<", i)
+                j = n if j < 0 else j
+                if j > i:
+                    self._emit_thinking(text[i:j])
+                    self._note_line(text[i:j])
+                    i = j
+                    continue
             self._step(text[i])
             i += 1
         return self._drain()
 
     def finish(self) -> list[Piece]:
-        if self._state == _BLOCK:
+        if self._state == _THINK:
+            self._emit_thinking(self._cand.take())
+        elif self._state == _BLOCK:
             self._emit(Block(self._index, self._json.body.take(), False))
             self._emit_prose(self._json.tail.take())
         elif self._state == _CLOSE_TAIL or (self._state == _CLOSE and self._ticks >= self._fence_ticks):
@@ -94,8 +125,16 @@ class CommandSplitter:
         self._reset()
         return out
 
+    def _note_line(self, s: str) -> None:
+        """Track _line_blank over text consumed without _step."""
+        last = s.rfind("\n")
+        if last >= 0:
+            self._line_blank = True
+        if s[last + 1:].strip(BLANK):
+            self._line_blank = False
+
     def _step(self, c: str) -> None:
-        if self._state not in (_PROSE, _CODE, _BLOCK) and self._pre.size + self._cand.size >= MAX_COMMAND_CHARS:
+        if self._state not in (_PROSE, _CODE, _BLOCK, _THINK) and self._pre.size + self._cand.size >= MAX_COMMAND_CHARS:
             self._reject()
         self.work += 1
         while not self._handlers[self._state](c):
@@ -107,11 +146,21 @@ class CommandSplitter:
 
     # output
 
+    def _emit_text(self, s: str, kind: type[Prose] | type[Thinking]) -> None:
+        if s:
+            if kind is not self._text_kind:
+                self._flush_prose()
+                self._text_kind = kind
+            self.work += len(s)
+            self._text_buf.append(s)
+
     def _emit_prose(self, s: str) -> None:
         if s:
-            self.work += len(s)
-            self._prose_buf.append(s)
+            self._emit_text(s, Prose)
             self._recent = (self._recent + s[-_RECENT:])[-_RECENT:]
+
+    def _emit_thinking(self, s: str) -> None:
+        self._emit_text(s, Thinking)
 
     def _emit(self, piece: Piece) -> None:
         self._flush_prose()
@@ -122,9 +171,9 @@ class CommandSplitter:
         self._out.append(piece)
 
     def _flush_prose(self) -> None:
-        if self._prose_buf:
-            self._out.append(Prose("".join(self._prose_buf)))
-            self._prose_buf = []
+        if self._text_buf:
+            self._out.append(self._text_kind("".join(self._text_buf)))
+            self._text_buf = []
 
     def _drain(self) -> list[Piece]:
         self._flush_prose()
@@ -135,8 +184,9 @@ class CommandSplitter:
         """The held candidate is not what it looked like: release it as prose and fall
         back to the state it came from (the caller re-reads the current character)."""
         self._emit_prose(self._pre.take() + self._cand.take())
+        self._tag_pos = 0
         s = self._key_ctx if self._state == _KEY else self._state
-        if s == _PROSE or (s == _OPEN and self._ticks < 3):
+        if s in (_PROSE, _TAG_END) or (s == _OPEN and self._ticks < 3):
             self._state = _PROSE
         elif s in (_OPEN, _INFO, _LEAD):
             if s == _OPEN:  # only when a run of backticks outgrew the held-text limit
@@ -153,8 +203,8 @@ class CommandSplitter:
     # handlers: return False to have the same character read again in the new state
 
     def _prose(self, c: str) -> bool:
-        if c == "{":
-            self._begin_key(_PROSE)
+        if c in "{[<" and self._begin_key(_PROSE, c):
+            pass
         elif c == "`" and self._line_blank:
             self._cand.add(c)
             self._ticks = 1
@@ -199,50 +249,63 @@ class CommandSplitter:
         if c in WS:
             self._pre.add(c)
             return True
-        if c == "{":
-            self._begin_key(_LEAD)
+        if c in "{[" and self._begin_key(_LEAD, c):
             return True
         self._reject()
         return False
 
-    def _begin_key(self, ctx: int) -> None:
+    def _begin_key(self, ctx: int, c: str) -> bool:
+        """Start matching an opener at c; False if no opener starts with c."""
+        at = self._match([(i, 0, 0) for i in (_ANYWHERE if ctx == _PROSE else _IN_FENCE)], c)
+        if not at:
+            return False
         if ctx == _PROSE:
             m = _INLINE_FENCE.search(self._recent)
             self._inline_fence = m is not None
             if m:
                 self._fence_ticks = len(m.group(1))
-        self._cand.add("{")
-        self._key_ctx, self._key_stage, self._key_word, self._key_pos = ctx, 0, "", 0
-        self._state = _KEY
+        self._key_ctx, self._key_at, self._state = ctx, at, _KEY
+        self._cand.add(c)
+        return True
+
+    @staticmethod
+    def _match(at: list[tuple[int, int, int]], c: str) -> list[tuple[int, int, int]]:
+        """Advance each partial opener match over c; drop those c doesn't continue."""
+        out = []
+        for i, t, k in at:
+            tokens = _OPENERS[i][1]
+            while tokens[t] is _SPACE and c not in WS:
+                t += 1  # the run of whitespace ended (literals never start with whitespace)
+            token = tokens[t]
+            if token is _SPACE:
+                out.append((i, t, 0))
+            elif c == token[k]:
+                out.append((i, t + 1, 0) if k + 1 == len(token) else (i, t, k + 1))
+        return out
 
     def _key(self, c: str) -> bool:
-        """Match `{ "action" :` or `{ 'operation' :` one character at a time."""
-        stage = self._key_stage
-        ok = False
-        if stage == 0:
-            ok = c in WS or c in "\"'"
-            if c in "\"'":
-                self._key_quote, self._key_stage = c, 1
-        elif stage == 1:
-            if not self._key_word and c in "ao":
-                self._key_word, self._key_pos, ok = ("action" if c == "a" else "operation"), 1, True
-            elif self._key_word and self._key_pos < len(self._key_word):
-                ok = c == self._key_word[self._key_pos]
-                self._key_pos += 1
-            elif self._key_word:
-                ok = c == self._key_quote
-                self._key_stage = 2
-        else:
-            ok = c in WS or c == ":"
-        if not ok:
+        """Match an opener (see _OPENERS) one character at a time."""
+        at = self._match(self._key_at, c)
+        if not at:
             self._reject()
             return False
         self._cand.add(c)
-        if c == ":":
-            if self._key_ctx != _PROSE:
-                self._emit(Hidden(self._pre.take()))
-            self._json = JsonReader(self._cand.take())
-            self._state = _BLOCK
+        done = next((i for i, t, _ in at if t == len(_OPENERS[i][1])), None)
+        if done is None:
+            self._key_at = at
+            return True
+        kind = _OPENERS[done][0]
+        if kind == _THINK_OPEN:
+            self._emit(Hidden(self._cand.take()))
+            self._tag, self._tag_pos, self._state = _OPENERS[done][1][0].replace("<", "</"), 0, _THINK
+            return True
+        if self._key_ctx != _PROSE:
+            self._emit(Hidden(self._pre.take()))
+        if kind == _TOOL_CALL:
+            self._inline_fence = False
+        self._json = JsonReader(self._cand.take(), *("[]" if kind in (_ARRAY, _CALLS) else "{}"))
+        self._tag = _TOOL_CALL_END if kind == _TOOL_CALL else ""
+        self._state = _BLOCK
         return True
 
     def _block(self, c: str) -> bool:
@@ -269,14 +332,17 @@ class CommandSplitter:
         self._emit(Block(self._index, self._json.body.take(), closed))
         self._recent = "}"  # text, for an inline fence opener right after it
         self._index += 1
-        self._state = _PROSE if self._key_ctx == _PROSE and not self._inline_fence else _BODY
+        if closed and self._tag:
+            self._tag_pos, self._state = 0, _TAG_END
+        else:
+            self._state = _PROSE if self._key_ctx == _PROSE and not self._inline_fence else _BODY
 
     def _body(self, c: str) -> bool:
         """Inside a command fence, after a command: more commands, or the closing fence."""
         if c in WS:
             self._pre.add(c)
-        elif c == "{":
-            self._begin_key(_BODY)
+        elif c in "{[" and self._begin_key(_BODY, c):
+            pass
         elif c == "`" and self._line_blank:
             self._cand.add(c)
             self._ticks = 1
@@ -322,6 +388,40 @@ class CommandSplitter:
             if c == "\n":
                 self._state = _PROSE
         return True
+
+
+    def _think(self, c: str) -> bool:
+        """Inside <think>: all Thinking; only watch for the closing tag."""
+        if c == self._tag[self._tag_pos]:
+            self._cand.add(c)
+            self._tag_pos += 1
+            if self._tag_pos == len(self._tag):
+                self._emit(Hidden(self._cand.take()))
+                self._recent = self._tag  # text, for an inline fence opener right after it
+                self._tag_pos, self._state = 0, _PROSE
+            return True
+        if self._tag_pos:
+            self._emit_thinking(self._cand.take())
+            self._tag_pos = 0
+            return False
+        self._emit_thinking(c)
+        return True
+
+    def _tag_end(self, c: str) -> bool:
+        """After a <tool_call>'s object: its closing tag is hidden; anything else is prose again."""
+        if c in WS and not self._tag_pos:
+            self._pre.add(c)
+            return True
+        if c == self._tag[self._tag_pos]:
+            self._cand.add(c)
+            self._tag_pos += 1
+            if self._tag_pos == len(self._tag):
+                self._emit(Hidden(self._pre.take() + self._cand.take()))
+                self._tag_pos, self._state = 0, _PROSE
+            return True
+        self._emit_prose(self._pre.take() + self._cand.take())
+        self._tag_pos, self._state = 0, _PROSE
+        return False
 
 
 def split_all(text: str) -> list[Piece]:

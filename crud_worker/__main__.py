@@ -14,12 +14,13 @@ from crud_worker import db as store
 from crud_worker.comments import Commentator
 from crud_worker.handlers import Handlers
 from crud_worker.replies import Replies
+from crud_worker.trust import Trust
 
 log = logging.getLogger("crud_worker")
 TICK_S = 0.1
 
 
-async def serve(bus: Bus, handlers: Handlers, replies: Replies) -> None:
+async def serve(bus: Bus, handlers: Handlers, replies: Replies, trust: Trust) -> None:
     async for m in bus.messages():
         match m:
             case c.LlmDelta():
@@ -36,15 +37,22 @@ async def serve(bus: Bus, handlers: Handlers, replies: Replies) -> None:
                 await handlers.on_chat(m)
             case c.CrudRequest():
                 await handlers.on_request(m)
+            case c.UndoRequest():
+                await trust.on_undo(m)
+            case c.ApproveRequest():
+                await trust.on_approve(m)
+            case c.PolicyRequest():
+                await trust.on_policy(m)
             case c.Health():
                 replies.note_worker(m)
 
 
-async def watch(replies: Replies, comments: Commentator) -> None:
+async def watch(replies: Replies, comments: Commentator, trust: Trust) -> None:
     while True:
         await asyncio.sleep(TICK_S)
         await replies.check()
         await comments.tick()
+        await trust.tick()
 
 
 async def main() -> None:
@@ -54,18 +62,21 @@ async def main() -> None:
         db = store.connect(cfg.common.db_path)
     except store.Unwritable as err:
         sys.exit(f"crud_worker: {err}")
-    bus = Bus(cfg.common, "crud_worker", topics=["chat.user", "crud.request", "llm.", "health.llm_worker"])
+    topics = ["chat.user", "crud.request", "crud.undo", "crud.approve", "crud.policy", "llm.", "health.llm_worker"]
+    bus = Bus(cfg.common, "crud_worker", topics=topics)
     jobs = JobSender(bus)
     await bus.wait_ready()
     replies = Replies(db, bus, jobs, cfg)
     comments = Commentator(replies)
     handlers = Handlers(db, bus, replies, comments)
+    trust = Trust(db, bus, replies, comments, cfg)
+    trust.prepare()
     await bus.publish(c.LlmResend(msg_id="*"))  # replies that ended while we were down: store them now
     log.info("ready: database %s", cfg.common.db_path)
     try:
         await run_until_stopped(
-            serve(bus, handlers, replies),
-            watch(replies, comments),
+            serve(bus, handlers, replies, trust),
+            watch(replies, comments, trust),
             bus.heartbeat(lambda: {"note": f"{len(replies.live)} replies in flight"}),
         )
     finally:

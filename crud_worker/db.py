@@ -44,6 +44,41 @@ def m001_initial(db: Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key", not_null={"value"})
 
 
+@migrations()
+def m002_change_log(db: Database) -> None:
+    """The change log (crud_worker/changelog.py), command states for undo and ask-first, and
+    pending approvals (crud_worker/approvals.py)."""
+    db.execute("""CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY,   -- the list's change_seq, as `task.changed` carries it
+        at TEXT NOT NULL,
+        op TEXT NOT NULL,          -- insert | update | delete | reorder
+        kind TEXT NOT NULL,        -- change | undo | redo
+        task_id INTEGER,           -- NULL for a reorder
+        before TEXT, after TEXT,   -- JSON: the task (NULL when absent), or [[id, priority], ...] for a reorder
+        actor TEXT NOT NULL,       -- person | model | client
+        route TEXT NOT NULL DEFAULT '', reply_id TEXT NOT NULL DEFAULT '', command_id TEXT NOT NULL DEFAULT '',
+        target INTEGER,            -- undo/redo: the seq of the change it reverts or re-applies
+        undone_by INTEGER,         -- a change: the seq of the undo that currently cancels it
+        applied_seq INTEGER NOT NULL, -- a change: when it last took effect (its own seq, or its redo's)
+        what TEXT NOT NULL         -- the change in words, as the changes page shows it
+    )""")
+    db.execute("CREATE INDEX changes_task ON changes (task_id, seq)")
+    db.execute("CREATE INDEX changes_reply ON changes (reply_id) WHERE reply_id != ''")
+    db.execute("CREATE INDEX changes_command ON changes (command_id) WHERE command_id != ''")
+    db.execute("CREATE INDEX changes_live ON changes (kind, undone_by, applied_seq)")
+    db.execute("ALTER TABLE commands ADD COLUMN state TEXT NOT NULL DEFAULT 'done'")
+    db.execute("""CREATE TABLE approvals (
+        command_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL, action TEXT NOT NULL, args TEXT NOT NULL,
+        what TEXT NOT NULL,        -- the command in words: "delete 'buy milk'"
+        created_at TEXT NOT NULL, expires_at REAL NOT NULL,  -- unix time
+        decision TEXT,             -- NULL while pending | allow | deny | expired
+        decided_at TEXT,
+        outcome TEXT,              -- what the model is told of the decision
+        told INTEGER NOT NULL DEFAULT 0  -- 1 once it was
+    )""")
+    db.execute("CREATE INDEX approvals_pending ON approvals (expires_at) WHERE decision IS NULL")
+
+
 class Unwritable(Exception):
     """The database can't be written: said at start, in words that name the cause."""
 
@@ -105,7 +140,12 @@ def set_setting(db: Database, key: str, value: str) -> None:
                [key, value])
 
 
-def next_change_seq(db: Database) -> int:
-    seq = int(get_setting(db, "change_seq", "0")) + 1
-    set_setting(db, "change_seq", str(seq))
+def next_seq(db: Database, name: str) -> int:
+    """The next number of a counter kept in the settings table (never reused, even after a delete)."""
+    seq = int(get_setting(db, name, "0")) + 1
+    set_setting(db, name, str(seq))
     return seq
+
+
+def next_change_seq(db: Database) -> int:
+    return next_seq(db, "change_seq")

@@ -1,4 +1,8 @@
-"""Runs one model command against the list, exactly once per `command_id`, and logs it."""
+"""Runs one model command against the list, exactly once per `command_id`, and logs it.
+
+Before a change runs, its action's ask-first policy decides: `auto` runs it, `off` refuses it,
+`ask` stores it as pending (approvals.py) until someone allows or denies it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import json
 import msgspec
 from sqlite_utils import Database
 
-from bus.contract import CommandResult, TaskChanged
-from crud_worker import db as store, tasks
-from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Update
+from bus.contract import CommandResult, CommandState, TaskChanged
+from crud_worker import approvals, db as store, tasks, undo
+from crud_worker.changelog import Actor
+from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
 from crud_worker.db import now
 
 MAX_COMMANDS_PER_REPLY = 25
@@ -18,64 +23,121 @@ LIST_LIMIT = 100
 
 class Outcome(msgspec.Struct):
     result: CommandResult
-    change: TaskChanged | None = None
+    changes: list[TaskChanged] = []  # to announce, in order
+    flipped: list[CommandResult] = []  # other commands' chips an undo flipped to "undone"
     feedback: str = ""  # what the model should be told in a follow-up turn ("" = nothing to say)
 
 
+def action_of(command: Command | Refusal) -> str:
+    return "" if isinstance(command, Refusal) else type(command).__name__.lower()
+
+
 def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: str,
-            command: Command | Refusal) -> Outcome:
+            command: Command | Refusal, ask_timeout: float) -> Outcome:
     """Apply a parsed command. A `command_id` already in the log is answered from the log, not re-run.
 
     `ordinal` counts the reply's commands (embedded and native alike) for the per-reply cap.
     """
-    done = db.execute("SELECT ok, result, action FROM commands WHERE id = ?", [command_id]).fetchone()
+    done = db.execute("SELECT ok, result, action, state FROM commands WHERE id = ?", [command_id]).fetchone()
     if done:
         return Outcome(CommandResult(msg_id=msg_id, command_id=command_id, ok=bool(done[0]), summary=done[1],
-                                     action=done[2] or ""))
+                                     action=done[2] or "", state=done[3]))
     if ordinal >= MAX_COMMANDS_PER_REPLY:
         command = Refusal(reason=f"too many commands in one reply (the limit is {MAX_COMMANDS_PER_REPLY})")
-    action = "" if isinstance(command, Refusal) else type(command).__name__.lower()
+    action = action_of(command)
+    by = Actor(kind="model", reply_id=msg_id, command_id=command_id)
+    state: CommandState = "done"
     with store.write(db):
         try:
-            change, summary, feedback = _apply(db, command)
-            ok = True
+            policy = approvals.policy_for(db, action) if action in approvals.ACTIONS else "auto"
+            if policy == "off":
+                raise tasks.TaskError(f"{action} is turned off for the model (ask-first settings); "
+                                      "ask the person to do it")
+            if policy == "ask":
+                command = pinned(db, command)
+                words = what(db, command)
+                summary = f"Asks to {words}"
+                approvals.add(db, command_id=command_id, msg_id=msg_id, action=action, command=command,
+                              what=words, timeout=ask_timeout)
+                changes, flipped, feedback, ok, state = [], [], "", True, "asking"
+            else:
+                changes, flipped, summary, feedback = apply(db, command, by)
+                ok = True
         except tasks.TaskError as err:
-            change, summary, ok = None, f"couldn't apply: {err}", False
+            changes, flipped, summary, ok = [], [], f"couldn't apply: {err}", False
             feedback = f"refused {raw.strip()[:200]}: {err}"
-        if change:
-            change.change_seq = store.next_change_seq(db)
-        db.execute("INSERT INTO commands (id, msg_id, raw, action, args, ok, result, created_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO commands (id, msg_id, raw, action, args, ok, result, created_at, state)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [command_id, msg_id, raw, action or None,
                     None if isinstance(command, Refusal) else json.dumps(msgspec.to_builtins(command)),
-                    int(ok), summary, now()])
-    return Outcome(CommandResult(msg_id=msg_id, command_id=command_id, ok=ok, summary=summary, action=action),
-                   change, feedback)
+                    int(ok), summary, now(), state])
+    return Outcome(CommandResult(msg_id=msg_id, command_id=command_id, ok=ok, summary=summary, action=action,
+                                 state=state), changes, flipped, feedback)
 
 
-def _apply(db: Database, command: Command | Refusal) -> tuple[TaskChanged | None, str, str]:
+def pinned(db: Database, command: Command) -> Command:
+    """A command waiting for approval names its task by id: a rename meanwhile can't redirect it."""
+    match command:
+        case Update(ref=ref) | Toggle(ref=ref) | Delete(ref=ref):
+            return msgspec.structs.replace(command, ref=tasks.resolve(db, ref).id)
+    return command
+
+
+def what(db: Database, command: Command) -> str:
+    """The command in words, for the person deciding: "delete 'buy milk'"."""
+    match command:
+        case Insert(name=name):
+            return f"add '{name}'"
+        case Toggle(ref=ref):
+            return f"tick or untick '{tasks.resolve(db, ref).name}'"
+        case Delete(ref=ref):
+            return f"delete '{tasks.resolve(db, ref).name}'"
+        case Update(ref=ref, name=name, done=done):
+            task = tasks.resolve(db, ref)
+            parts = [f"rename '{task.name}' to '{name}'"] if name is not None else []
+            if done is not None:
+                parts.append(f"mark '{task.name}' {'done' if done else 'not done'}")
+            return " and ".join(parts)
+    return action_of(command)
+
+
+def apply(db: Database, command: Command | Refusal, by: Actor
+          ) -> tuple[list[TaskChanged], list[CommandResult], str, str]:
+    """Run a command: (changes, chips flipped, summary, feedback). Raises tasks.TaskError."""
     match command:
         case Refusal(reason=reason):
             raise tasks.TaskError(reason)
         case Insert(name=name):
-            task = tasks.add(db, name)
-            return TaskChanged(op="insert", origin="model", task=task), f"Added '{task.name}'", ""
+            change = tasks.add(db, name, by=by)
+            return [change], [], f"Added '{change.task.name}'", ""
         case Toggle(ref=ref):
-            task = tasks.toggle(db, tasks.resolve(db, ref).id)
-            state = "done" if task.done else "not done"
-            return TaskChanged(op="update", origin="model", task=task), f"Marked '{task.name}' {state}", ""
+            change = tasks.toggle(db, tasks.resolve(db, ref).id, by=by)
+            state = "done" if change.task.done else "not done"
+            return [change], [], f"Marked '{change.task.name}' {state}", ""
         case Delete(ref=ref):
-            task = tasks.delete(db, tasks.resolve(db, ref).id)
-            return TaskChanged(op="delete", origin="model", task=task), f"Removed '{task.name}'", ""
+            change = tasks.delete(db, tasks.resolve(db, ref).id, by=by)
+            return [change], [], f"Removed '{change.task.name}'", ""
         case Update(ref=ref, name=name, done=done):
             before = tasks.resolve(db, ref)
-            task = tasks.update(db, before.id, name=name, done=done)
+            change = tasks.update(db, before.id, by=by, name=name, done=done)
+            task = change.task
             parts = []
             if name is not None and task.name != before.name:
                 parts.append(f"Renamed '{before.name}' to '{task.name}'")
             if done is not None:
                 parts.append(f"Marked '{task.name}' {'done' if task.done else 'not done'}")
-            return TaskChanged(op="update", origin="model", task=task), "; ".join(parts) or f"Kept '{task.name}'", ""
+            return [change] if change.change_seq else [], [], "; ".join(parts) or f"Kept '{task.name}'", ""
+        case Undo():
+            reply = undo.model_last_reply(db, by.reply_id)
+            if not reply:
+                raise tasks.TaskError("none of your replies has a change left to undo")
+            try:
+                done = undo.run(db, "reply", reply, by=by)
+            except undo.Refused as err:
+                raise tasks.TaskError(f"couldn't undo: {err}") from None
+            words = done.words()
+            summary = f"Undid {len(words)} change{'s' if len(words) != 1 else ''}: " + "; ".join(words)
+            return done.changes, done.results, summary, ""
         case List(done=done):
             rows = tasks.all_tasks(db, done)
             lines = [f"#{t.id} [{'x' if t.done else ' '}] {t.name}" for t in rows[:LIST_LIMIT]]
@@ -83,5 +145,5 @@ def _apply(db: Database, command: Command | Refusal) -> tuple[TaskChanged | None
                 lines.append(f"… and {len(rows) - LIST_LIMIT} more")
             listing = "\n".join(lines) if lines else "(no tasks)"
             noun = "task" if len(rows) == 1 else "tasks"
-            return None, f"Listed {len(rows)} {noun}", f"list ({len(rows)} {noun}):\n{listing}"
+            return [], [], f"Listed {len(rows)} {noun}", f"list ({len(rows)} {noun}):\n{listing}"
     raise TypeError(f"not a command: {command!r}")

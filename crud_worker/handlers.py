@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import conversation, db as store, prompts, tasks
+from commands import bang
+from crud_worker import conversation, db as store, prompts, tasks, unsaved
+from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE = 8_000
 
 
 class Handlers:
@@ -22,17 +24,21 @@ class Handlers:
 
     async def on_chat(self, m: c.ChatUser) -> None:
         text = m.text.strip()
-        if not text or len(text) > MAX_MESSAGE:
+        if not text or len(text) > c.MAX_MESSAGE:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))
             return
-        with store.write(self.db):
-            new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
-                                     conversation_id=m.conversation_id)
+        try:
+            with store.write(self.db):
+                new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
+                                         conversation_id=m.conversation_id)
+        except sqlite3.Error as err:
+            await self._unsaved(m.req_id, err, reply_id=m.reply_id)
+            return
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if not new:
             return  # a retried request: its reply is already on its way
         await self.comments.on_chat()
-        extra = prompts.help_request() if text.lower() == "!help" else ""
+        extra = prompts.help_request() if isinstance(bang.parse(text), bang.Help) else ""
         await self.replies.queue(m.reply_id, "help" if extra else "chat", extra=extra,
                                  conversation_id=m.conversation_id)
 
@@ -50,12 +56,13 @@ class Handlers:
         try:
             with store.write(self.db):
                 change, event = self._apply(m)
-                if change:
-                    change.change_seq = store.next_change_seq(self.db)
                 if event:
                     conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event)
         except tasks.TaskError as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
+            return
+        except sqlite3.Error as err:
+            await self._unsaved(m.req_id, err)
             return
         if change:
             await self.bus.publish(change)
@@ -64,32 +71,46 @@ class Handlers:
             await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event))
             await self.comments.on_action(immediate=m.op == "poke")
 
+    async def _unsaved(self, req_id: str, err: sqlite3.Error, reply_id: str = "") -> None:
+        """A write the disk refused: answer with the reason; any other database error is a bug (re-raised)."""
+        why = unsaved.reason(err)
+        if why is None:
+            raise err
+        log.error("request %s not saved: %s (%s)", req_id, err, why.split(" — ")[0])
+        await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, error=why))
+        if reply_id:  # every tab opened this message's reply bubble as it crossed the bus: end it
+            await self.bus.publish(c.LlmError(msg_id=reply_id, seq=0, error=why, kind="crud"))
+
     def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
         db = self.db
+        by = person(m.route)
         match m.op:
             case "add":
-                task = tasks.add(db, m.name or "")
-                return c.TaskChanged(op="insert", origin="user", task=task), f"The user added task '{task.name}'"
+                change = tasks.add(db, m.name or "", by=by)
+                return change, f"The user added task '{change.task.name}'"
             case "toggle":
-                task = tasks.toggle(db, _id(m))
-                verb = "completed" if task.done else "reopened"
-                return c.TaskChanged(op="update", origin="user", task=task), f"The user {verb} task '{task.name}'"
+                change = tasks.toggle(db, _id(m), by=by)
+                verb = "completed" if change.task.done else "reopened"
+                return change, f"The user {verb} task '{change.task.name}'"
             case "rename":
                 before = tasks.get(db, _id(m))
-                task = tasks.update(db, before.id, name=m.name or "")
-                if task.name == before.name:
+                change = tasks.update(db, before.id, name=m.name or "", by=by)
+                if not change.change_seq:
                     return None, ""
-                return (c.TaskChanged(op="update", origin="user", task=task),
-                        f"The user renamed task '{before.name}' to '{task.name}'")
+                return change, f"The user renamed task '{before.name}' to '{change.task.name}'"
             case "delete":
-                task = tasks.delete(db, _id(m))
-                return c.TaskChanged(op="delete", origin="user", task=task), f"The user deleted task '{task.name}'"
+                change = tasks.delete(db, _id(m), by=by)
+                return change, f"The user deleted task '{change.task.name}'"
             case "reorder":
-                order = tasks.reorder(db, m.ids or [])
-                return c.TaskChanged(op="reorder", origin="user", ids=order), "The user reordered the list"
+                return tasks.reorder(db, m.ids or [], by=by), "The user reordered the list"
             case "poke":
                 return None, "The user poked you: give them a short nudge about their list."
         raise tasks.TaskError(f"unknown request {m.op!r}")
+
+
+def person(route: str) -> Actor:
+    """The person, through the web (which names its route); a request without one came from another client."""
+    return Actor(kind="person", route=route) if route else Actor(kind="client")
 
 
 def _id(m: c.CrudRequest) -> int:

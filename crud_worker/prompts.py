@@ -9,6 +9,14 @@ DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
 SNAPSHOT_TASKS = 50
 SNAPSHOT_NAME_CHARS = 80
 RESULT_LINES = 20  # a follow-up turn reports this many command results, then how many more
+UNDO_LANGUAGE = """
+One more action, to take your own changes back:
+Undo:           {"action": "undo"}
+                (takes back every change your previous reply made; use it when the person says
+                "undo that". The person can also undo your changes themselves: an [event] line tells
+                you, and then don't make those changes again unless they ask. Some actions may need
+                the person's approval first, or be turned off; the command's result tells you.)
+"""
 
 
 def task_snapshot(tasks: list[TaskRow]) -> str:
@@ -24,15 +32,14 @@ def system_prompt(tasks: list[TaskRow], persona: str = "") -> str:
     return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You live inside a todo app, next to the person's list.
 Keep replies short. Messages starting with [event] tell you what the person just did in the app: answer those with one brief comment (under 40 words) and no command unless asked.
 
-{COMMAND_LANGUAGE}
-
+{COMMAND_LANGUAGE}{UNDO_LANGUAGE}
 Current tasks (#id [x] = done):
 {task_snapshot(tasks)}"""
 
 
 def help_request() -> str:
     return ("[help] The person typed !help. Here is the command language again; follow it exactly from now on.\n\n"
-            f"{COMMAND_LANGUAGE}\n\nIn two or three sentences, tell the person what you can do for their list.")
+            f"{COMMAND_LANGUAGE}{UNDO_LANGUAGE}\nIn two or three sentences, tell the person what you can do for their list.")
 
 
 def event_line(text: str) -> str:

@@ -9,16 +9,18 @@ idempotently by `command_id`, so nothing is skipped and nothing runs twice.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
 from bus import contract as c
-from bus.client import Bus, JobSender
+from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
-from crud_worker import conversation, db as store, prompts
-from commands.schema import Refusal, from_tool_call, parse_block
+from crud_worker import conversation, db as store, prompts, unsaved
+from commands.ids import commands_of, tool_call_id
+from commands.schema import Refusal, from_tool_call
 from commands.splitter import Block, CommandSplitter, split_all
 from crud_worker.executor import execute
 
@@ -60,6 +62,13 @@ class Replies:
         self.finished: dict[str, None] = {}
         self.workers_seen: dict[str, float] = {}
         self.workers_active: dict[str, set[str]] = {}
+        self.workers_context: dict[str, int] = {}
+
+    def num_ctx(self) -> int:
+        """LLM_NUM_CTX, or less where a worker's model server says its model's context is smaller."""
+        now = time.monotonic()
+        said = [n for w, n in self.workers_context.items() if n and now - self.workers_seen[w] < WORKER_LOST_S]
+        return min([self.settings.num_ctx, *said])
 
     def streaming(self) -> bool:
         return bool(self.live)
@@ -68,7 +77,7 @@ class Replies:
                     conversation_id: str = "default") -> None:
         model = store.get_setting(self.db, "model")
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
-                                     num_ctx=self.settings.num_ctx, persona=self.settings.persona, model=model,
+                                     num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
@@ -137,26 +146,35 @@ class Replies:
             await self._finish(reply, m.text, "failed", model=m.model, error=m.error)
 
     async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
-        if block.closed or ended_well:
-            command = parse_block(block.raw)
-        else:
-            # A stream cut off at `{"id": 1` may have meant 15: repairing it could hit the wrong task.
-            command = Refusal(reason="the reply was stopped before this command was complete")
-        await self._run(reply, f"{reply.msg_id}:{block.index}", reply.commands, block.raw, command)
-        reply.commands += 1
+        for found in commands_of(reply.msg_id, block):
+            command = found.command
+            if not block.closed and not ended_well:
+                command = Refusal(reason="the reply was stopped before this command was complete")
+            await self._run(reply, found.command_id, reply.commands, block.raw, command)
+            reply.commands += 1
 
     async def _run_tool_call(self, reply: Reply, call: c.ToolCallMsg, n: int) -> None:
         raw = f"{call.name}({call.arguments})"
-        await self._run(reply, f"{reply.msg_id}:tool{n}", reply.commands + n, raw,
+        await self._run(reply, tool_call_id(reply.msg_id, n), reply.commands + n, raw,
                         from_tool_call(call.name, call.arguments))
 
     async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
-        outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                          command=command)
+        try:
+            outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
+                              command=command, ask_timeout=self.settings.ask_timeout)
+        except sqlite3.Error as err:
+            if (why := unsaved.reason(err)) is None:
+                raise
+            log.error("command %s not run: %s", command_id, err)
+            await self.bus.publish(c.CommandResult(msg_id=reply.msg_id, command_id=command_id, ok=False,
+                                                   summary=f"Not done: {why}"))
+            return
         if outcome.feedback:
             reply.feedback.append(outcome.feedback)
-        if outcome.change:
-            await self.bus.publish(outcome.change)
+        for change in outcome.changes:
+            await self.bus.publish(change)
+        for flipped in outcome.flipped:
+            await self.bus.publish(flipped)
         await self.bus.publish(outcome.result)
 
     async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
@@ -165,10 +183,17 @@ class Replies:
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
             self.finished.pop(next(iter(self.finished)))
-        with store.write(self.db):
-            conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
-                               status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
-                               error=error, created_at=reply.created_at)
+        try:
+            with store.write(self.db):
+                conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
+                                   status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
+                                   error=error, created_at=reply.created_at)
+        except sqlite3.Error as err:
+            if (why := unsaved.reason(err)) is None:
+                raise
+            log.error("reply %s not stored: %s", reply.msg_id, err)
+            await self.bus.publish(c.UiAlert(text=f"That reply was shown but not saved: {why}"))
+            return
         if status == "done" and reply.feedback and reply.depth < MAX_FOLLOWUPS:
             note_id = reply.msg_id + "-r"
             with store.write(self.db):
@@ -178,9 +203,23 @@ class Replies:
             await self.queue(reply.msg_id + "-f", "followup", depth=reply.depth + 1,
                              conversation_id=reply.conversation_id)
 
+    async def tell(self, msg_id: str, lines: list[str]) -> None:
+        """Results that come after their command (an approval's decision): a reply still streaming
+        takes them into its own follow-up; an ended one gets a follow-up turn of its own."""
+        if (reply := self.live.get(msg_id)) is not None:
+            reply.feedback.extend(lines)
+            return
+        row = self.db.execute("SELECT conversation_id FROM messages WHERE id = ?", [msg_id]).fetchone()
+        conversation_id = row[0] if row else "default"
+        with store.write(self.db):
+            conversation.store(self.db, msg_id=new_id("r"), role="user", kind="result",
+                               content=prompts.results_message(lines), conversation_id=conversation_id)
+        await self.queue(new_id("a"), "followup", depth=1, conversation_id=conversation_id)
+
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()
         self.workers_active[h.instance] = set(h.active)
+        self.workers_context[h.instance] = h.context
 
     async def fail(self, reply: Reply, error: str) -> None:
         text = "".join(reply.parts)
@@ -200,8 +239,12 @@ class Replies:
                     await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
             elif now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S:
                 if quiet > WORKER_LOST_S:
-                    await self.fail(reply, "The LLM worker stopped in the middle of this reply. Send the message again.")
-            elif reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S:
+                    await self.fail(reply, f"The LLM worker {reply.worker} stopped answering in the middle of this "
+                                           f"reply (crashed, or its host unreachable). Send the message again.")
+            elif (reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S
+                  and self.workers_seen.get(reply.worker, 0) > reply.last_activity):
+                # Only a beat newer than the reply's last news proves the worker is done with it: one
+                # from before its start (a link that dropped right after) proves nothing.
                 await self._ask_again(reply, now)
 
     async def _ask_again(self, reply: Reply, now: float) -> None:

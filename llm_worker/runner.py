@@ -5,6 +5,10 @@ later text waits at most one frame (FRAME_S) so the bus and the browser see ≤ 
 A token that closes a top-level brace goes out at once too: it may end a command, and a
 command should run the moment it closes, not a frame later. Such early deltas fit inside the
 same budget: no second ever holds more than MAX_PER_S deltas of one reply.
+
+A reply longer than `max_chars` (GHOSTWIRE_MAX_REPLY_CHARS, thinking included) is cut there and
+the model stopped:
+a looping model must not grow a reply (and every page that shows it) without bound.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ import contextlib
 import logging
 import time
 from collections import deque
-
-import httpx
 
 from bus import contract as c
 from bus.client import Bus
@@ -29,8 +31,10 @@ EARLY_FLUSHES = 25  # at most one per command the crud_worker would run (its per
 
 
 class Run:
-    def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str, tools: list[dict] | None = None):
+    def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str, tools: list[dict] | None = None,
+                 max_chars: int = 200_000):
         self.bus, self.job, self.backend, self.model, self.tools = bus, job, backend, model, tools
+        self.max_chars = self.room = max_chars  # room: characters of reply text still allowed
         self.seq = 0
         self.text: list[str] = []
         self.thinking: list[str] = []
@@ -96,7 +100,8 @@ class Run:
         job = self.job
         started = time.monotonic()
         first: float | None = None
-        usage = c.Usage()
+        usage: c.Usage | None = None
+        stop_reason = ""
         calls: list[c.ToolCallMsg] = []
         await self.bus.publish(c.LlmStart(msg_id=job.msg_id, worker=worker, backend=self.backend.name,
                                           model=self.model))
@@ -108,9 +113,15 @@ class Run:
                     match ev:
                         case TextDelta(text=t) | ThinkingDelta(text=t) if t:
                             first = first or time.monotonic()
-                            (self.text if isinstance(ev, TextDelta) else self.thinking).append(t)
-                            (self.pending_text if isinstance(ev, TextDelta) else self.pending_thinking).append(t)
-                            await self._offer(t if isinstance(ev, TextDelta) else "")
+                            if len(t) > self.room:  # closing the stream (aclosing) stops the model
+                                t, stop_reason = t[:self.room], "too_long"
+                            self.room -= len(t)
+                            is_text = isinstance(ev, TextDelta)
+                            (self.text if is_text else self.thinking).append(t)
+                            (self.pending_text if is_text else self.pending_thinking).append(t)
+                            await self._offer(t if is_text else "")
+                            if stop_reason:
+                                break
                         case ToolCall():
                             call = c.ToolCallMsg(name=ev.name, arguments=ev.arguments, id=ev.id)
                             calls.append(call)
@@ -118,7 +129,8 @@ class Run:
                             await self.bus.publish(c.LlmToolCall(msg_id=job.msg_id, seq=self._next_seq(), call=call))
                         case Usage():
                             usage = c.Usage(prompt_tokens=ev.prompt_tokens, completion_tokens=ev.completion_tokens)
-                        case Done():
+                        case Done(reason=reason):
+                            stop_reason = "length" if reason == "length" else ""
                             break
         except asyncio.CancelledError:
             await self._drain()
@@ -131,12 +143,8 @@ class Run:
             await self._drain()
             await self._error(err.message, err.kind)
             return
-        except httpx.HTTPError as err:
-            await self._drain()
-            await self._error(f"The connection to the model failed: {type(err).__name__}.", "unreachable")
-            return
         await self._drain()
-        await self._done("done", usage, started, first, calls)
+        await self._done("done", usage, started, first, calls, stop_reason)
 
     async def _drain(self) -> None:
         """Publish what is pending now, or, at a reply's end, as soon as the budget allows."""
@@ -148,7 +156,7 @@ class Run:
             await asyncio.sleep(wait)
         await self._flush()
 
-    async def _done(self, status, usage, started, first, calls) -> None:
+    async def _done(self, status, usage, started, first, calls, stop_reason="") -> None:
         now = time.monotonic()
         timing = c.Timing(queued_ms=round((time.time() - self.job.queued_at) * 1000 - (now - started) * 1000, 1),
                           first_token_ms=round((first - started) * 1000, 1) if first else None,
@@ -156,7 +164,7 @@ class Run:
         self.end = c.LlmDone(
             msg_id=self.job.msg_id, seq=self._next_seq(), text="".join(self.text), status=status,
             thinking="".join(self.thinking), usage=usage, timing=timing, backend=self.backend.name, model=self.model,
-            tool_calls=calls)
+            tool_calls=calls, stop_reason=stop_reason)
         await self.bus.publish(self.end)
 
     async def _error(self, message: str, kind: str) -> None:

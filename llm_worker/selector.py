@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bus import contract as c
 from llm_worker.backends import make_backend
 from llm_worker.backends.base import Backend, ModelInfo, Probe
 from llm_worker.backends.demo import DemoBackend
@@ -41,7 +42,15 @@ class Selector:
         return PROBE_SLOW_S if healthy else PROBE_FAST_S
 
     async def refresh(self) -> None:
+        if self.primary.streaming and not self.primary.probe_while_streaming:
+            # A probe now could cut a reply off (llama-cpp-python interrupts a stream for any other
+            # request) or wait on a one-slot server; a streaming server is reachable anyway.
+            return
         probe = await self.primary.probe()
+        if probe.busy and self.probe.reachable:
+            # Connected but slow to list its models: serving someone else. Keep what we knew.
+            probe = Probe(reachable=True, models=self.probe.models, model=self.probe.model, detail=probe.detail,
+                          context=self.probe.context)
         if self.cfg.backend == "auto":
             usable = probe.reachable and bool(probe.model)
             chosen = self.primary if usable else self.demo
@@ -62,6 +71,7 @@ class Selector:
             return True
         return any(m.name == model and "tools" in m.capabilities for m in self.probe.models)
 
-    def status(self) -> dict:
-        return {"backend": self.backend.name, "model": self.probe.model, "reachable": self.probe.reachable,
-                "note": self.probe.detail, "models": [m.name for m in self.probe.models if _chat(m)][:50]}
+    def status(self) -> c.LlmStatus:
+        return c.LlmStatus(backend=self.backend.name, model=self.probe.model, reachable=self.probe.reachable,
+                           note=self.probe.detail, models=[m.name for m in self.probe.models if _chat(m)][:50],
+                           context=self.probe.context)

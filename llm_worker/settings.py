@@ -23,5 +23,6 @@ class LlmSettings:
     inter_token_timeout: float = var("LLM_INTER_TOKEN_TIMEOUT", 60.0)
     demo_rate: float = var("GHOSTWIRE_DEMO_RATE", 40.0)
     slots: int = var("GHOSTWIRE_LLM_SLOTS", 4)
+    max_reply_chars: int = var("GHOSTWIRE_MAX_REPLY_CHARS", 200_000)
 
     __repr__ = masked

@@ -7,6 +7,8 @@ import logging
 import time
 from collections import OrderedDict
 
+import msgspec
+
 from bus import contract as c
 from bus.client import Bus, JobReceiver
 from llm_worker.pull import Pull
@@ -29,7 +31,9 @@ class Worker:
         return max(0, self.jobs.slots - len(self.runs))
 
     def status(self) -> dict:
-        return {**self.selector.status(), "active": list(self.runs), "stats": {"free_slots": self.free()}}
+        """Health fields: the selector's LlmStatus, and this worker's replies and free slots."""
+        return {**msgspec.structs.asdict(self.selector.status()), "active": list(self.runs),
+                "stats": {"free_slots": self.free()}}
 
     async def take_jobs(self) -> None:
         async for job in self.jobs.jobs():
@@ -42,7 +46,8 @@ class Worker:
             else:
                 model = job.model or self.selector.model
                 tools = job.tools if job.tools and self.selector.supports_tools(model) else None
-                run = Run(self.bus, job, self.selector.backend, model, tools=tools)
+                run = Run(self.bus, job, self.selector.backend, model, tools=tools,
+                          max_chars=self.selector.cfg.max_reply_chars)
             if job.msg_id in self.cancelled:
                 run.cancelled_by_user = True
             task = asyncio.create_task(self._run(run))

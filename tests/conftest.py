@@ -1,5 +1,8 @@
-"""The default: each test module gets its own fake Ollama and its own four real processes."""
+"""Fixtures every test package shares: by default each test module gets its own fake Ollama and its
+own four real processes (a package may share one stack instead, in its own conftest); `browser` and
+`page` drive Debian's Chromium."""
 
+pytest_plugins = ["tests.chromium"]  # the `browser` and `page` fixtures
 from tests.fixtures import FAILED_STACK_LOGS, stack_fixtures
 
 fake_ollama, stack = stack_fixtures("module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -81,8 +83,14 @@ class Stack:
         assert r.status_code == 200, r.text
         return r.headers["ghostwire-reply-id"]
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{self.data_dir / 'ghostwire.db'}?mode=ro", uri=True)
+    @contextlib.contextmanager
+    def db(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection, closed on leaving the block (sqlite3's own `with` only commits)."""
+        db = sqlite3.connect(f"file:{self.data_dir / 'ghostwire.db'}?mode=ro", uri=True)
+        try:
+            yield db
+        finally:
+            db.close()
 
     def message(self, msg_id: str) -> tuple | None:
         with self.db() as db:

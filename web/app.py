@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from fasthtml.common import Beforeware, FastHTML, Link, Meta, Script
 from fasthtml.core import fh_cfg
+from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette_compress import CompressMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
@@ -90,7 +92,10 @@ def create_app(cfg: WebSettings) -> FastHTML:
         before.insert(0, Beforeware(check))
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
                    secret_key=auth.session_key(cfg.token) if cfg.token else secrets.token_hex(32), before=before,
-                   htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False)
+                   htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False,
+                   # zstd, br or gzip by Accept-Encoding, for the page, the assets and /events alike; an
+                   # event stream gets one compressor per connection, flushed after every event.
+                   middleware=[Middleware(CompressMiddleware, zstd_level=3, brotli_quality=4, gzip_level=6)])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     routes.register(app)
     if cfg.token:

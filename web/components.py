@@ -4,14 +4,16 @@ responses and the SSE swaps all call these, so they can never disagree."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import JobProgress, TaskRow
+from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, TaskRow
+from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
-from web import render
+from web import render, trust_ui
+from web.store import ChipResult
 
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
 
@@ -28,18 +30,18 @@ class ReplyView:
     thinking: str = ""
     error: str = ""
     model: str = ""
+    stop_reason: str = ""  # llm.done's: "length" or "too_long" get a note under the reply
 
 
 def chip_id(command_id: str) -> str:
     return "chip-" + command_id.replace(":", "-")
 
 
-def chip(command_id: str, result: tuple[bool, str] | None, times: int = 1) -> Span:
+def chip(command_id: str, result: ChipResult | None, times: int = 1) -> Span:
     if result is None:
         return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id))
-    ok, summary = result
-    text = ("✓ " if ok else "✗ ") + summary + (f" (×{times:,})" if times > 1 else "")
-    return Span(text, cls="chip ok" if ok else "chip failed", id=chip_id(command_id))
+    return Span(trust_ui.chip_text(result, times), *trust_ui.chip_controls(command_id, result),
+                cls=trust_ui.chip_class(result), id=chip_id(command_id))
 
 
 def user_bubble(msg_id: str, text: str) -> Article:
@@ -63,8 +65,10 @@ def thinking_box(r: ReplyView) -> Details:
                    cls="thinking" + ("" if r.thinking else " empty"), id=f"thinkbox-{r.id}")
 
 
-def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
+def reply_bubble(r: ReplyView, results: dict[str, ChipResult]) -> Article:
     live = r.status in ("queued", "streaming")
+    if not live and not r.thinking:  # a stored reply: its <think> sections, if the model wrote any
+        r = replace(r, thinking=render.thinking_of(r.text))
     thinking = thinking_box(r)
     if live:
         body = Div(*[Span(v) if k == "text" else chip(v, results.get(v)) for k, v in r.pieces],
@@ -78,17 +82,23 @@ def reply_bubble(r: ReplyView, results: dict[str, tuple[bool, str]]) -> Article:
         tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
     elif r.status == "cancelled":
         tail.append(P("stopped", cls="meta"))
+    elif r.stop_reason == "length":
+        tail.append(P("cut off at the token limit", cls="meta"))
+    elif r.stop_reason == "too_long":
+        tail.append(P(f"reply too long — stopped at {len(r.text):,} characters", cls="meta"))
+    if not live:
+        tail.append(trust_ui.undo_all(r.id, results))
     meta = Span(r.model or "", cls="meta model", id=f"model-{r.id}")
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}")
 
 
-def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int, int]:
+def refusal_runs(msg_id: str, results: dict[str, ChipResult]) -> dict[int, int]:
     """Commands refused one after another for the same reason show as one chip (say, 1,975 over the
     per-reply cap): the run's first command → its length, the others → 0."""
     runs: dict[int, int] = {}
     first, previous, n = 0, None, 0
-    while (result := results.get(f"{msg_id}:{n}")) is not None:
+    while (result := results.get(command_id_of(msg_id, n))) is not None:
         if not result[0] and result == previous:
             runs[first] += 1
             runs[n] = 0
@@ -98,12 +108,12 @@ def refusal_runs(msg_id: str, results: dict[str, tuple[bool, str]]) -> dict[int,
     return runs
 
 
-def _final_chip(msg_id: str, block: Block, results: dict[str, tuple[bool, str]], runs: dict[int, int]) -> str:
+def _final_chip(msg_id: str, block: Block, results: dict[str, ChipResult], runs: dict[int, int]) -> str:
     times = runs.get(block.index, 1)
     if not times:
         return ""
-    command_id = f"{msg_id}:{block.index}"
-    return to_xml(chip(command_id, results.get(command_id), times), indent=False)
+    return "".join(to_xml(chip(f.command_id, results.get(f.command_id), times if k == 0 else 1), indent=False)
+                   for k, f in enumerate(commands_of(msg_id, block)))
 
 
 def help_card() -> Article:
@@ -112,6 +122,8 @@ def help_card() -> Article:
             ("!model NAME", "switch model (the choice is remembered)"),
             ("!pull NAME", "download a model into Ollama, with a progress card"),
             ("!test", "send an alert through the whole pipeline (web → bus → crud_worker → this tab)"),
+            ("Undo", "on a chip takes back that change; Undo all a whole reply; Ctrl+Z your own last change"),
+            ("undo that", "ask the model: it can take back its own last reply"),
             ("add milk", "ask in plain words; the model answers with a command and a chip confirms it")]
     return Article(H2("Ghostwire help"),
                    Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
@@ -168,7 +180,7 @@ def task_item(t: TaskRow) -> Li:
         Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
               aria_label=f"Done: {t.name}", cls="toggle"),
         Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
-              cls="name", aria_label="Task name", maxlength="500"),
+              cls="name", aria_label="Task name", maxlength=str(MAX_NAME)),
         Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}"),
         id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id),
     )
@@ -207,7 +219,7 @@ def status_line(s: dict) -> Div:
 def chat_form() -> Form:
     return Form(
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
-                 rows="2", autofocus=True, id="msg", maxlength="8000"),
+                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE)),
         Div(Button("Send", type="submit", cls="primary"),
             Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge"),
             cls="actions"),
@@ -222,10 +234,12 @@ def page(*, cursor: str, status: dict, tasks: list[TaskRow], chat: list) -> tupl
                       aria_pressed="false")),
         Main(
             Section(H2("Tasks"),
-                    Form(Input(name="name", placeholder="Add a task…", maxlength="500", required=True, id="new-task"),
+                    Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
+                               id="new-task"),
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
+                    trust_ui.list_controls(),
                     Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
                     cls="panel todo"),
             Section(Div(*chat, id="chat-log", aria_live="polite"),

@@ -13,6 +13,7 @@ from bus.client import Bus, JobSender, new_id
 from web import components as ui
 from web.fanout import Fanout
 from web.live import Live, oob, stored_end
+from web.startup import Startup
 from web.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,12 @@ class Hub:
         self.fanout = Fanout(epoch=new_id()[:8])
         self.pending: dict[str, asyncio.Future] = {}
         self.shown_status: dict | None = None
+        self.startup = Startup()
 
-    async def request(self, msg: c.ChatUser | c.CrudRequest) -> c.CrudReply:
+    async def request(self, msg: c.ChatUser | c.CrudRequest | c.UndoRequest | c.ApproveRequest | c.PolicyRequest
+                      ) -> c.CrudReply:
         """Publish a request to the crud_worker and wait for its answer."""
+        await self.startup.wait_for("crud_worker")
         if not self.live.up("crud_worker"):
             raise CrudUnavailable("The database worker (crud_worker) is not running, so nothing can be saved "
                                   "right now. It restarts by itself; try again in a moment.")
@@ -54,6 +58,8 @@ class Hub:
             self.pending.pop(msg.req_id, None)
 
     async def run(self) -> None:
+        """Started once the bus handshake is done."""
+        self.startup.bus_ready.set()
         async for m in self.bus.messages():
             self.handle(m)
 
@@ -90,6 +96,7 @@ class Hub:
                     fut.set_result(m)
             case c.Health():
                 live.on_health(m)
+                self.startup.on_health(m.proc)
                 self.refresh_status()
 
     def refresh_status(self) -> None:

@@ -10,9 +10,11 @@ from collections import OrderedDict
 from fasthtml.common import Div, Span, to_xml
 
 from bus import contract as c
-from commands.splitter import Block, CommandSplitter, Hidden
-from web import components as ui
-from web.store import StoredMessage, Store
+from commands import bang
+from commands.ids import commands_of, is_tool_call_id, tool_call_id
+from commands.splitter import Block, CommandSplitter, Hidden, Thinking
+from web import components as ui, trust_ui
+from web.store import ChipResult, StoredMessage, Store
 
 ENDED_KEEP = 200
 RESULTS_KEEP = 5_000
@@ -31,7 +33,7 @@ class Live:
         self.splitters: dict[str, CommandSplitter] = {}
         self.next_seq: dict[str, int] = {}
         self.ended: OrderedDict[str, ui.ReplyView] = OrderedDict()
-        self.results: OrderedDict[str, tuple[bool, str]] = OrderedDict()
+        self.results: OrderedDict[str, ChipResult] = OrderedDict()
         self.health: dict[str, c.Health] = {}
         self.seen: dict[str, float] = {}
         self.change_seq = 0
@@ -54,7 +56,7 @@ class Live:
         view, new = self.open_reply(m.reply_id)
         if not new:
             return ""
-        card = ui.help_card() if m.text.strip().lower() == "!help" else ""
+        card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
         return oob(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
                        hx_swap_oob="beforeend:#chat-log"))
 
@@ -88,27 +90,32 @@ class Live:
         if view is None:
             return ""
         view.status = "streaming"
-        out = []
-        if m.thinking:
-            first = not view.thinking
-            view.thinking += m.thinking
-            if first:
-                box = ui.thinking_box(view)
-                box.attrs["hx-swap-oob"] = "true"
-                out.append(oob(box))
-            else:
-                out.append(f'<span hx-swap-oob="beforeend:#think-{m.msg_id}">{html.escape(m.thinking)}</span>')
+        out = [self._think(view, m.thinking)] if m.thinking else []
         splitter = self.splitters.get(m.msg_id)
         if m.text and splitter is not None:
             for piece in splitter.feed(m.text):
                 out.append(self._piece(view, piece))
         return "".join(out)
 
+    def _think(self, view: ui.ReplyView, text: str) -> str:
+        """Reasoning, whether the backend reported it apart or the model wrote it in <think> tags."""
+        first = not view.thinking
+        view.thinking += text
+        if first:
+            box = ui.thinking_box(view)
+            box.attrs["hx-swap-oob"] = "true"
+            return oob(box)
+        return f'<span hx-swap-oob="beforeend:#think-{view.id}">{html.escape(text)}</span>'
+
     def _piece(self, view: ui.ReplyView, piece) -> str:
         if isinstance(piece, Block):
-            command_id = f"{view.id}:{piece.index}"
-            view.pieces.append(("chip", command_id))
-            return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{view.id}"))
+            chips = []
+            for found in commands_of(view.id, piece):
+                view.pieces.append(("chip", found.command_id))
+                chips.append(ui.chip(found.command_id, self.results.get(found.command_id)))
+            return oob(Div(*chips, hx_swap_oob=f"beforeend:#body-{view.id}"))
+        if isinstance(piece, Thinking):
+            return self._think(view, piece.text) if piece.text else ""
         if isinstance(piece, Hidden) or not piece.text:
             return ""  # fence lines around a command are never shown
         view.pieces.append(("text", piece.text))
@@ -118,7 +125,7 @@ class Live:
         view = self._stream(m.msg_id, m.seq)
         if view is None:
             return ""
-        command_id = f"{m.msg_id}:tool{sum(1 for k, v in view.pieces if k == 'chip' and ':tool' in v)}"
+        command_id = tool_call_id(m.msg_id, sum(1 for k, v in view.pieces if k == "chip" and is_tool_call_id(v)))
         view.pieces.append(("chip", command_id))
         return oob(Div(ui.chip(command_id, self.results.get(command_id)), hx_swap_oob=f"beforeend:#body-{m.msg_id}"))
 
@@ -135,7 +142,7 @@ class Live:
         self.heard.pop(m.msg_id, None)
         view.text, view.model = m.text, m.model or view.model
         if isinstance(m, c.LlmDone):
-            view.status, view.thinking = m.status, m.thinking or view.thinking
+            view.status, view.thinking, view.stop_reason = m.status, m.thinking or view.thinking, m.stop_reason
         else:
             view.status, view.error = "failed", m.error
         self.ended[m.msg_id] = view
@@ -153,17 +160,22 @@ class Live:
     def hear(self, msg_id: str) -> None:
         self.heard[msg_id] = time.monotonic()
 
-    def results_for(self, msg_ids: list[str]) -> dict[str, tuple[bool, str]]:
+    def results_for(self, msg_ids: list[str]) -> dict[str, ChipResult]:
         """Command results of these replies: the stored ones, overlaid with any heard since."""
         return {**self.store.command_results(msg_ids), **self.results}
 
     def on_result(self, m: c.CommandResult) -> str:
-        self.results[m.command_id] = (m.ok, m.summary)
+        before = self.results.get(m.command_id)
+        result = self.results[m.command_id] = ChipResult(m.ok, m.summary, m.state, m.action)
         while len(self.results) > RESULTS_KEEP:
             self.results.popitem(last=False)
-        chip = ui.chip(m.command_id, (m.ok, m.summary))
+        chip = ui.chip(m.command_id, result)
         chip.attrs["hx-swap-oob"] = "true"
-        return oob(chip)
+        flipped = before.state != m.state if before else m.state != "done"
+        if not flipped or m.msg_id in self.replies:
+            return oob(chip)
+        # Undone, redone or decided after the reply ended: its Undo all may change too.
+        return oob(chip) + oob(trust_ui.undo_all_swap(m.msg_id, self.results_for([m.msg_id])))
 
     def bubble(self, view: ui.ReplyView, swap: bool = False):
         results = self.results

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import nh3
 from markdown_it import MarkdownIt
 
-from commands.splitter import Block, Prose, split_all
+from commands.splitter import Block, Prose, Thinking, split_all
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 _TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "a", "h1", "h2", "h3", "h4",
@@ -23,8 +23,11 @@ _MARK = re.compile("\ue000(\\d+)\ue001")
 _INLINE_FENCE = re.compile(r"(?<=\S)[^\S\n]*`{3,}(?:json)?[^\S\n]*\n\s*(?=\ue000)", re.IGNORECASE)
 
 
+_THOUGHT = "\ue002"  # where a <think> section stood: mid-line text, for _INLINE_FENCE
+
+
 def _strip_marks(text: str) -> str:
-    return text.replace("\ue000", "").replace("\ue001", "")
+    return text.replace("\ue000", "").replace("\ue001", "").replace(_THOUGHT, "")
 
 
 def _render(text: str) -> str:
@@ -32,8 +35,9 @@ def _render(text: str) -> str:
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
 
 
-def markdown(text: str) -> str:
-    return _render(_strip_marks(text))
+def thinking_of(text: str) -> str:
+    """The reasoning a reply wrote between <think> tags (shown collapsed, never as the reply)."""
+    return "".join(p.text for p in split_all(text) if isinstance(p, Thinking))
 
 
 def with_chips(text: str, chip: Callable[[Block], str]) -> str:
@@ -46,5 +50,7 @@ def with_chips(text: str, chip: Callable[[Block], str]) -> str:
         elif isinstance(piece, Block):
             prose.append(f"\ue000{len(blocks)}\ue001")
             blocks.append(piece)
-    html = _render(_INLINE_FENCE.sub("\n", "".join(prose)))
+        elif isinstance(piece, Thinking):
+            prose.append(_THOUGHT)  # the reasoning shows in its own box, not here
+    html = _render(_INLINE_FENCE.sub("\n", "".join(prose)).replace(_THOUGHT, ""))
     return _MARK.sub(lambda m: chip(blocks[int(m.group(1))]), html)

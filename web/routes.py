@@ -10,11 +10,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bus import contract as c
 from bus.client import new_id
-from web import components as ui
+from commands import bang
+from web import components as ui, trust_routes
 from web.hub import CrudUnavailable, Hub
 from web.live import oob
-
-MAX_MESSAGE = 8_000
 
 
 def hub_of(req: Request) -> Hub:
@@ -42,20 +41,20 @@ async def chat(req: Request, msg: str = ""):
     text = msg.strip()
     if not text:
         return refuse("#chat-error", "Type a message first.")
-    if len(text) > MAX_MESSAGE:
-        return refuse("#chat-error", f"That message is {len(text):,} characters; the limit is {MAX_MESSAGE:,}. "
+    if len(text) > c.MAX_MESSAGE:
+        return refuse("#chat-error", f"That message is {len(text):,} characters; the limit is {c.MAX_MESSAGE:,}. "
                                      "Nothing was sent.")
-    command, _, arg = text.partition(" ")
-    command, arg = command.lower(), arg.strip()
-    if command == "!models":
-        status = hub.live.status()
-        return ui.models_card(status["models"], status["model"]), clear("#chat-error")
-    if command == "!model":
-        return await choose_model(req, arg, "#chat-error")
-    if command == "!pull":
-        return await start_pull(req, arg, "#chat-error")
+    command = bang.parse(text)
+    match command:
+        case bang.Models():
+            status = hub.live.status()
+            return ui.models_card(status["models"], status["model"]), clear("#chat-error")
+        case bang.UseModel(name):
+            return await choose_model(req, name, "#chat-error")
+        case bang.Pull(name):
+            return await start_pull(req, name, "#chat-error")
     try:
-        if command == "!test":
+        if isinstance(command, bang.SelfTest):
             await hub.request(c.CrudRequest(req_id=new_id("q"), op="selftest"))
             return clear("#chat-error")
         user_id, reply_id = new_id("u"), new_id("a")
@@ -93,6 +92,7 @@ async def start_pull(req: Request, name: str, error_slot: str = "#chat-error"):
     hub = hub_of(req)
     if not name or len(name) > 200 or any(ch.isspace() for ch in name):
         return refuse(error_slot, "Say which model to pull, e.g. !pull llama3.2:3b")
+    await hub.startup.wait_for("llm_worker")
     if not hub.live.up("llm_worker"):
         return refuse(error_slot, "No LLM worker is running to pull the model.")
     await hub.jobs.send(c.LlmJob(msg_id=new_id("p"), messages=[], kind="pull", model=name))
@@ -108,17 +108,15 @@ async def stop(req: Request, msg_id: str):
     return Response(status_code=204)
 
 
-MAX_ID = 2**63 - 1  # SQLite's integer range
-
-
 async def _task_request(req: Request, **fields) -> Response | str:
     task_id = fields.get("task_id")
-    if task_id is not None and not 1 <= task_id <= MAX_ID:
+    if task_id is not None and not 1 <= task_id <= c.MAX_ID:
         return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
-    if any(not 1 <= i <= MAX_ID for i in fields.get("ids") or []):
+    if any(not 1 <= i <= c.MAX_ID for i in fields.get("ids") or []):
         return refuse("#task-error", "Couldn't do that: the new order names a task that doesn't exist.")
     try:
-        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), **fields))
+        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=f"{req.method} {req.url.path}",
+                                                        **fields))
     except CrudUnavailable as err:
         return refuse("#task-error", str(err))
     if not reply.ok:
@@ -168,16 +166,18 @@ def health(req: Request):
     live = hub.live
     status = live.status()
     procs = {name: {"up": up} for name, up in status["procs"].items()}
-    procs["web"] = {"up": True, "tabs": len(hub.fanout.tabs)}
+    procs["web"] = {"up": hub.startup.bus_ready.is_set(), "tabs": len(hub.fanout.tabs)}
     for h in live.health.values():
         if h.proc == "broker" and live.up("broker"):
             procs["broker"]["stats"] = h.stats
     procs["llm_worker"]["workers"] = [
         {"instance": h.instance, "backend": h.backend, "model": h.model, "reachable": h.reachable,
          "active": h.active, "note": h.note} for h in live.llm_workers()]
-    body = {"ok": all(status["procs"].values()), "backend": status["backend"], "model": status["model"],
+    missing = [name for name, p in procs.items() if not p["up"]]
+    body = {"ok": not missing, "missing": missing, "backend": status["backend"], "model": status["model"],
             "reachable": status["reachable"], "note": status["note"], "processes": procs}
-    return JSONResponse(msgspec.to_builtins(body))
+    # 503 until all four are up, so a probe (compose, a load balancer) waits for a usable app.
+    return JSONResponse(msgspec.to_builtins(body), status_code=200 if not missing else 503)
 
 
 def register(app) -> None:
@@ -194,3 +194,4 @@ def register(app) -> None:
     app.route("/tasks/{task_id}/toggle", methods=["POST"])(toggle_task)
     app.route("/tasks/{task_id}", methods=["PUT"])(rename_task)
     app.route("/tasks/{task_id}", methods=["DELETE"])(delete_task)
+    trust_routes.register(app)

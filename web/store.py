@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -21,6 +23,29 @@ class StoredMessage(msgspec.Struct):
     model: str | None
     error: str | None
     created_at: str
+
+
+class ChipResult(NamedTuple):
+    """A command's result as its chip shows it."""
+
+    ok: bool
+    summary: str
+    state: str = "done"  # bus.contract.CommandState
+    action: str = ""
+
+
+class StoredChange(msgspec.Struct):
+    """A row of the change log (crud_worker/changelog.py), as the changes page lists it."""
+
+    seq: int
+    at: str
+    op: str
+    kind: str
+    actor: str
+    route: str
+    reply_id: str
+    undone_by: int | None
+    what: str
 
 
 class Store:
@@ -43,13 +68,12 @@ class Store:
         try:
             return db.execute(sql, args).fetchall()
         except sqlite3.OperationalError as err:
-            if "no such table" in str(err):
+            if "no such table" in str(err) or "no such column" in str(err):  # not migrated yet: a first start
                 return []
             raise
 
     def tasks(self) -> list[TaskRow]:
-        return [TaskRow(id=r[0], name=r[1], done=bool(r[2]), priority=r[3])
-                for r in self._rows("SELECT id, name, done, priority FROM tasks ORDER BY priority, id")]
+        return [TaskRow.from_row(r) for r in self._rows(f"SELECT {TaskRow.COLUMNS} FROM tasks ORDER BY priority, id")]
 
     def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE) -> list[StoredMessage]:
         rows = self._rows(
@@ -74,9 +98,18 @@ class Store:
         rows = self._rows("SELECT value FROM settings WHERE key = ?", (key,))
         return rows[0][0] if rows else ""
 
-    def command_results(self, msg_ids: list[str]) -> dict[str, tuple[bool, str]]:
+    def command_results(self, msg_ids: list[str]) -> dict[str, ChipResult]:
         if not msg_ids:
             return {}
         marks = ",".join("?" * len(msg_ids))
-        return {r[0]: (bool(r[1]), r[2])
-                for r in self._rows(f"SELECT id, ok, result FROM commands WHERE msg_id IN ({marks})", msg_ids)}
+        return {r[0]: ChipResult(bool(r[1]), r[2], r[3], r[4] or "") for r in self._rows(
+            f"SELECT id, ok, result, state, action FROM commands WHERE msg_id IN ({marks})", msg_ids)}
+
+    def changes(self, limit: int = 200) -> list[StoredChange]:
+        return [StoredChange(*r) for r in self._rows(
+            "SELECT seq, at, op, kind, actor, route, reply_id, undone_by, what FROM changes ORDER BY seq DESC LIMIT ?",
+            (limit,))]
+
+    def policies(self) -> dict[str, str]:
+        """The ask-first policies in force (the crud_worker writes them at start and on each change)."""
+        return json.loads(self.setting("ask") or "{}")

@@ -43,29 +43,31 @@ class ToolCall(msgspec.Struct, frozen=True, tag="tool_call"):
 
 
 class Usage(msgspec.Struct, frozen=True, tag="usage"):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    """Token counts as the server reported them; None where it did not (unknown, not zero)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Done(msgspec.Struct, frozen=True, tag="done"):
-    reason: str = "stop"
+    reason: str = "stop"  # "length": the model hit its token limit and the reply is cut there
 
 
 Event = TextDelta | ThinkingDelta | ToolCall | Usage | Done
 
 ErrorKind = Literal[
-    "unreachable", "auth", "model_not_found", "rate_limited", "server", "bad_request", "stream", "timeout"
+    "unreachable", "busy", "auth", "model_not_found", "rate_limited", "server", "bad_request", "stream", "timeout",
+    "context",
 ]
 
 
 class BackendError(Exception):
     """A failure worth showing to the person, phrased so they can fix it."""
 
-    def __init__(self, message: str, *, kind: ErrorKind, retry_after: float | None = None):
+    def __init__(self, message: str, *, kind: ErrorKind):
         super().__init__(message)
         self.message = message
         self.kind = kind
-        self.retry_after = retry_after
 
 
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,13 +80,17 @@ class Probe(msgspec.Struct, frozen=True, kw_only=True):
     """What a backend found when asked: is it there, which models, which one it would use."""
 
     reachable: bool
+    busy: bool = False  # connected, but it did not answer in time: serving someone else's reply
     models: tuple[ModelInfo, ...] = ()
     model: str = ""
     detail: str = ""
+    context: int = 0  # the model's context in tokens, where the server says it (0: unknown)
 
 
 class Backend(Protocol):
     name: str
+    streaming: int  # replies streaming now
+    probe_while_streaming: bool  # False where a probe could cut a streaming reply off
 
     async def probe(self) -> Probe: ...
 

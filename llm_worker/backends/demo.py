@@ -23,6 +23,8 @@ def tokenize(text: str) -> list[str]:
 
 class DemoBackend:
     name = "demo"
+    streaming = 0
+    probe_while_streaming = True  # nothing to interrupt
 
     def __init__(self, rate: float = 40.0):
         self.rate = rate  # tokens per second; 0 = as fast as possible

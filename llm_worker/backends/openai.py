@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import ipaddress
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import httpx_sse
 import msgspec
 
-from llm_worker.backends import _http
-from llm_worker.backends.base import (
-    BackendError, ChatRequest, Done, Event, ModelInfo, Probe, TextDelta, ThinkingDelta, ToolCall, Usage,
-)
-from llm_worker.backends.sse import SSEStream
+from llm_worker.backends import core
+from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, TextDelta, ThinkingDelta, Usage
 
 SERVICE = "The OpenAI-compatible endpoint"
 NOT_CHAT = ("embed", "whisper", "tts", "dall-e", "moderation", "transcribe", "realtime", "audio", "image")
+CONTEXT_CODES = ("context_length_exceeded", "exceed_context_size_error")
+_CONTEXT_IN_TEXT = re.compile(r"(?:maximum context length is|context window of|n_ctx[ =:]+)\s*(\d+)")
 
 
 class _Function(msgspec.Struct):
@@ -43,8 +45,8 @@ class _Choice(msgspec.Struct):
 
 
 class _Usage(msgspec.Struct):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class _Groq(msgspec.Struct):
@@ -60,8 +62,24 @@ class _Chunk(msgspec.Struct):
     message: Any = None  # old vLLM error shape: {"object": "error", "message": ...}
 
 
+class _Card(msgspec.Struct):
+    id: str = ""
+    max_model_len: int | None = None  # vLLM
+
+
 class _Models(msgspec.Struct):
-    data: list[dict] | None = None  # null on Ollama's /v1 with no models
+    data: list[_Card] | None = None  # null on Ollama's /v1 with no models
+
+
+class _Settings(msgspec.Struct):
+    n_ctx: int | None = None
+
+
+class _Props(msgspec.Struct):
+    """llama.cpp's llama-server GET /props (llama-cpp-python has no such route)."""
+
+    default_generation_settings: _Settings | None = None
+    total_slots: int | None = None
 
 
 _chunk_decoder = msgspec.json.Decoder(_Chunk)
@@ -70,98 +88,134 @@ _chunk_decoder = msgspec.json.Decoder(_Chunk)
 class _Reply:
     """What we have learned from the chunks so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: str, context: int):
+        self.secret, self.context = secret, context
         self.finish: str | None = None
         self.usage: Usage | None = None
-        self.calls: dict[int, dict] = {}
-        self.output = False  # the model has produced something (a role-only chunk is not output)
+        self.calls: dict[int, list[str]] = {}  # index -> [id, name, argument pieces...]
+        self.output = False
+        self.seen = False  # any event at all: a 200 with an empty body is llama.cpp's context overflow
 
-    def tool_calls(self) -> list[ToolCall]:
-        out = []
-        for _, call in sorted(self.calls.items()):
-            text = "".join(call["args"]) or "{}"
-            try:
-                args = msgspec.json.decode(text)
-            except msgspec.DecodeError:
-                raise BackendError(f"The model's call to '{call['name']}' had arguments that are not JSON.",
-                                   kind="stream") from None
-            out.append(ToolCall(name=call["name"], arguments=args if isinstance(args, dict) else {}, id=call["id"]))
-        return out
+    def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
+        self.seen = True
+        if sse.data.strip() == "[DONE]":
+            if self.finish is None:
+                # llama-cpp-python ends a stream it interrupted (another request came) just like this.
+                raise BackendError(f"{SERVICE} ended the reply without a finish reason: it was cut off (a "
+                                   "server with one slot stops a reply when another request arrives).",
+                                   kind="stream")
+            return self.end()
+        if sse.event == "error":
+            raise BackendError(f"{SERVICE} failed mid-reply: {core.error_text(sse.data.encode(), self.secret)}",
+                               kind="stream")
+        try:
+            chunk = _chunk_decoder.decode(sse.data)
+        except msgspec.ValidationError:
+            raise BackendError(f"{SERVICE} sent an unexpected chunk: {sse.data[:120]!r}", kind="stream") from None
+        except msgspec.DecodeError:
+            raise BackendError(f"{SERVICE} sent data that is not JSON: {sse.data[:120]!r}", kind="stream") from None
+        if chunk.error or chunk.object == "error":
+            err = chunk.error if chunk.error else {"message": chunk.message}
+            text = err.get("message") if isinstance(err, dict) else err
+            raise BackendError(f"{SERVICE} failed mid-reply: {core.redact(str(text or err), self.secret)}",
+                               kind="stream")
+        if usage := chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None):
+            self.usage = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+        events: list[Event] = []
+        for choice in chunk.choices or ():
+            if choice.index != 0:
+                continue  # we never ask for n > 1
+            delta = choice.delta or _Delta()
+            if delta.content or delta.reasoning or delta.reasoning_content or delta.tool_calls or choice.finish_reason:
+                self.output = True
+            if thinking := delta.reasoning or delta.reasoning_content:
+                events.append(ThinkingDelta(thinking))
+            if delta.content:
+                events.append(TextDelta(delta.content))
+            for part in delta.tool_calls or ():
+                call = self.calls.setdefault(part.index, ["", ""])
+                call[0] = part.id or call[0]
+                if part.function is not None:
+                    call[1] = part.function.name or call[1]
+                    call.append(part.function.arguments or "")
+            if choice.finish_reason == "error":
+                raise BackendError(f"{SERVICE} ended the reply with an error.", kind="stream")
+            self.finish = choice.finish_reason or self.finish
+        return events
+
+    def end(self) -> list[Event]:
+        if self.finish is None:
+            if not self.seen:
+                raise core.too_long(self.context, "the server answered with an empty stream")
+            raise core.closed_early(SERVICE, " (no [DONE] and no finish_reason)")
+        calls = [core.tool_call(name, "".join(args), call_id) for _, (call_id, name, *args) in sorted(self.calls.items())]
+        return [*calls, *([self.usage] if self.usage else []), Done(reason=self.finish)]
 
 
-class OpenAIBackend:
+class OpenAIBackend(core.HttpBackend):
     name = "openai"
+    service = SERVICE
+    chat_path = "/chat/completions"
+    models_path = "/models"
+    key_var = "OPENAI_API_KEY"
 
     def __init__(self, base_url: str = "https://api.openai.com/v1", api_key: str = "", model: str = "", *,
-                 first_token_timeout: float = 120, inter_token_timeout: float = 60,
-                 max_tokens: int | None = None, client: httpx.AsyncClient | None = None):
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self.model = model
-        self.first_token_timeout = first_token_timeout
-        self.inter_token_timeout = inter_token_timeout
+                 max_tokens: int | None = None, **kwargs):
+        super().__init__(base_url, model, api_key=api_key, **kwargs)
         self.max_tokens = max_tokens
-        self._client = client
+        self._ids: dict[str, str] = {}  # shown name -> the server's id (a file path on llama.cpp)
+        self._learned = ""
+        # Local servers (llama.cpp, LM Studio) often serve one reply at a time and llama-cpp-python
+        # interrupts the running one for any new request, so a local server that does not say how
+        # many slots it has gets one request at a time; a remote API queues for itself.
+        self.slots = 1 if _is_local(self.url) else 0
 
-    def __repr__(self) -> str:
-        return f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r})"
+    def unreachable(self) -> str:
+        return f"{SERVICE} is not reachable at {self.url}. Check that it is running, or set OPENAI_BASE_URL."
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        self._client = _http.new_client(self._client)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-
-    def _unreachable(self) -> str:
-        return f"{SERVICE} is not reachable at {self.base_url}. Check that it is running, or set OPENAI_BASE_URL."
-
-    def _headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
-    def _status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
-        if status in (401, 403):
-            # The server's text may echo part of the key, so only its error code goes into the message.
-            code = _http.error_code(body)
-            return BackendError(f"{self.base_url} refused the API key ({status}{', ' + code if code else ''}). "
-                                "Check OPENAI_API_KEY.", kind="auth")
-        text = _http.error_text(body, self._api_key)
-        if status == 404:
-            return BackendError(f"{self.base_url} has no model '{model}' (404: {text.rstrip('.')}). Check LLM_MODEL.",
-                                kind="model_not_found")
-        return _http.status_error(status, text, service=f"{SERVICE} at {self.base_url}",
-                                  retry_after=_http.parse_retry_after(headers))
+    def status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
+        text = core.error_text(body, self._api_key)
+        if status == 400 and (core.error_code(body) in CONTEXT_CODES or "context" in text.lower()):
+            n_ctx, found = core.error_fields(body).get("n_ctx"), _CONTEXT_IN_TEXT.search(text)
+            context = n_ctx if isinstance(n_ctx, int) else int(found.group(1)) if found else self.context
+            return core.too_long(context, f"the server refused it ({text.rstrip('.')})")
+        return super().status_error(status, body, headers, model)
 
-    async def list_models(self) -> list[ModelInfo]:
-        try:
-            response = await self.client.get(f"{self.base_url}/models", headers=self._headers(),
-                                             timeout=_http.PROBE_TIMEOUT)
-        except httpx.TransportError:
-            raise BackendError(self._unreachable(), kind="unreachable") from None
-        if response.status_code != 200:
-            raise self._status_error(response.status_code, response.content, response.headers, self.model)
-        try:
-            data = msgspec.json.decode(response.content, type=_Models).data or []
-        except msgspec.DecodeError:
-            raise BackendError(f"{self.base_url}/models did not answer with a model list.", kind="server") from None
-        return [ModelInfo(name=str(m["id"])) for m in data if m.get("id")]
+    def parse_models(self, body: bytes) -> list[ModelInfo]:
+        cards = msgspec.json.decode(body, type=_Models).data or []
+        self._ids = {_shown(c.id): c.id for c in cards if c.id}
+        self.context = next((c.max_model_len for c in cards if c.max_model_len), 0) or self.context
+        return [ModelInfo(name=_shown(c.id)) for c in cards if c.id]
 
-    async def probe(self) -> Probe:
-        try:
-            models = tuple(await self.list_models())
-        except BackendError as exc:
-            return Probe(reachable=False, detail=exc.message)
+    def choose(self, models: tuple[ModelInfo, ...]) -> tuple[str, str]:
         if self.model:
-            listed = any(m.name == self.model for m in models)
-            return Probe(reachable=True, models=models, model=self.model,
-                         detail="" if listed else f"'{self.model}' is not in {self.base_url}/models.")
+            return super().choose(models)
         chat = [m.name for m in models if not any(word in m.name.lower() for word in NOT_CHAT)]
-        return Probe(reachable=True, models=models, model=chat[0] if chat else "",
-                     detail="" if chat else "No chat model listed; set LLM_MODEL.")
+        return (chat[0], "") if chat else ("", "No chat model listed; set LLM_MODEL.")
 
-    def _body(self, request: ChatRequest, model: str) -> dict:
+    async def learn(self, model: str) -> None:
+        """llama-server's /props says its context (n_ctx) and slots; asked once per model."""
+        if self._learned == model:
+            return
+        self._learned = model
+        root = self.url.removesuffix("/v1")
+        try:
+            response = await self.client.get(f"{root}/props", headers=self.headers(), timeout=core.PROBE_TIMEOUT)
+            props = msgspec.json.decode(response.content, type=_Props) if response.status_code == 200 else _Props()
+        except (httpx.HTTPError, msgspec.DecodeError, msgspec.ValidationError):
+            return  # not llama-server: the model list (vLLM's max_model_len) is all we know
+        settings = props.default_generation_settings or _Settings()
+        self.context = settings.n_ctx or self.context
+        if props.total_slots:
+            self.slots, self._gate = props.total_slots, None
+
+    def wire_model(self, model: str) -> str:
+        return self._ids.get(model, model)
+
+    def body(self, request: ChatRequest, model: str) -> dict:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": True,
@@ -174,77 +228,19 @@ class OpenAIBackend:
             body["tools"] = request.tools
         return body
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        model = request.model or self.model
-        if not model:
-            raise BackendError("No model chosen for the OpenAI-compatible endpoint; set LLM_MODEL.",
-                               kind="bad_request")
-        pacer = _http.Pacer(self.first_token_timeout, self.inter_token_timeout)
-        http_request = self.client.build_request("POST", f"{self.base_url}/chat/completions",
-                                                 json=self._body(request, model),
-                                                 headers={**self._headers(), "Accept": "text/event-stream"})
-        response = await pacer.send(self.client, http_request, SERVICE, self._unreachable())
-        try:
-            if response.status_code != 200:
-                body = await _http.read_error_body(response)
-                raise self._status_error(response.status_code, body, response.headers, model)
-            reply = _Reply()
-            events = SSEStream(response.aiter_bytes())
-            while (sse := await pacer.next(events, SERVICE)) is not None:
-                if sse.data.strip() == "[DONE]":
-                    break
-                if sse.event == "error":
-                    detail = _http.error_text(sse.data.encode(), self._api_key)
-                    raise BackendError(f"{SERVICE} failed mid-reply: {detail}", kind="stream")
-                parsed = self._events(sse.data, reply)
-                if reply.output:
-                    pacer.progress()
-                for event in parsed:
-                    yield event
-            else:
-                if reply.finish is None:
-                    raise _http.closed_early(SERVICE, " (no [DONE] and no finish_reason)")
-            for call in reply.tool_calls():
-                yield call
-            yield reply.usage or Usage()
-            yield Done(reason=reply.finish or "stop")
-        finally:
-            await response.aclose()
+    def reply(self) -> _Reply:
+        return _Reply(self._api_key, self.context)
 
-    def _events(self, data: str, reply: _Reply) -> list[Event]:
-        try:
-            chunk = _chunk_decoder.decode(data)
-        except msgspec.ValidationError:
-            raise BackendError(f"{SERVICE} sent an unexpected chunk: {data[:120]!r}", kind="stream") from None
-        except msgspec.DecodeError:
-            raise BackendError(f"{SERVICE} sent data that is not JSON: {data[:120]!r}", kind="stream") from None
-        if chunk.error or chunk.object == "error":
-            err = chunk.error if chunk.error else {"message": chunk.message}
-            text = err.get("message") if isinstance(err, dict) else err
-            raise BackendError(f"{SERVICE} failed mid-reply: {_http.redact(str(text or err), self._api_key)}",
-                               kind="stream")
-        usage = chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)
-        if usage is not None:
-            reply.usage = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-        events: list[Event] = []
-        for choice in chunk.choices or ():
-            if choice.index != 0:
-                continue  # we never ask for n > 1
-            delta = choice.delta or _Delta()
-            if delta.content or delta.reasoning or delta.reasoning_content or delta.tool_calls or choice.finish_reason:
-                reply.output = True
-            if thinking := delta.reasoning or delta.reasoning_content:
-                events.append(ThinkingDelta(thinking))
-            if delta.content:
-                events.append(TextDelta(delta.content))
-            for part in delta.tool_calls or ():
-                call = reply.calls.setdefault(part.index, {"id": "", "name": "", "args": []})
-                call["id"] = part.id or call["id"]
-                if part.function is not None:
-                    call["name"] = part.function.name or call["name"]
-                    call["args"].append(part.function.arguments or "")
-            if choice.finish_reason == "error":
-                raise BackendError(f"{SERVICE} ended the reply with an error.", kind="stream")
-            if choice.finish_reason:
-                reply.finish = choice.finish_reason
-        return events
+
+def _shown(model_id: str) -> str:
+    """A model listed by its file path (llama.cpp's --model) is shown by its file name."""
+    return model_id.rsplit("/", 1)[-1] if model_id.startswith(("/", "./", "~")) or model_id.endswith(".gguf") \
+        else model_id
+
+
+def _is_local(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

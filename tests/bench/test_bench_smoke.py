@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.stack import ROOT
 
 PROFILES = ("laptop", "desktop", "cloud", "max")
@@ -14,10 +16,11 @@ PROCS = ("broker", "crud_worker", "llm_worker", "web")
 TABS = 20
 
 
+@pytest.mark.timeout(200)
 def test_quick_bench_completes_and_counts_every_token(tmp_path):
     out = tmp_path / "latest.json"
     run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--tabs", str(TABS), "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=110)
+                         cwd=ROOT, capture_output=True, text=True, timeout=170)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     assert "idle RSS of all four" in run.stdout
     r = json.loads(out.read_text())
@@ -53,3 +56,13 @@ def test_quick_bench_completes_and_counts_every_token(tmp_path):
     assert set(mem["idle_rss_mb"]) == set(PROCS) == set(mem["peak_rss_mb"])
     assert mem["idle_rss_total_mb"] > 0
     assert len(r["goals"]) == 14 and all(g["ok"] in (True, False) for g in r["goals"])
+
+    # The run in Chromium: every marker word of every reply reached the DOM, bytes and CPU accounted.
+    assert "in the browser" in run.stdout
+    assert set(r["browser"]) == set(PROFILES)
+    for name, b in r["browser"].items():
+        assert b["tokens"] == r["plan"]["browser_tokens"][name]
+        assert (b["seen"], b["never_seen"]) == (b["tokens"], 0), name
+        assert b["lag_ms"]["p99"] is not None and b["lag_ms"]["p50"] <= b["lag_ms"]["p99"], name
+        assert b["decoded_bytes"] > b["tokens"] and b["wire_bytes"] > 0, name
+        assert b["main_thread_s"]["TaskDuration"] > 0 and b["cpu_s"]["browser"] >= 0, name

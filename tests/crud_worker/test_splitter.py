@@ -5,14 +5,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands.schema import Delete, Insert, List, Toggle, Update, describe, parse_block
+from commands.schema import Delete, Insert, List, Toggle, Update, parse_block, parse_command
 from commands.splitter import (
-    MAX_COMMAND_CHARS, Block, CommandSplitter, Hidden, Prose, merge, source_of, split_all,
+    MAX_COMMAND_CHARS, Block, CommandSplitter, Hidden, Prose, Thinking, merge, source_of, split_all,
 )
+from tests.crud_worker.wire import array, describe, hermes, pythonic
 
 INSERT = '{"action": "insert", "target": "task", "args": {"name": "Buy apples"}}'
 DELETE = '{"action": "delete", "target": "task", "args": {"id": 3}}'
 COMMAND_START = re.compile(r"""\{\s*["'](action|operation)["']\s*:""")
+# any opener of a command block or a think section (a JSON array's opener contains COMMAND_START)
+OPENER = re.compile(COMMAND_START.pattern + r"|\[\s*(insert|update|toggle|delete)_task\s*\(|\[\s*list_tasks\s*\("
+                    r"|<tool_call>\s*\{|<think>|<thinking>")
 
 
 def feed_chunks(chunks: list[str]) -> list:
@@ -164,18 +168,15 @@ def test_emoji_and_multibyte_pass_through_intact():
     raw = '{"action": "insert", "args": {"name": "Café 😀 中文 👩‍👩‍👧"}}'
     text = f"Voilà 🎉 {raw} ✓ ü"
     check(text, [Prose("Voilà 🎉 "), Block(0, raw, True), Prose(" ✓ ü")])
-    assert parse_block(raw) == Insert("Café 😀 中文 👩‍👩‍👧")
+    assert parse_command(raw) == Insert("Café 😀 中文 👩‍👩‍👧")
 
 
 def test_prose_is_released_at_once_and_blocks_at_their_closing_brace():
     s = CommandSplitter()
     assert s.feed("Hello ") == [Prose("Hello ")]
     assert s.feed('{"act') == []
-    assert not s.in_command
     assert s.feed('ion": "list"') == []
-    assert s.in_command
     assert s.feed("} bye") == [Block(0, '{"action": "list"}', True), Prose(" bye")]
-    assert not s.in_command
     assert s.feed('{"n') == [Prose('{"n')]
     assert s.feed("``") == [Prose("``")]
     assert s.finish() == []
@@ -207,16 +208,73 @@ def test_work_is_linear_in_the_reply_even_with_long_held_candidates():
     # Long candidates held back character by character: a splitter that rescanned its
     # held buffer on each feed would do quadratic work here.
     unit = ('{"action": "insert", "args": {"name": "' + "y" * 5000 + '"}}\n'
-            "```json\n" + "{ " + " " * 3000 + "\n```\n" + "{\"acti " * 200 + "\n")
+            "```json\n" + "{ " + " " * 3000 + "\n```\n" + "{\"acti " * 200 + "\n"
+            "[ " + " " * 3000 + "x <tool_call>" + " " * 3000 + "x <think>" + "z</thin" * 500 + "</think>\n"
+            '<tool_call>{"name": "list_tasks"}' + " " * 3000 + "x\n")
     n = _work(unit * 4)
     assert n <= 3 * len(unit * 4)
     assert _work(unit * 16) <= 4.2 * n
 
 
+# formats real models write
+
+def test_a_think_section_is_thinking_and_nothing_in_it_runs():
+    text = f"Hmm. <think>maybe {INSERT}? no.</think> Done. {DELETE}"
+    check(text, [Prose("Hmm. "), Hidden("<think>"), Thinking(f"maybe {INSERT}? no."), Hidden("</think>"),
+                 Prose(" Done. "), Block(0, DELETE, True)])
+    check(f"<thinking>\n```json\n{INSERT}\n```\n</thinking>ok",
+          [Hidden("<thinking>"), Thinking(f"\n```json\n{INSERT}\n```\n"), Hidden("</thinking>"), Prose("ok")])
+
+
+def test_a_think_section_streams_as_it_comes_and_an_unclosed_one_stays_thinking():
+    s = CommandSplitter()
+    assert s.feed("<thi") == []
+    assert s.feed("nk>I wonder") == [Hidden("<think>"), Thinking("I wonder")]
+    assert s.feed(f" {INSERT} </thi") == [Thinking(f" {INSERT} ")]
+    assert s.feed("s is not the end") == [Thinking("</this is not the end")]
+    assert s.finish() == []
+    check(f"<think>{INSERT} </think", [Hidden("<think>"), Thinking(f"{INSERT} </think")])
+
+
+@pytest.mark.parametrize("text", [
+    "a <b>tag</b>, x < y, <think or <thinkin>, </think> alone",
+    "```\n<think>in code</think>\n```\n",
+    "[link](http://x) [x] [ ] [insert_task] [insert_task](u) [list_tasks ] [{}] [{\"name\": 1}]",
+    "<tool_call> prose <tool_call>[",
+])
+def test_tags_and_brackets_that_open_nothing_are_prose(text):
+    check(text, [Prose(text)])
+
+
+def test_a_hermes_tool_call_is_a_block_and_its_closing_tag_hidden():
+    call = '<tool_call>\n{"name": "insert_task", "arguments": {"name": "milk"}}'
+    check(f"Sure.\n{call}\n</tool_call>\nDone.",
+          [Prose("Sure.\n"), Block(0, call, True), Hidden("\n</tool_call>"), Prose("\nDone.")])
+    check(f"{call} and more", [Block(0, call, True), Prose(" and more")])
+    check(f"{call}\n</tool_", [Block(0, call, True), Prose("\n</tool_")])
+
+
+def test_pythonic_calls_and_json_arrays_are_one_block_each():
+    calls = '[insert_task(name="a)]"), toggle_task(id=3)]'
+    arr = '[\n  {"action": "insert", "args": {"name": "b ]"}},\n  {"action": "list"}\n]'
+    check(f"Ok: {calls} and\n```json\n{arr}\n```\nbye",
+          [Prose("Ok: "), Block(0, calls, True), Prose(" and\n"), Hidden("```json\n"), Block(1, arr, True),
+           Hidden("\n```\n"), Prose("bye")])
+    assert [parse_block(b.raw) for b in split_all(f"{calls}{arr}") if isinstance(b, Block)] == [
+        [Insert("a)]"), Toggle(3)], [Insert("b ]"), List()]]
+
+
+def test_an_unclosed_string_ends_at_a_blank_line_and_its_block_is_unclosed():
+    raw = '{"action": "insert", "target": "task", "args": {"name": "half'
+    check(f"{raw}\n\nAnd prose.", [Block(0, raw, False), Prose("\n\nAnd prose.")])
+    raw = '[insert_task(name="half'
+    check(f"{raw}\n\nAnd prose.", [Block(0, raw, False), Prose("\n\nAnd prose.")])
+
+
 # property tests
 
 NAME_CHARS = st.sampled_from(list("ab xyz{}[]\"'\\:,`#\t") + ["é", "😀", "中", "\n"])
-names = st.text(NAME_CHARS, min_size=1, max_size=20).map(str.strip).filter(bool)
+names = st.text(NAME_CHARS, min_size=1, max_size=20).map(lambda n: " ".join(n.split())).filter(bool)
 name_refs = names.filter(lambda n: not n.isdigit())
 refs = st.integers(1, 10**6) | name_refs
 commands = st.one_of(
@@ -230,46 +288,55 @@ commands = st.one_of(
 
 
 @st.composite
-def command_texts(draw):
-    cmd = draw(commands)
-    wire = json.loads(describe(cmd))
-    style = draw(st.sampled_from(["canonical", "pretty", "operation", "compact"]))
+def command_texts(draw, fenced: bool = False):
+    """(commands, block text, what follows the block) in one of the formats models write."""
+    cmds = [draw(commands)]
+    styles = ["canonical", "pretty", "operation", "compact", "array", "pythonic"] + ([] if fenced else ["hermes"])
+    style = draw(st.sampled_from(styles))
+    wire = json.loads(describe(cmds[0]))
     if style == "canonical":
-        return cmd, describe(cmd)
+        return cmds, describe(cmds[0]), ""
     if style == "pretty":
-        return cmd, json.dumps(wire, indent=2, ensure_ascii=False)
+        return cmds, json.dumps(wire, indent=2, ensure_ascii=False), ""
     if style == "operation":
-        return cmd, describe(cmd).replace('"action"', '"operation"', 1)
-    return cmd, json.dumps(wire, separators=(",", ":"))
+        return cmds, describe(cmds[0]).replace('"action"', '"operation"', 1), ""
+    if style == "compact":
+        return cmds, json.dumps(wire, separators=(",", ":")), ""
+    if style == "hermes":
+        return cmds, hermes(cmds[0]), "\n</tool_call>"
+    cmds += draw(st.lists(commands, max_size=2))
+    return cmds, array(cmds) if style == "array" else pythonic(cmds), ""
 
 
 PROSE_BITS = st.sampled_from(["{", "}", '"', "'", "\\", "`", "``", "\n", " ", "a", "é", "😀",
-                              '{"action"', "{'act", '{"op', '{"name": 1}', "{ }", ":"])
+                              '{"action"', "{'act", '{"op', '{"name": 1}', "{ }", ":", "[", "]", "(", "<",
+                              ">", "<think", "</think>", "<tool_call>", "[insert_task", "[{"])
 TRICKY_BITS = st.sampled_from(["```", "```json\n", "```python\n", "\n```\n", "\n```json\n"])
 
 
 def prose(tricky: bool):
     bits = (PROSE_BITS | TRICKY_BITS) if tricky else PROSE_BITS
     text = st.lists(bits | st.text(max_size=3), max_size=8).map("".join)
-    text = text.filter(lambda t: not COMMAND_START.search(t))
+    # ...nor one that a following command would complete: "[" + {"action"…} is a JSON array
+    text = text.filter(lambda t: not OPENER.search(t) and not re.search(r"(\[|<tool_call>)\s*$", t))
     return text if tricky else text.filter(lambda t: "```" not in t)
 
 
 @st.composite
 def replies(draw, tricky: bool):
-    """A reply alternating prose and commands; returns (text, commands in order, their texts)."""
+    """A reply alternating prose and command blocks; returns (text, commands in order, block texts)."""
     parts, cmds, raws = [draw(prose(tricky))], [], []
     for _ in range(draw(st.integers(0, 4))):
-        group = draw(st.lists(command_texts(), min_size=1, max_size=3 if tricky else 2))
         if draw(st.booleans()):
+            group = draw(st.lists(command_texts(fenced=True), min_size=1, max_size=3 if tricky else 2))
             junk = draw(prose(False))
-            body = "\n".join(raw for _, raw in group)
+            body = "\n".join(raw for _, raw, _ in group)
             parts.append(f"\n```json\n{body}\n{junk}\n```\n")
         else:
-            group = group[:1]
-            parts.append(group[0][1])
-        cmds += [c for c, _ in group]
-        raws += [r for _, r in group]
+            group = [draw(command_texts())]
+            parts.append(group[0][1] + group[0][2])
+        cmds += [c for cs, _, _ in group for c in cs]
+        raws += [r for _, r, _ in group]
         parts.append(draw(prose(tricky)))
     return "".join(parts), cmds, raws
 
@@ -289,8 +356,8 @@ def test_every_command_is_found_in_order_and_parses_back(reply, data):
     pieces = split_all(text)
     blocks = [p for p in pieces if isinstance(p, Block)]
     assert [(b.index, b.raw, b.closed) for b in blocks] == [(i, r, True) for i, r in enumerate(raws)]
-    assert [parse_block(b.raw) for b in blocks] == cmds
-    assert not any(COMMAND_START.search(p.text) for p in pieces if isinstance(p, Prose))
+    assert [c for b in blocks for c in parse_block(b.raw)] == cmds
+    assert not any(OPENER.search(p.text) for p in pieces if isinstance(p, Prose))
     assert not any("```" in p.text for p in pieces if isinstance(p, Prose))
     assert source_of(pieces) == text
     assert feed_chunks(random_chunks(data, text)) == pieces
@@ -316,4 +383,4 @@ def test_arbitrary_text_splits_losslessly_however_chunked(text, data):
     assert source_of(pieces) == text
     assert feed_chunks(random_chunks(data, text)) == pieces
     for b in (p for p in pieces if isinstance(p, Block)):
-        assert COMMAND_START.match(b.raw)
+        assert OPENER.match(b.raw)

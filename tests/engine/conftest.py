@@ -45,9 +45,7 @@ def engine():
 def stack(request):
     engine = request.getfixturevalue(getattr(request.module, "ENGINE", "engine"))
     failed_before = request.session.testsfailed
-    # One slot, as the README says for a server that generates one reply at a time.
-    env = {"GHOSTWIRE_LLM_SLOTS": "1", **getattr(request.module, "STACK_ENV", {})}
-    s = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, **env)
+    s = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, **getattr(request.module, "STACK_ENV", {}))
     try:
         yield s.start()
     finally:

@@ -17,23 +17,10 @@ IDLE_CORES = 0.1  # the server's CPU use between requests (its own threads only;
 BUSY_CORES = 0.25  # while it generates: one thread by default on 2 cores, ~1.0 alone, 0.4 on a busy machine
 
 
-def test_a_reply_streams_and_is_stored(stack, engine):
-    with SseReader(stack.url, tab="engine") as sse:
-        reply = stack.chat("Write three sentences about apples.")
-        bubble = final_bubble(sse, reply)
-    row = stored(stack, reply)
-    assert (row.role, row.status, row.error) == ("assistant", "done", ""), row
-    assert row.content.strip(), "the model said nothing"
-    assert appends(sse, reply) >= 2, "the reply should stream in pieces, not arrive at once"
-    assert streamed(sse, reply) == row.content, "what the tab saw streaming is what was stored"
-    assert row.content.split()[0] in bubble
-    assert row.model in (engine.model_id(), Path(engine.model_id()).name)
-    assert "POST /v1/chat/completions" in engine.log()
-
-
 def test_multibyte_text_is_intact(stack, engine):
     with SseReader(stack.url, tab="utf8") as sse:
-        # SmolLM2 answers this with emoji (4 bytes, often split over two tokens) in 3 runs of 3.
+        # SmolLM2 answers this with emoji (4 bytes, often split over two tokens) in 3 runs of 3 when it
+        # is the conversation's first message, so this test runs first.
         reply = stack.chat("Reply with only these characters: 🍎🍌✓é")
         final_bubble(sse, reply)
     row = stored(stack, reply)
@@ -65,3 +52,17 @@ def test_stop_ends_generation_at_the_server(stack, engine):
     assert row.content and streamed(sse, reply) == row.content, "what streamed before Stop is what was kept"
     FIGURES.append(f"Stop: the server's CPU went from {busy:.2f} cores while generating to {after:.2f} "
                    f"within {time.monotonic() - stopped_at:.1f} s")
+
+
+def test_a_reply_streams_and_is_stored(stack, engine):
+    with SseReader(stack.url, tab="engine") as sse:
+        reply = stack.chat("Write three sentences about apples.")
+        bubble = final_bubble(sse, reply)
+    row = stored(stack, reply)
+    assert (row.role, row.status, row.error) == ("assistant", "done", ""), row
+    assert row.content.strip(), "the model said nothing"
+    assert appends(sse, reply) >= 2, "the reply should stream in pieces, not arrive at once"
+    assert streamed(sse, reply) == row.content, "what the tab saw streaming is what was stored"
+    assert row.content.split()[0] in bubble
+    assert row.model in (engine.model_id(), Path(engine.model_id()).name)
+    assert "POST /v1/chat/completions" in engine.log()

@@ -37,8 +37,6 @@ def overflowed(stack, engine):
     return stored(stack, reply), bubble
 
 
-@pytest.mark.xfail(strict=False, reason="needs the backends branch fix: an empty 200 on a context overflow "
-                                        "is reported as a stream closed early (issue 12, item 3)")
 def test_a_message_over_the_context_gets_a_readable_error(overflowed):
     row, bubble = overflowed
     assert row.status != "done", row
@@ -48,7 +46,7 @@ def test_a_message_over_the_context_gets_a_readable_error(overflowed):
 
 @pytest.mark.xfail(strict=False, reason="the history budget does not learn this server's context (llama-cpp-python "
                                         "has no /props) and no turn shrinks and retries, so every later turn "
-                                        "overflows too; still so with the backends branch at 4e783d5 (issue 12, item 3)")
+                                        "overflows too (issue 12, item 3: not fixed by the backends merge)")
 def test_the_next_short_message_still_works(overflowed, stack):
     with SseReader(stack.url, tab="after") as sse:
         reply = stack.chat("hi")

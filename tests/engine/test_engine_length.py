@@ -28,8 +28,8 @@ def short_engine():
 
 
 @pytest.mark.xfail(strict=False, reason="the engine's stream breaks at the full context (see OVERRAN) and Ghostwire "
-                                        "says 'closed the stream before finishing', not cut off; still so with the "
-                                        "backends branch at 4e783d5, which sends no max_tokens (issue 12, item 4)")
+                                        "says 'closed the stream before finishing', not cut off; it sends no max_tokens "
+                                        "(issue 12, item 4: not fixed by the backends merge)")
 def test_a_reply_hitting_the_token_limit_is_marked_cut_off(stack, short_engine):
     mark = len(short_engine.log())
     with SseReader(stack.url, tab="length") as sse:

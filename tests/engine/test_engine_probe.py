@@ -33,8 +33,6 @@ def shipped_engine():
 
 
 @pytest.mark.timeout(STREAMING_S + 2 * LONG_REPLY_S + 60)  # past the suite's 120 s: replies, then one more
-@pytest.mark.xfail(strict=False, reason="needs the backends branch fix: the health probe's GET /v1/models ends "
-                                        "a llama.cpp stream with [DONE] and no finish_reason (issue 12, item 1)")
 def test_replies_streaming_longer_than_a_probe_interval_end_with_their_finish_reason(stack, shipped_engine):
     mark = len(shipped_engine.log())
     spent, rows, health = 0.0, [], []

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.fakes.script import DEFAULT_DELAY, Script
 
 MAX_HEADER_BYTES = 64 * 1024
+YIELD_EVERY = 64
 
 
 class RecordedRequest(dict):
@@ -48,6 +49,8 @@ class Conn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer = reader, writer
         self.gone = asyncio.Event()
+        self.interrupted = False  # another request arrived at a server that interrupts (see FakeServer)
+        self._wake = asyncio.Event()  # the client left or the stream was interrupted
         self._watcher: asyncio.Task | None = None
 
     async def read_request(self) -> Request | None:
@@ -79,6 +82,11 @@ class Conn:
         except ConnectionError:
             pass
         self.gone.set()
+        self._wake.set()
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        self._wake.set()
 
     def _head(self, status: int, headers: list[tuple[str, str]]) -> bytes:
         try:
@@ -116,9 +124,9 @@ class Conn:
         self.writer.write(b"0\r\n\r\n")
 
     async def pause(self, seconds: float) -> bool:
-        """Sleep, but wake as soon as the client hangs up; False if it did."""
+        """Sleep, but wake as soon as the client hangs up or the stream is interrupted; False if so."""
         try:
-            await asyncio.wait_for(self.gone.wait(), seconds)
+            await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
             return True
         return False
@@ -128,6 +136,7 @@ class Conn:
             await self.writer.drain()
         except ConnectionError:
             self.gone.set()
+            self._wake.set()
         return not self.gone.is_set()
 
     async def close(self) -> None:
@@ -149,7 +158,17 @@ class FakeServer:
     def __init__(self, port: int = 0, host: str = "127.0.0.1"):
         self.host, self.port = host, port
         self.requests: list[RecordedRequest] = []
+        self.paths: list[tuple[str, str]] = []  # (method, path) of every request, in order of arrival
         self.disconnects = 0
+        # As llama-cpp-python's server (interrupt_requests=True): any request that arrives while a
+        # reply streams ends that reply at once (see `play`), and the server serves one at a time.
+        self.interrupts = False
+        self.one_slot = False  # every request waits until no reply streams (a busy one-slot server)
+        self.interrupted = 0
+        self.pick: Callable[[dict], Script | None] | None = None  # a script chosen by the request body
+        self.native_id = 0  # the fake's thread, for the bench's CPU accounting
+        self._playing: set[Conn] = set()
+        self._idle: asyncio.Event | None = None
         self._scripts: deque[Script] = deque()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -166,7 +185,9 @@ class FakeServer:
         with self._lock:
             self._scripts.extend(scripts)
 
-    def next_script(self) -> Script:
+    def next_script(self, body: dict | None = None) -> Script:
+        if self.pick is not None and (picked := self.pick(body or {})) is not None:
+            return picked
         with self._lock:
             return self._scripts.popleft() if self._scripts else self.default_script()
 
@@ -212,7 +233,10 @@ class FakeServer:
             self._loop = None
 
     async def _serve(self, ready: threading.Event) -> None:
+        self.native_id = threading.get_native_id()
         self._stopping = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         try:
             server = await asyncio.start_server(self._on_connection, self.host, self.port, limit=MAX_HEADER_BYTES)
         except OSError as exc:  # e.g. the port is taken; start() re-raises it in the caller's thread
@@ -236,6 +260,12 @@ class FakeServer:
             if request is None:  # the client hung up before its request was complete
                 self.disconnects += 1
             else:
+                self.paths.append((request.method, request.path))
+                if self.interrupts:
+                    for playing in list(self._playing):
+                        playing.interrupt()
+                if self.one_slot:
+                    await self._idle.wait()
                 await self.handle(request, conn)
         except ConnectionError:
             pass
@@ -250,39 +280,70 @@ class FakeServer:
         await conn.send(404, b"404 page not found", "text/plain")
 
     async def play(self, conn: Conn, script: Script, *, content_type: str, pieces: list[bytes],
-                   head: tuple[bytes, ...] = (), tail: tuple[bytes, ...] = (), error_piece: bytes = b"") -> None:
-        """Stream head, the pieces (applying the script's pace and faults), then tail, as a chunked body."""
+                   head: tuple[bytes, ...] = (), tail: tuple[bytes, ...] = (), error_piece: bytes = b"",
+                   interrupt_piece: bytes = b"", ping: bytes = b"") -> None:
+        """Stream head, the pieces (applying the script's pace and faults), then tail, as a chunked body.
+
+        `ping` goes before every piece after the first (keep-alive comments, as servers send while
+        a model is slow); `interrupt_piece` ends a stream that another request interrupted."""
+        self._playing.add(conn)
+        self._idle.clear()
+        try:
+            if await self._play(conn, script, content_type, pieces, head, tail, error_piece, ping) is False:
+                if conn.interrupted and not conn.gone.is_set():
+                    self.interrupted += 1
+                    await conn.chunk(interrupt_piece)
+                    conn.end()
+                else:
+                    self.disconnects += 1
+        finally:
+            self._playing.discard(conn)
+            if not self._playing:
+                self._idle.set()
+
+    async def _play(self, conn: Conn, script: Script, content_type: str, pieces: list[bytes],
+                    head: tuple[bytes, ...], tail: tuple[bytes, ...], error_piece: bytes, ping: bytes) -> bool | None:
+        """False when the client left or the stream was interrupted; None when a fault ended it."""
         if script.ttft and not await conn.pause(script.ttft):
-            self.disconnects += 1
-            return
+            return False
         if not await conn.start(script.content_type or content_type):
-            self.disconnects += 1
-            return
+            return False
         for piece in head:
             if not await conn.chunk(piece):
-                self.disconnects += 1
-                return
+                return False
+        period_ns = int(1e9 / script.rate) if script.rate else 0
+        t0 = time.monotonic_ns()
+        script.written_ns = []
         for i in range(len(pieces) + 1):
             if script.error_after == i:
                 await conn.chunk(error_piece)
                 conn.end()
-                return
+                return None
             if script.eof_after == i:
-                return  # close without the terminating chunk: an abrupt EOF for the client
+                return None  # close without the terminating chunk: an abrupt EOF for the client
             if script.stall_after == i:
                 await conn.gone.wait()  # held open until the client leaves; shutdown cancels us instead
                 self.disconnects += 1
-                return
+                return None
             if i == len(pieces):
                 break
-            if (i and script.delay and not await conn.pause(script.delay)) or not await conn.chunk(pieces[i]):
-                self.disconnects += 1
-                return
+            if period_ns:  # due at t0 + i/rate; a late piece goes at once, so lateness never accumulates
+                if (wait_ns := t0 + i * period_ns - time.monotonic_ns()) > 0 and not await conn.pause(wait_ns / 1e9):
+                    return False
+            elif i and script.delay and not await conn.pause(script.delay):
+                return False
+            elif i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # at full speed, still let the loop notice hang-ups and other requests
+            if conn.interrupted or (i and ping and not await conn.chunk(ping)):
+                return False
+            script.written_ns.append(time.monotonic_ns())  # stamped before the send: lag is never understated
+            if not await conn.chunk(pieces[i]):
+                return False
         for piece in tail:
             if not await conn.chunk(piece):
-                self.disconnects += 1
-                return
+                return False
         conn.end()
+        return True
 
 
 def go_json(obj) -> bytes:

@@ -41,8 +41,9 @@ class FakeOllama(FakeServer):
     service = "ollama"
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", *, models: list[dict] | None = None,
-                 version: str = "0.12.6"):
+                 version: str = "0.12.6", context_length: int = 131072):
         super().__init__(port, host)
+        self.context_length = context_length  # the model's trained context, as /api/show says it
         self.models = default_models() if models is None else models
         self.version = version
         self.pull_error = ""  # when set, /api/pull fails after "pulling manifest" with this text
@@ -95,7 +96,9 @@ class FakeOllama(FakeServer):
             await self._error(conn, 404, f"model '{body.get('model', '')}' not found")
             return
         await conn.send(200, go_json({"modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
-                                      "details": m["details"], "model_info": {},
+                                      "details": m["details"],
+                                      "model_info": {"general.architecture": m["details"]["family"],
+                                                     f"{m['details']['family']}.context_length": self.context_length},
                                       "capabilities": m.get("capabilities", ["completion"])}),
                         "application/json; charset=utf-8")
 
@@ -146,7 +149,7 @@ class FakeOllama(FakeServer):
         if "think" in body and "thinking" not in model.get("capabilities", []):
             await self._error(conn, 400, f'"{name}" does not support thinking')
             return
-        script = self.next_script()
+        script = self.next_script(body)
         if script.error_status is not None:
             headers = [("Retry-After", str(script.retry_after))] if script.retry_after is not None else []
             await self._error(conn, script.error_status, script.error_message or _default_error(script.error_status,

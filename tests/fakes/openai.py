@@ -10,6 +10,7 @@ from tests.fakes._http import Conn, FakeServer, Request, group_frames, serve_mai
 from tests.fakes.script import Script
 
 SSE = "text/event-stream; charset=utf-8"
+CHARS_PER_TOKEN = 4  # how the fake counts a prompt's tokens against n_ctx
 ERRORS = {  # status -> (type, code, message) in OpenAI's error body
     400: ("invalid_request_error", None, "Invalid request."),
     403: ("invalid_request_error", "unsupported_country_region_territory",
@@ -44,10 +45,29 @@ class FakeOpenAI(FakeServer):
         super().__init__(port, host)
         self.api_key = api_key  # None accepts any bearer token
         self.models = None if models is None else list(models)  # None is served as "data": null
+        # Options for servers other than OpenAI's own (see `llama_cpp`):
+        self.usage = True          # False: no usage chunk, even when include_usage asks for one
+        self.any_model = False     # True: any model name is accepted and echoed
+        self.n_ctx: int | None = None  # a prompt over this many tokens gets an empty 200 when streaming
+        self.props: dict | None = None  # served at GET /props (llama-server), else 404
+        self.pings = False         # a keep-alive comment before every piece after the first
+
+    @classmethod
+    def llama_cpp(cls, model_path: str = "/models/SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx: int = 4096,
+                  props: bool = False, **kwargs) -> FakeOpenAI:
+        """llama-cpp-python 0.3.36's server as observed (reference: llama-cpp-server.md); with `props`,
+        also llama-server's GET /props saying its context and one slot."""
+        fake = cls(models=[model_path], **kwargs)
+        fake.usage, fake.any_model, fake.n_ctx, fake.pings, fake.interrupts = False, True, n_ctx, True, True
+        if props:
+            fake.props = {"default_generation_settings": {"n_ctx": n_ctx}, "total_slots": 1, "model_path": model_path}
+        return fake
 
     async def handle(self, request: Request, conn: Conn) -> None:
         route = (request.method, request.path)
-        if route == ("GET", "/v1/models"):
+        if route == ("GET", "/props") and self.props is not None:
+            await conn.send_json(200, self.props)
+        elif route == ("GET", "/v1/models"):
             if await self._authorized(request, conn):
                 data = None if self.models is None else [
                     {"id": m, "object": "model", "created": 1715367049, "owned_by": "system"} for m in self.models]
@@ -85,11 +105,11 @@ class FakeOpenAI(FakeServer):
         if not model or not body.get("messages"):
             await self._error(conn, 400, "invalid_request_error", None, "you must provide a model and messages")
             return
-        if self.models is not None and model not in self.models:
+        if self.models is not None and model not in self.models and not self.any_model:
             type_, code, text = ERRORS[404]
             await self._error(conn, 404, type_, code, text.format(model=model))
             return
-        script = self.next_script()
+        script = self.next_script(body)
         if script.error_status is not None:
             type_, code, text = ERRORS.get(script.error_status, ERRORS[500 if script.error_status >= 500 else 400])
             headers = [("retry-after", str(script.retry_after))] if script.retry_after is not None else []
@@ -99,14 +119,20 @@ class FakeOpenAI(FakeServer):
         if not body.get("stream"):
             await conn.send_json(200, self._whole(model, script))
             return
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        if self.n_ctx is not None and len(json.dumps(body["messages"])) // CHARS_PER_TOKEN > self.n_ctx:
+            await conn.start(SSE)  # llama.cpp's overflow when streaming: event-stream headers, an empty body
+            conn.end()
+            return
+        include_usage = self.usage and bool((body.get("stream_options") or {}).get("include_usage"))
         head, pieces, tail = group_frames(self._frames(model, script, include_usage))
         error = b"event: error\ndata: " + _dump({"error": {
             "message": script.error_message or "The server had an error while processing your request.",
             "type": script.error_type or "server_error", "param": None, "code": None}}) + b"\n\n"
         if script.raw is not None:
             head, pieces, tail = (), script.raw, ()
-        await self.play(conn, script, content_type=SSE, head=head, pieces=pieces, tail=tail, error_piece=error)
+        ping = f": ping - {time.strftime('%Y-%m-%d %H:%M:%S')}.000000+00:00\r\n\r\n".encode() if self.pings else b""
+        await self.play(conn, script, content_type=SSE, head=head, pieces=pieces, tail=tail, error_piece=error,
+                        interrupt_piece=b"data: [DONE]\n\n", ping=ping)
 
     def _frames(self, model: str, script: Script, include_usage: bool) -> list[tuple[bytes, bool]]:
         base = {"id": "chatcmpl-" + hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:29],

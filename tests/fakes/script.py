@@ -20,6 +20,7 @@ class Script:
 
     tokens: list[str] = field(default_factory=lambda: list(DEFAULT_TOKENS))
     delay: float = 0.0               # seconds before each piece after the first
+    rate: float = 0.0                # or: pieces per second on a fixed schedule (the bench's pace)
     ttft: float = 0.0                # seconds before the response headers (a model load)
     thinking: list[str] = field(default_factory=list)
     tool_calls: list[dict] = field(default_factory=list)  # [{"name": str, "arguments": dict}]
@@ -36,6 +37,7 @@ class Script:
     extra: dict = field(default_factory=dict)  # OpenAI: extra keys merged into every chunk
     raw: list[bytes] | None = None   # send these body pieces verbatim (delay between) instead of a rendered reply
     content_type: str = ""           # override the streaming Content-Type (with raw)
+    written_ns: list[int] = field(default_factory=list)  # out: when each piece was written (monotonic)
 
     @property
     def completion_tokens(self) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 from collections import Counter, defaultdict
 
 import httpx
-import zmq
 
+from tests.bustap import BusTap, Frame
 from tests.util import wait_for
 
 PROCESSES = ("broker", "llm_worker", "crud_worker", "web")
@@ -23,63 +22,31 @@ READY = {p: f"{p:<11} INFO    ready:" for p in PROCESSES}
 STATS: dict[str, Counter] = defaultdict(Counter)
 
 
-class BusTap(threading.Thread):
-    """Subscribes to `llm.` on a stack's bus and counts each reply's deltas, as they go by.
-
-    A plain SUB socket: when the broker is killed ZeroMQ reconnects it and re-sends the
-    subscription by itself, so the tap outlives broker restarts (it misses what the dead
-    broker never forwarded, like any other receiver).
-    """
+class ReplyTap(BusTap):
+    """Counts each reply's deltas and notes its start and end, as they go by."""
 
     def __init__(self, stack):
-        super().__init__(daemon=True)
-        self.endpoint = f"ipc://{stack.run_dir}/events-out.sock"
+        super().__init__(f"ipc://{stack.run_dir}/events-out.sock", topics=(b"llm.", b"health."))
         self.deltas: Counter = Counter()
         self.ended: dict[str, str] = {}  # msg_id -> "done:<status>" | "error"
         self.ended_at: dict[str, float] = {}  # msg_id -> time.monotonic() when the end went by
         self.started: set[str] = set()
-        self._halt = threading.Event()
-        self._ready = threading.Event()
 
-    def run(self) -> None:
-        ctx = zmq.Context()
-        sub = ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.connect(self.endpoint)
-        sub.subscribe(b"llm.")
-        sub.subscribe(b"health.")
+    def heard(self, frame: Frame) -> None:
+        if not frame.topic.startswith(b"llm."):
+            return
         try:
-            while not self._halt.is_set():
-                if not sub.poll(50):
-                    continue
-                topic, payload, *_ = sub.recv_multipart()
-                self._ready.set()
-                if not topic.startswith(b"llm."):
-                    continue
-                try:
-                    body = json.loads(payload)
-                except ValueError:
-                    continue
-                msg_id = body.get("msg_id", "")
-                if topic == b"llm.delta":
-                    self.deltas[msg_id] += 1
-                elif topic == b"llm.start":
-                    self.started.add(msg_id)
-                elif topic in (b"llm.done", b"llm.error"):
-                    self.ended_at.setdefault(msg_id, time.monotonic())
-                    self.ended[msg_id] = f"done:{body.get('status')}" if topic == b"llm.done" else "error"
-        finally:
-            ctx.destroy(linger=0)
-
-    def __enter__(self) -> "BusTap":
-        self.start()
-        # Heartbeats arrive every second: once one is through, our subscription is live.
-        assert self._ready.wait(10), "the bus tap heard nothing"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._halt.set()
-        self.join(2)
+            body = json.loads(frame.payload)
+        except ValueError:
+            return
+        msg_id = body.get("msg_id", "")
+        if frame.topic == b"llm.delta":
+            self.deltas[msg_id] += 1
+        elif frame.topic == b"llm.start":
+            self.started.add(msg_id)
+        elif frame.topic in (b"llm.done", b"llm.error"):
+            self.ended_at.setdefault(msg_id, frame.t_ns / 1e9)
+            self.ended[msg_id] = f"done:{body.get('status')}" if frame.topic == b"llm.done" else "error"
 
 
 def ready_count(stack, program: str) -> int:

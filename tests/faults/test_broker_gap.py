@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.faults.helpers import STATS, BusTap, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import STATS, ReplyTap, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
@@ -30,7 +30,7 @@ def chip_states(sse: SseReader, reply: str) -> list[str]:
 
 def test_a_broker_restart_mid_reply_leaves_a_gap_that_heals_at_done(stack, fake_ollama):
     gaps = 0
-    with BusTap(stack) as tap, SseReader(stack.url, tab="gap-watch") as sse:
+    with ReplyTap(stack) as tap, SseReader(stack.url, tab="gap-watch") as sse:
         for attempt in range(ATTEMPTS):
             names = [f"gap {attempt} task {i}" for i in range(3)]
             text = "Here goes. " + " then ".join(

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.browser.conftest import browser  # noqa: F401 (the session's Chromium)
 from tests.faults.helpers import STATS, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import wait_for
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def tab(stack, browser):  # noqa: F811
+def tab(stack, browser):
     context = browser.new_context()
     page = context.new_page()
     page.errors = []

@@ -19,7 +19,7 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.helpers import PROCESSES, STATS, BusTap, all_up, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import PROCESSES, STATS, ReplyTap, all_up, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import wait_for
 
@@ -32,7 +32,7 @@ DELAY = 0.012  # between token pieces: a reply of ~90 pieces streams for about a
 
 @pytest.fixture(scope="module")
 def tap(stack):
-    with BusTap(stack) as t:
+    with ReplyTap(stack) as t:
         yield t
 
 

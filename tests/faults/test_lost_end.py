@@ -19,13 +19,13 @@ import pytest
 from bus import contract as c
 from bus.client import Bus
 from tests.buspeer import settings_for
-from tests.faults.helpers import STATS, BusTap, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import STATS, ReplyTap, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
 @pytest.fixture(scope="module")
 def tap(stack):
-    with BusTap(stack) as t:
+    with ReplyTap(stack) as t:
         yield t
 
 

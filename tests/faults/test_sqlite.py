@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -128,7 +129,7 @@ def test_a_writable_database_starts(tmp):
 
     def migrated() -> bool:
         try:
-            with sqlite3.connect(f"file:{tmp / 'data' / 'ghostwire.db'}?mode=ro", uri=True) as db:
+            with contextlib.closing(sqlite3.connect(f"file:{tmp / 'data' / 'ghostwire.db'}?mode=ro", uri=True)) as db:
                 return db.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
         except sqlite3.Error:
             return False

@@ -7,6 +7,7 @@ import json
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
+from commands.schema import Insert, parse_block
 from commands.splitter import Block, CommandSplitter, split_all
 from web.render import with_chips
 
@@ -17,13 +18,21 @@ def command(name: str) -> str:
     return json.dumps({"action": "insert", "target": "task", "args": {"name": name}})
 
 
+def hermes(name: str) -> str:
+    return "<tool_call>\n" + json.dumps({"name": "insert_task", "arguments": {"name": name}}) + "\n</tool_call>"
+
+
 STYLES = {
-    "bare": lambda c: c,
-    "bare on its own line": lambda c: f"\n{c}\n",
-    "fenced": lambda c: f"\n```json\n{c}\n```\n",
-    "fenced, no info string": lambda c: f"\n```\n{c}\n```\n",
+    "bare": lambda n: command(n),
+    "bare on its own line": lambda n: f"\n{command(n)}\n",
+    "fenced": lambda n: f"\n```json\n{command(n)}\n```\n",
+    "fenced, no info string": lambda n: f"\n```\n{command(n)}\n```\n",
+    "a JSON array of one": lambda n: f"[{command(n)}]",
+    "pythonic": lambda n: f"[insert_task(name={n!r})]",
+    "hermes tool call": hermes,
 }
-INLINE_FENCE = lambda c: f" ```json\n{c}\n```\n"  # noqa: E731 - "Sure! ```json" on the same line as prose
+INLINE_FENCE = lambda n: f" ```json\n{command(n)}\n```\n"  # noqa: E731 - "Sure! ```json" on the same line as prose
+THINK = lambda n: f"<think>Should I? {command(n)} {hermes(n)}</think>"  # noqa: E731 - reasoning is never run
 
 
 @st.composite
@@ -33,7 +42,9 @@ def replies(draw, styles):
     parts = [draw(PROSE)]
     for name in names:
         style = draw(st.sampled_from(sorted(styles)))
-        parts += [styles[style](command(name)), draw(PROSE)]
+        if draw(st.booleans()):
+            parts.append(THINK("decoy " + name))
+        parts += [styles[style](name), draw(PROSE)]
     return names, "".join(parts)
 
 
@@ -43,7 +54,9 @@ def chunked(text: str, cuts: list[int]) -> list[str]:
 
 
 def found(pieces) -> list[str]:
-    return [json.loads(p.raw)["args"]["name"] for p in pieces if isinstance(p, Block)]
+    commands = [c for p in pieces if isinstance(p, Block) for c in parse_block(p.raw)]
+    assert all(isinstance(c, Insert) for c in commands), commands
+    return [c.name for c in commands]
 
 
 def check(names: list[str], text: str, cuts: list[int]) -> None:
@@ -56,6 +69,7 @@ def check(names: list[str], text: str, cuts: list[int]) -> None:
     assert found(streamed) == names, "the same commands however the reply is chunked"
     html = with_chips(text, lambda b: "<span class=chip></span>")
     assert '"action"' not in html and "&quot;action&quot;" not in html, "command JSON never shows"
+    assert "insert_task" not in html and "decoy" not in html, "nor tool calls, nor reasoning"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

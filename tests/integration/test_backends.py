@@ -238,3 +238,63 @@ def test_auto_falls_back_to_demo_then_switches_to_ollama_by_itself():
     finally:
         stack.stop()
         fake.stop()
+
+
+# 7. A llama.cpp server (as observed, through the fake's faithful options) behind the real four.
+
+LLAMA_PATH = "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+LLAMA_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"  # shown by its file name, asked for by its path
+
+
+@pytest.fixture(scope="module")
+def llama():
+    with FakeOpenAI.llama_cpp(LLAMA_PATH, n_ctx=1024, props=True) as fake:
+        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url, GHOSTWIRE_MAX_REPLY_CHARS="500")
+        try:
+            stack.start()
+            yield Served("llama", stack, fake, LLAMA_MODEL)
+        finally:
+            stack.stop()
+
+
+def test_llama_cpp_a_second_chat_never_cuts_the_first(llama):
+    tokens = [f"slow{i} " for i in range(40)]
+    llama.fake.enqueue(Script(tokens=tokens, delay=0.02), Script(tokens=["second ", "reply"]))
+    first = llama.stack.chat("a long answer please")
+    wait_for(lambda: llama.fake._playing, what="the first reply streaming")
+    second, row = ask(llama.stack, "and another thing")
+    assert (stored(llama.stack, first)["content"], row["content"]) == ("".join(tokens), "second reply")
+    assert llama.fake.interrupted == 0
+    assert llama.fake.requests[-1]["model"] == LLAMA_PATH and row["model"] == LLAMA_MODEL
+    assert row["usage"] is None, "llama.cpp sends no usage: unknown, not 0/0"
+
+
+def test_llama_cpp_a_long_message_is_fitted_to_the_context_the_server_said(llama):
+    wait_for(lambda: llama.stack.health()["model"] == LLAMA_MODEL, what="the worker to know its model")
+    # 7,920 characters (under the page's 8,000) against n_ctx 1,024: the default budget (LLM_NUM_CTX 8,192)
+    # would send it all and the server would answer with an empty stream.
+    _, long = ask(llama.stack, "tell me about this: " + "blah " * 1580)
+    _, short = ask(llama.stack, "hi")
+    assert (long["status"], short["status"]) == ("done", "done"), (long["error"], short["error"])
+    assert llama.fake.interrupted == 0
+
+
+def test_llama_cpp_a_reply_cut_at_the_token_limit_says_so(llama):
+    llama.fake.enqueue(Script(tokens=["half ", "an ", "answer"], done_reason="length"))
+    with SseReader(llama.stack.url, tab="length") as sse:
+        reply, row = ask(llama.stack, "go on")
+        final = final_bubble(sse, reply)
+    assert (row["status"], row["content"]) == ("done", "half an answer")
+    assert "cut off at the token limit" in final
+
+
+def test_a_reply_past_the_length_cap_is_cut_with_a_note_and_the_model_stopped(llama):
+    tokens = [f"looping{i:03} " for i in range(200)]  # 2,400 characters against a cap of 500
+    llama.fake.enqueue(Script(tokens=tokens, delay=0.005))
+    gone = llama.fake.disconnects
+    with SseReader(llama.stack.url, tab="too-long") as sse:
+        reply, row = ask(llama.stack, "say it forever")
+        final = final_bubble(sse, reply)
+    assert (row["status"], row["content"]) == ("done", "".join(tokens)[:500])
+    assert "reply too long — stopped at 500 characters" in final
+    wait_for(lambda: llama.fake.disconnects > gone, what="the model's stream closed by the worker")

@@ -59,7 +59,9 @@ def test_bad_commands_are_refused_visibly_and_fed_back(stack, fake_ollama):
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("do something impossible")
         wait_for(lambda: stack.message(reply + "-f"), what="the follow-up reply")
-    failed = sse.matching(r'class="chip failed" hx-swap-oob')
+        # The chips travel crud_worker → bus → web → SSE, apart from the follow-up's storing.
+        failed = wait_for(lambda: len(sse.matching(r'class="chip failed" hx-swap-oob')) >= 4 and
+                          sse.matching(r'class="chip failed" hx-swap-oob'), what="four refusal chips")
     assert len(failed) == 4
     reasons = " ".join(e.data for e in failed)
     assert "fly" in reasons and "empty" in reasons and "99999" in reasons and "500" in reasons
@@ -210,3 +212,68 @@ def test_thousands_of_commands_in_one_reply_run_up_to_the_cap_and_the_rest_are_r
                              f"{MAX_COMMANDS_PER_REPLY}) (×{n - MAX_COMMANDS_PER_REPLY:,})"], "one chip says it for all"
     followup = fake_ollama.requests[sent + 1]["messages"][-1]["content"]
     assert len(followup) < 10_000 and f"{n - MAX_COMMANDS_PER_REPLY - 20} more" in followup
+
+
+# formats real models write, through the four processes
+
+def test_a_command_inside_think_tags_is_thinking_and_never_runs(stack, fake_ollama):
+    thought = 'Maybe {"action": "insert", "target": "task", "args": {"name": "only a thought"}}? No.'
+    fake_ollama.enqueue(Script(tokens=chunks(f"<think>{thought}</think>Nothing to add.", 5)))
+    with SseReader(stack.url, tab="watcher") as sse:
+        reply = stack.chat("think about it")
+        # stored means done: the crud_worker runs a reply's commands before it stores the reply
+        assert stack.wait_message(reply)[1] == "done"
+        wait_for(lambda: sse.matching(f'msg-{reply}" class="msg assistant chat done'), what="final bubble")
+    with stack.db() as db:
+        assert db.execute("SELECT count(*) FROM commands WHERE msg_id = ?", [reply]).fetchone() == (0,)
+    assert "only a thought" not in task_names(stack)
+    appended = re.findall(rf'<span hx-swap-oob="beforeend:#(body|think)-{reply}">([^<]*)</span>', sse.text())
+    assert html.unescape("".join(t for where, t in appended if where == "body")) == "Nothing to add."
+    thinking = html.unescape("".join(e.data for e in sse.matching(f"think-{reply}")))
+    assert "only a thought" in thinking, "the reasoning shows in the thinking box"
+    page = stack.http.get("/").text
+    assert f'id="thinkbox-{reply}"' in page and "only a thought" in html.unescape(page), "and again after a reload"
+
+
+def test_a_hermes_tool_call_runs(stack, fake_ollama):
+    text = ('On it.\n<tool_call>\n{"name": "insert_task", "arguments": {"name": "hermes task"}}\n</tool_call>\n'
+            "Added.")
+    fake_ollama.enqueue(Script(tokens=chunks(text, 4)))
+    with SseReader(stack.url, tab="watcher") as sse:
+        reply = stack.chat("add hermes task")
+        wait_for(lambda: sse.matching(r'class="chip ok" hx-swap-oob'), what="the chip result")
+        stack.wait_message(reply)
+    assert "hermes task" in task_names(stack)
+    shown = stream_text(sse, reply)
+    assert "tool_call" not in shown and "insert_task" not in shown and "On it." in shown
+    with stack.db() as db:
+        assert db.execute("SELECT id, ok FROM commands WHERE msg_id = ?", [reply]).fetchall() == [(f"{reply}:0", 1)]
+
+
+def test_pythonic_calls_run_each_with_its_own_chip(stack, fake_ollama):
+    fake_ollama.enqueue(Script(tokens=chunks('[insert_task(name="py one"), insert_task(name="py two")]', 6)))
+    with SseReader(stack.url, tab="watcher") as sse:
+        reply = stack.chat("add two, Llama style")
+        wait_for(lambda: len(sse.matching(r'class="chip ok" hx-swap-oob')) >= 2, what="two chip results")
+        stack.wait_message(reply)
+    assert {"py one", "py two"} <= set(task_names(stack))
+    with stack.db() as db:
+        rows = db.execute("SELECT id, ok FROM commands WHERE msg_id = ? ORDER BY id", [reply]).fetchall()
+    assert rows == [(f"{reply}:0", 1), (f"{reply}:0.1", 1)]
+    page = stack.http.get("/").text
+    assert page.count(f'id="chip-{reply}-0') == 2, "the final bubble shows both chips"
+
+
+def test_an_unclosed_command_is_refused_with_a_visible_chip_never_repaired(stack, fake_ollama):
+    text = '{"action": "insert", "target": "task", "args": {"name": "half\n\nAnd then some prose.'
+    fake_ollama.enqueue(Script(tokens=chunks(text, 5)))
+    fake_ollama.enqueue(Script(tokens=["Oops, ", "let me fix that."]))
+    with SseReader(stack.url, tab="watcher") as sse:
+        reply = stack.chat("add half")
+        failed = wait_for(lambda: sse.matching(r'class="chip failed" hx-swap-oob'), what="the refusal chip")
+        wait_for(lambda: stack.message(reply + "-f"), what="the follow-up reply")
+    assert "incomplete" in html.unescape(failed[0].data)
+    assert not any(name.startswith("half") for name in task_names(stack))
+    with stack.db() as db:
+        assert db.execute("SELECT ok FROM commands WHERE msg_id = ?", [reply]).fetchall() == [(0,)]
+    assert "And then some prose." in stream_text(sse, reply)

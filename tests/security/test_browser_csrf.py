@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-from tests.browser.conftest import browser  # noqa: F401 (the session's Chromium)
 from tests.faults.helpers import STATS
 from tests.stack import free_port
 from tests.util import wait_for
@@ -81,7 +80,7 @@ def state(stack) -> tuple:
                 db.execute("SELECT count(*) FROM messages WHERE role = 'user'").fetchone()[0])
 
 
-def test_another_origins_page_cannot_write(stack, fake_ollama, browser):  # noqa: F811
+def test_another_origins_page_cannot_write(stack, fake_ollama, browser):
     assert stack.http.post("/tasks", data={"name": "victim's task"}).status_code == 200
     task = wait_for(lambda: [t[0] for t in stack.tasks() if t[1] == "victim's task"], what="a task")[0]
     before, sent = state(stack), len(fake_ollama.requests)
@@ -107,7 +106,7 @@ def test_another_origins_page_cannot_write(stack, fake_ollama, browser):  # noqa
     assert not [r for r in fake_ollama.requests[sent:] if MARK in str(r) or "poked" in str(r)], "nor reached the model"
 
 
-def test_the_same_requests_from_the_apps_own_page_work(stack, browser):  # noqa: F811
+def test_the_same_requests_from_the_apps_own_page_work(stack, browser):
     """The control: the attack's fetch, run by Ghostwire's own origin, does add the task."""
     context = browser.new_context()
     page = context.new_page()

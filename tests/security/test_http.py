@@ -15,7 +15,11 @@ from tests.util import SseReader, wait_for
 EVIL = "http://evil.example"
 WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"name": "cross-origin task"}),
           ("POST", "/tasks/{id}/toggle", None), ("POST", "/stop/x", None), ("PUT", "/tasks/{id}", {"name": "renamed!"}),
-          ("DELETE", "/tasks/{id}", None), ("POST", "/tasks/order", {"ids": ["{id}"]}), ("POST", "/poke", None)]
+          ("DELETE", "/tasks/{id}", None), ("POST", "/tasks/order", {"ids": ["{id}"]}), ("POST", "/poke", None),
+          # undo / ask-first: /undo/last would take back the target task's insert if it got through
+          ("POST", "/undo/last", {"by": "anyone"}), ("POST", "/redo/last", None), ("POST", "/undo/reply/x", None),
+          ("POST", "/undo/command/x:0", None), ("POST", "/undo/change/{seq}", None), ("POST", "/redo/command/x:0", None),
+          ("POST", "/approve/x:0", {"decision": "allow"}), ("POST", "/settings/ask", {"action": "delete", "policy": "off"})]
 
 
 def test_the_default_host_is_loopback():
@@ -66,7 +70,8 @@ def snapshot_of(stack) -> tuple:
         return (db.execute("SELECT id, name, done, priority FROM tasks WHERE name NOT LIKE 'control %'"
                            " ORDER BY id").fetchall(),
                 db.execute("SELECT id, kind, content FROM messages WHERE role = 'user' AND content NOT LIKE"
-                           " '%control %' ORDER BY id").fetchall())
+                           " '%control %' ORDER BY id").fetchall(),
+                db.execute("SELECT key, value FROM settings WHERE key LIKE 'ask%' ORDER BY key").fetchall())
 
 
 @pytest.mark.parametrize("origin", [EVIL, "null", "http://127.0.0.1:1", "http://127.0.0.1.evil.example",
@@ -75,7 +80,9 @@ def snapshot_of(stack) -> tuple:
 def test_cross_origin_writes_are_refused_and_change_nothing(stack, fake_ollama, origin, method, path, data):
     task_id = a_task(stack, f"target {origin} {method} {path}")
     origin = origin.format(port=stack.port)
-    path = path.format(id=task_id)
+    with stack.db() as db:
+        seq = db.execute("SELECT max(seq) FROM changes").fetchone()[0]  # the target task's insert
+    path = path.format(id=task_id, seq=seq)
     if data and "ids" in data:
         data = {"ids": [str(task_id)]}
     before = snapshot_of(stack)

@@ -35,7 +35,10 @@ def _start_with_bearer(s):
 
 ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"), ("POST", "/stop/x"),
           ("POST", "/tasks"), ("POST", "/tasks/1/toggle"), ("PUT", "/tasks/1"), ("DELETE", "/tasks/1"),
-          ("POST", "/tasks/order"), ("POST", "/poke")]
+          ("POST", "/tasks/order"), ("POST", "/poke"),
+          ("POST", "/undo/reply/x"), ("POST", "/undo/command/x:0"), ("POST", "/undo/change/1"), ("POST", "/undo/last"),
+          ("POST", "/redo/reply/x"), ("POST", "/redo/command/x:0"), ("POST", "/redo/change/1"), ("POST", "/redo/last"),
+          ("POST", "/approve/x:0"), ("POST", "/settings/ask"), ("GET", "/changes"), ("GET", "/changes/table")]
 
 
 @pytest.mark.parametrize("method,path", ROUTES)

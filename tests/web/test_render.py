@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from web.render import markdown, with_chips
+from web.render import with_chips
 
 
 def test_raw_html_and_script_urls_are_inert():
-    html = markdown('<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) **ok**')
+    html = with_chips('<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) **ok**', lambda b: "")
     assert "<script" not in html and "<img" not in html and "href" not in html
     assert "<strong>ok</strong>" in html and "&lt;script&gt;" in html
 
@@ -30,3 +30,14 @@ def test_a_fence_opened_mid_line_around_a_command_leaves_no_stray_backticks():
     html = with_chips(text, lambda b: f"<b>chip {b.index}</b>")
     assert "`" not in html and html.count("chip") == 2 and "Also:" in html and "bye" in html
     assert "```json fences" in with_chips("Use ```json fences.\n\nok", lambda b: "")
+
+
+def test_a_think_section_is_not_part_of_the_rendered_reply_but_is_its_thinking():
+    from web.render import thinking_of
+
+    text = ('<think>Maybe {"action": "delete", "target": "task", "args": {"id": 1}}?</think> ```json\n'
+            '{"action": "insert", "target": "task", "args": {"name": "x"}}\n```\nDone.')
+    html = with_chips(text, lambda b: f"<b>chip {b.index}</b>")
+    assert "Maybe" not in html and "think" not in html and "<pre>" not in html and "```" not in html
+    assert "<b>chip 0</b>" in html and "Done." in html
+    assert thinking_of(text) == 'Maybe {"action": "delete", "target": "task", "args": {"id": 1}}?'

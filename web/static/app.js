@@ -97,3 +97,36 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("glow-toggle")?.addEventListener("click", () =>
     setGlow(document.documentElement.dataset.glow !== "on"));
 });
+
+// Undo / redo: Ctrl+Z (Cmd+Z) undoes the person's own last change and Ctrl+Shift+Z (or Ctrl+Y)
+// redoes it, outside a text field (there the browser's own text undo applies).
+document.addEventListener("keydown", (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || e.isComposing) return;
+  const key = e.key.toLowerCase();
+  if (key !== "z" && key !== "y") return;
+  if (e.target.closest("input, textarea, select, [contenteditable]")) return;
+  e.preventDefault();
+  const redo = key === "y" || e.shiftKey;
+  htmx.ajax("POST", redo ? "/redo/last" : "/undo/last", { values: { by: "person" }, swap: "none" });
+});
+// An undo or a decision refused (409: "'buy milk' was renamed after this reply; undo that first"),
+// or an unknown id (404): say why where the list's errors go. The JSON's text is set as text, never HTML.
+document.addEventListener("htmx:responseError", (e) => {
+  const xhr = e.detail.xhr;
+  if (![404, 409, 503].includes(xhr.status) || !/^\/(undo|redo|approve)\//.test(e.detail.pathInfo.requestPath)) return;
+  let text = "";
+  try { text = JSON.parse(xhr.responseText).error || ""; } catch (_) { return; }
+  const slot = document.getElementById("task-error");
+  if (!slot || !text) return;
+  const p = document.createElement("p");
+  p.className = "error-text";
+  const verb = { undo: "undo", redo: "redo", approve: "answer" }[e.detail.pathInfo.requestPath.split("/")[1]];
+  p.textContent = "Couldn't " + verb + ": " + text + ".";
+  slot.replaceChildren(p);
+});
+document.addEventListener("htmx:afterRequest", (e) => {
+  const path = e.detail.pathInfo && e.detail.pathInfo.requestPath;
+  if (e.detail.successful && path && /^\/(undo|redo|approve)\//.test(path)) {
+    document.getElementById("task-error")?.replaceChildren();
+  }
+});

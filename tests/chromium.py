@@ -1,4 +1,5 @@
-"""Playwright driving Debian's Chromium (never a downloaded browser)."""
+"""Playwright driving Debian's Chromium (never a downloaded browser): the `browser` and `page`
+fixtures every test package shares, through tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,140 @@
+"""The person's answers about the model's changes: undo / redo, Allow / Deny, the ask-first policies,
+and approvals that expire unanswered. Each answer is one transaction; what changed is announced
+after it commits, and the model is told (an [event] line, or a follow-up turn for decisions)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlite_utils import Database
+
+from bus import contract as c
+from bus.client import Bus
+from crud_worker import approvals, changelog, conversation, db as store, tasks, undo
+from crud_worker.changelog import Actor
+from crud_worker.comments import Commentator
+from crud_worker.executor import apply
+from crud_worker.handlers import person
+from crud_worker.replies import Replies
+from crud_worker.settings import CrudSettings
+
+EVENT_ITEMS = 10  # an undo event names this many changes, then how many more
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} minute{'s' if seconds != 60 else ''}" if seconds >= 60 else f"{seconds:g} s"
+
+
+class Trust:
+    def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator, cfg: CrudSettings):
+        self.db, self.bus, self.replies, self.comments, self.cfg = db, bus, replies, comments, cfg
+
+    def prepare(self) -> None:
+        """At start: the log's bound and the policies in force, where the code and the web read them."""
+        with store.write(self.db):
+            store.set_setting(self.db, changelog.KEEP_SETTING, str(self.cfg.changes_keep))
+            approvals.publish_effective(self.db, self.cfg.ask)
+
+    async def on_undo(self, m: c.UndoRequest) -> None:
+        by = person(m.route)
+        event_id = m.req_id
+        try:
+            with store.write(self.db):
+                done = undo.run(self.db, m.scope, m.target, by=by, redo=m.redo, person_only=m.by == "person")
+                words = done.words()
+                shown = "; ".join(words[:EVENT_ITEMS]) + (f"; and {len(words) - EVENT_ITEMS} more"
+                                                         if len(words) > EVENT_ITEMS else "")
+                event = f"The user {'redid' if m.redo else 'undid'}: {shown}"
+                if not m.redo and any(c.actor.kind == "model" for c in done.reverted):
+                    event += ". Don't make these changes again unless they ask."
+                conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event)
+        except undo.Refused as err:
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code=err.code, error=str(err)))
+            return
+        except tasks.TaskError as err:  # a restore into a full list
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="conflict", error=str(err)))
+            return
+        for change in done.changes:
+            await self.bus.publish(change)
+        for result in done.results:
+            await self.bus.publish(result)
+        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=words))
+        await self.bus.publish(c.ChatNote(msg_id=event_id, role="user", kind="event", content=event))
+        await self.comments.on_action()
+
+    async def on_approve(self, m: c.ApproveRequest) -> None:
+        db = self.db
+        with store.write(db):
+            pending = approvals.get(db, m.command_id)
+            if pending is None or pending.decision is not None:
+                code = "unknown" if pending is None else "conflict"
+                error = (f"no command {m.command_id!r} is waiting for an answer" if pending is None else
+                         f"this command was {'allowed' if pending.decision == 'allow' else pending.decision} already")
+            else:
+                code, error = "", ""
+                result, changes, flipped, line = self._decide(pending, m.decision)
+                told = approvals.untold(db, pending.msg_id)
+        if code:
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code=code, error=error))
+            return
+        for change in changes:
+            await self.bus.publish(change)
+        for other in flipped:
+            await self.bus.publish(other)
+        await self.bus.publish(result)
+        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=[result.summary]))
+        if told:
+            await self.replies.tell(pending.msg_id, told)
+
+    def _decide(self, p: approvals.Pending, decision: str
+                ) -> tuple[c.CommandResult, list[c.TaskChanged], list[c.CommandResult], str]:
+        """Decide and (if allowed) run, in the caller's transaction: it runs once or not at all."""
+        changes: list[c.TaskChanged] = []
+        flipped: list[c.CommandResult] = []
+        state: c.CommandState = "done"
+        if decision == "allow":
+            try:
+                by = Actor(kind="model", reply_id=p.msg_id, command_id=p.command_id)
+                changes, flipped, summary, _ = apply(self.db, p.command, by)
+                ok = True
+            except tasks.TaskError as err:
+                summary, ok = f"couldn't apply: {err}", False
+            line = f"the person allowed you to {p.what}: {summary}"
+        else:
+            summary, ok, state = f"Denied: {p.what}", False, "denied"
+            line = f"the person denied your command to {p.what}; it did not run. Don't repeat it unless asked."
+        approvals.settle(self.db, p.command_id, decision, line)
+        self.db.execute("UPDATE commands SET ok = ?, result = ?, state = ? WHERE id = ?",
+                        [int(ok), summary, state, p.command_id])
+        return (c.CommandResult(msg_id=p.msg_id, command_id=p.command_id, ok=ok, summary=summary, action=p.action,
+                                state=state), changes, flipped, line)
+
+    async def on_policy(self, m: c.PolicyRequest) -> None:
+        with store.write(self.db):
+            value = approvals.choose(self.db, self.cfg.ask, m.action, m.policy)
+        await self.bus.publish(c.SettingChanged(key=approvals.EFFECTIVE_SETTING, value=value))
+        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=[f"{m.action}: {m.policy}"]))
+
+    async def tick(self) -> None:
+        """Approvals nobody answered in time expire, visibly, and the model hears of it."""
+        now = time.time()
+        due = approvals.due(self.db, now)
+        if not due:
+            return
+        results, tell = [], {}
+        with store.write(self.db):
+            for p in due:
+                summary = f"Expired: nobody answered within {_minutes(self.cfg.ask_timeout)} ({p.what})"
+                approvals.settle(self.db, p.command_id, "expired", f"nobody answered whether you may {p.what} "
+                                 f"within {_minutes(self.cfg.ask_timeout)}; it did not run")
+                self.db.execute("UPDATE commands SET ok = 0, result = ?, state = 'expired' WHERE id = ?",
+                                [summary, p.command_id])
+                results.append(c.CommandResult(msg_id=p.msg_id, command_id=p.command_id, ok=False, summary=summary,
+                                               action=p.action, state="expired"))
+            for msg_id in dict.fromkeys(p.msg_id for p in due):
+                tell[msg_id] = approvals.untold(self.db, msg_id)
+        for result in results:
+            await self.bus.publish(result)
+        for msg_id, lines in tell.items():
+            if lines:
+                await self.replies.tell(msg_id, lines)

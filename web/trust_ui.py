@@ -1,0 +1,129 @@
+"""Fragments for trusting the model: a chip's Undo / Redo / Allow / Deny, a reply's Undo all, the
+undo controls by the list, and the changes page (the log, newest first, and the ask-first policies)."""
+
+from __future__ import annotations
+
+import json
+from fasthtml.common import A, Button, Div, H1, H2, Label, Main, Option, P, Select, Span, Table, Tbody, Td, Th, \
+    Thead, Title, Tr
+
+from web.store import ChipResult, StoredChange
+
+MUTATING = ("insert", "update", "toggle", "delete")
+POLICIES = ("auto", "ask", "off")
+MARKS = {"undone": "↶ ", "asking": "❓ ", "denied": "✗ ", "expired": "⌛ "}
+CHANGED_EVENT = "ghostwire-changed"  # the undo routes' HX-Trigger: the changes table reloads on it
+
+
+def undoable(r: ChipResult) -> bool:
+    return r.ok and r.action in MUTATING and r.state in ("done", "undone")
+
+
+def chip_text(r: ChipResult, times: int) -> str:
+    mark = MARKS.get(r.state) or ("✓ " if r.ok else "✗ ")
+    return mark + r.summary + (" (undone)" if r.state == "undone" else "") + (f" (×{times:,})" if times > 1 else "")
+
+
+def chip_class(r: ChipResult) -> str:
+    if r.state != "done":
+        return f"chip {r.state}"
+    return "chip ok" if r.ok else "chip failed"
+
+
+def _post(label: str, path: str, cls: str, **vals: str) -> Button:
+    extra = {"hx_vals": json.dumps(vals)} if vals else {}
+    return Button(label, hx_post=path, hx_swap="none", type="button", cls=f"chip-action {cls}", **extra)
+
+
+def chip_controls(command_id: str, r: ChipResult) -> list:
+    if r.state == "asking":
+        return [_post("Allow", f"/approve/{command_id}", "allow", decision="allow"),
+                _post("Deny", f"/approve/{command_id}", "deny", decision="deny")]
+    if not undoable(r):
+        return []
+    if r.state == "undone":
+        return [_post("Redo", f"/redo/command/{command_id}", "redo")]
+    return [_post("Undo", f"/undo/command/{command_id}", "undo")]
+
+
+def _of_reply(msg_id: str, results: dict[str, ChipResult]) -> list[ChipResult]:
+    """A reply's results by their ids (`msg:0`, `msg:1`…, `msg:tool0`…), without scanning every result."""
+    out = []
+    for prefix in (f"{msg_id}:", f"{msg_id}:tool"):
+        n = 0
+        while (r := results.get(f"{prefix}{n}")) is not None:
+            out.append(r)
+            n += 1
+    return out
+
+
+def undo_all(msg_id: str, results: dict[str, ChipResult]) -> Span:
+    """A reply that changed several tasks: Undo all (or, once all is undone, Redo all). Always rendered,
+    empty when it doesn't apply, so a later swap has its place."""
+    mine = [r for r in _of_reply(msg_id, results) if undoable(r)]
+    controls = []
+    if len(mine) >= 2:
+        if any(r.state == "done" for r in mine):
+            controls.append(_post("Undo all", f"/undo/reply/{msg_id}", "undo-all-button"))
+        else:
+            controls.append(_post("Redo all", f"/redo/reply/{msg_id}", "redo-all-button"))
+    return Span(*controls, cls="undo-all", id=f"undoall-{msg_id}")
+
+
+def undo_all_swap(msg_id: str, results: dict[str, ChipResult]) -> Span:
+    return undo_all(msg_id, results)(hx_swap_oob="true")
+
+
+def list_controls() -> Div:
+    """By the list: undo / redo the person's own last change (also Ctrl+Z / Ctrl+Shift+Z), and the log."""
+    return Div(_post("↶ Undo", "/undo/last", "undo-last", by="person"),
+               _post("↷ Redo", "/redo/last", "redo-last", by="person"),
+               A("changes · ask first", href="/changes", cls="changes-link"),
+               cls="list-controls", id="list-controls")
+
+
+def _who(c: StoredChange) -> str:
+    if c.actor == "model":
+        return f"model (reply {c.reply_id})"
+    if c.actor == "person":
+        return f"you ({c.route})" if c.route else "you"
+    return "another client"
+
+
+def _change_controls(c: StoredChange) -> list:
+    if c.kind != "change":
+        return []
+    if c.undone_by is None:
+        return [_post("Undo", f"/undo/change/{c.seq}", "undo")]
+    return [_post("Redo", f"/redo/change/{c.seq}", "redo")]
+
+
+def changes_table(changes: list[StoredChange]) -> Table:
+    rows = [Tr(Td(str(c.seq)), Td(c.at[11:19], title=c.at[:19].replace("T", " ")), Td(_who(c)),
+               Td(c.kind if c.kind != "change" else "", cls="kind"), Td(c.what),
+               Td(*_change_controls(c), Span("undone", cls="meta") if c.kind == "change" and c.undone_by else ""),
+               cls=f"change {c.kind}" + (" undone" if c.undone_by else ""))
+            for c in changes]
+    return Table(Thead(Tr(Th("#"), Th("when (UTC)"), Th("who"), Th(""), Th("what"), Th(""))),
+                 Tbody(*rows) if rows else Tbody(Tr(Td("No changes yet.", colspan="6"))),
+                 id="changes-table", cls="changes", hx_get="/changes/table", hx_swap="outerHTML",
+                 hx_trigger=f"{CHANGED_EVENT} from:body")
+
+
+def policy_form(policies: dict[str, str]) -> Div:
+    rows = [Label(action, Select(*[Option(p, value=p, selected=policies.get(action, "auto") == p) for p in POLICIES],
+                                 name="policy", hx_post="/settings/ask", hx_trigger="change", hx_swap="none",
+                                 hx_vals=json.dumps({"action": action}), id=f"ask-{action}"), cls="policy")
+            for action in MUTATING]
+    return Div(H2("Ask first"),
+               P("auto: the model's command runs at once (undo is the safety net); ask: its chip waits for "
+                 "Allow or Deny; off: refused, and the model is told why.", cls="meta"),
+               Div(*rows, cls="policies"), id="ask-policies")
+
+
+def changes_page(changes: list[StoredChange], policies: dict[str, str]) -> tuple:
+    return (Title("Ghostwire · changes"),
+            Main(H1("Changes", A("← back to the list", href="/", cls="changes-link")),
+                 policy_form(policies),
+                 Div(id="task-error", cls="error", role="alert"),
+                 H2("Every change to the list, newest first"), changes_table(changes), cls="changes-page"))
