@@ -23,7 +23,7 @@ ENGINE = "shipped_engine"
 LONG_N_CTX = 4096
 STACK_ENV = {"LLM_NUM_CTX": str(LONG_N_CTX)}  # the history fits, as the README says to set it
 STREAMING_S = PROBE_SLOW_S + 5
-LONG_REPLY_S = 90  # the most one reply may take to end by itself, on a busy machine
+LONG_REPLY_S = 150  # the most one reply may take to end by itself (one ran 9,370 characters here)
 PROBES = re.compile(r'"GET /v1/models ')
 
 
