@@ -8,7 +8,7 @@ VENDOR := web/static/vendor
 export GHOSTWIRE_RUN_DIR ?= $(CURDIR)/var/run
 export GHOSTWIRE_DATA_DIR ?= $(CURDIR)/var/data
 
-.PHONY: install assets run test test-slow status logs stop tap bench clean
+.PHONY: install assets engine run test test-engine test-slow status logs stop tap bench clean
 
 install: $(STAMP) assets
 
@@ -37,8 +37,16 @@ run: install
 	umask 077; set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bus.supervise -c supervisord.conf 2>&1 \
 	  | (trap '' INT TERM HUP PIPE; exec tee -p -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log)
 
-test: install
+# A real inference engine and model for tests/engine: llama-cpp-python compiled once into a wheel cache
+# (GHOSTWIRE_CACHE_DIR, default ~/.cache/ghostwire) and reused after; without one those tests skip, saying why.
+engine: $(STAMP)
+	$(BIN)/python -m tests.engine.provision
+
+test: install engine
 	$(BIN)/pytest
+
+test-engine: install engine
+	$(BIN)/pytest tests/engine
 
 test-slow: install
 	$(BIN)/pytest -m slow
