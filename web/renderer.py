@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
+import signal
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +61,14 @@ class RenderCache:
         return len(self._items)
 
 
+def _ignore_stop_signals() -> None:
+    """In the render worker: a stop aimed at web's process group (supervisord's stopasgroup) is the
+    web's to act on. Killed by it mid-shutdown, the worker would leave `Pool.terminate` hanging and
+    web alive until SIGKILL; the web ends the worker itself, and the worker ends with the web's pipe."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Renderer:
     def __init__(self, cache: RenderCache, budget_s: float = BUDGET_S):
         self.cache = cache
@@ -78,7 +87,7 @@ class Renderer:
                 await self._start()
 
     async def _start(self) -> None:
-        self._pool = self._ctx.Pool(1)
+        self._pool = self._ctx.Pool(1, initializer=_ignore_stop_signals)
         await self._run(render_many, [""], START_S)  # the worker is up and has imported everything
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from commands.schema import Insert, parse_block
 from commands.splitter import Block, CommandSplitter, split_all
-from web.render import with_chips
+from web.render import render_reply, with_chips
 
 PROSE = st.text(alphabet=st.sampled_from(list("abcdefghij ,.!?:;-'\"\n") + ["é", "🍎", "Ω"]), min_size=0, max_size=30)
 
@@ -67,7 +67,7 @@ def check(names: list[str], text: str, cuts: list[int]) -> None:
         streamed += splitter.feed(chunk)
     streamed += splitter.finish()
     assert found(streamed) == names, "the same commands however the reply is chunked"
-    html = with_chips(text, lambda b: "<span class=chip></span>")
+    html = with_chips(render_reply(text), lambda b: "<span class=chip></span>")
     assert '"action"' not in html and "&quot;action&quot;" not in html, "command JSON never shows"
     assert "insert_task" not in html and "decoy" not in html, "nor tool calls, nor reasoning"
 

@@ -11,6 +11,10 @@ from tests.buspeer import publish
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
+# A chip's result as the stream sends it (FastHTML writes hx-swap-oob first, then id, then class).
+CHIP_OK = r'hx-swap-oob="true" id="chip-[^"]+" class="chip ok"'
+CHIP_FAILED = r'hx-swap-oob="true" id="chip-[^"]+" class="chip failed"'
+
 
 def chunks(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
@@ -35,7 +39,7 @@ def test_commands_split_across_chunks_run_as_they_close(stack, fake_ollama):
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("add three things")
         stack.wait_message(reply)
-        wait_for(lambda: len(sse.matching(r'hx-swap-oob="true" id="chip-[^"]+" class="chip ok"')) >= 3, what="three chip results")
+        wait_for(lambda: len(sse.matching(CHIP_OK)) >= 3, what="three chip results")
         wait_for(lambda: sse.matching(f'msg-{reply}" class="msg assistant chat done'), what="final bubble")
     assert {'Buy {curly} "apples"', "Ölmühle 🍎", "third"} <= set(task_names(stack))
     shown = stream_text(sse, reply)
@@ -60,8 +64,8 @@ def test_bad_commands_are_refused_visibly_and_fed_back(stack, fake_ollama):
         reply = stack.chat("do something impossible")
         wait_for(lambda: stack.message(reply + "-f"), what="the follow-up reply")
         # The chips travel crud_worker → bus → web → SSE, apart from the follow-up's storing.
-        failed = wait_for(lambda: len(sse.matching(r'hx-swap-oob="true" id="chip-[^"]+" class="chip failed')) >= 4 and
-                          sse.matching(r'hx-swap-oob="true" id="chip-[^"]+" class="chip failed'), what="four refusal chips")
+        failed = wait_for(lambda: len(sse.matching(CHIP_FAILED)) >= 4 and
+                          sse.matching(CHIP_FAILED), what="four refusal chips")
     assert len(failed) == 4
     reasons = " ".join(e.data for e in failed)
     assert "fly" in reasons and "empty" in reasons and "99999" in reasons and "500" in reasons
@@ -241,7 +245,7 @@ def test_a_hermes_tool_call_runs(stack, fake_ollama):
     fake_ollama.enqueue(Script(tokens=chunks(text, 4)))
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("add hermes task")
-        wait_for(lambda: sse.matching(r'class="chip ok" hx-swap-oob'), what="the chip result")
+        wait_for(lambda: sse.matching(CHIP_OK), what="the chip result")
         stack.wait_message(reply)
     assert "hermes task" in task_names(stack)
     shown = stream_text(sse, reply)
@@ -254,7 +258,7 @@ def test_pythonic_calls_run_each_with_its_own_chip(stack, fake_ollama):
     fake_ollama.enqueue(Script(tokens=chunks('[insert_task(name="py one"), insert_task(name="py two")]', 6)))
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("add two, Llama style")
-        wait_for(lambda: len(sse.matching(r'class="chip ok" hx-swap-oob')) >= 2, what="two chip results")
+        wait_for(lambda: len(sse.matching(CHIP_OK)) >= 2, what="two chip results")
         stack.wait_message(reply)
     assert {"py one", "py two"} <= set(task_names(stack))
     with stack.db() as db:
@@ -270,7 +274,7 @@ def test_an_unclosed_command_is_refused_with_a_visible_chip_never_repaired(stack
     fake_ollama.enqueue(Script(tokens=["Oops, ", "let me fix that."]))
     with SseReader(stack.url, tab="watcher") as sse:
         reply = stack.chat("add half")
-        failed = wait_for(lambda: sse.matching(r'class="chip failed" hx-swap-oob'), what="the refusal chip")
+        failed = wait_for(lambda: sse.matching(CHIP_FAILED), what="the refusal chip")
         wait_for(lambda: stack.message(reply + "-f"), what="the follow-up reply")
     assert "incomplete" in html.unescape(failed[0].data)
     assert not any(name.startswith("half") for name in task_names(stack))

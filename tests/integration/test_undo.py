@@ -169,11 +169,12 @@ def test_double_clicking_undo_reverts_once(stack, fake_ollama):
 
 
 def test_unknown_ids_are_404_and_nothing_to_undo_is_409(stack):
-    for path in ("/undo/reply/nosuchreply", "/undo/command/nosuch:0", "/undo/change/99999999", "/redo/change/x",
-                 "/approve/nosuch:0"):
+    for path in ("/undo/reply/nosuchreply", "/undo/command/nosuch:0", "/undo/change/99999999", "/approve/nosuch:0"):
         r = stack.http.post(path, data={"decision": "allow"})
         assert r.status_code == 404, (path, r.status_code, r.text)
         assert r.json()["error"]
+    # A change's seq is ASCII digits: anything else matches no route at all.
+    assert stack.http.post("/redo/change/x").status_code == 404
     assert stack.http.post("/approve/x:0", data={"decision": "maybe"}).status_code == 422
 
 
