@@ -32,7 +32,7 @@ def streamed_text(events, reply_id: str) -> str:
 
 def ends(events, reply_id: str) -> list[str]:
     """Every end ("done" / "failed" / "cancelled") a tab was shown for the reply, in order."""
-    rx = re.compile(rf'<article id="msg-{re.escape(reply_id)}" class="msg assistant \w+ (done|failed|cancelled)"')
+    rx = re.compile(rf'<article[^>]* id="msg-{re.escape(reply_id)}" class="msg assistant \w+ (done|failed|cancelled)"')
     return [m.group(1) for e in events for m in rx.finditer(e.data)]
 
 
