@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
-import signal
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -61,12 +61,11 @@ class RenderCache:
         return len(self._items)
 
 
-def _ignore_stop_signals() -> None:
-    """In the render worker: a stop aimed at web's process group (supervisord's stopasgroup) is the
-    web's to act on. Killed by it mid-shutdown, the worker would leave `Pool.terminate` hanging and
-    web alive until SIGKILL; the web ends the worker itself, and the worker ends with the web's pipe."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _own_process_group() -> None:
+    """In the render worker: leave web's process group. supervisord stops web by signalling that
+    group; a worker killed by it mid-shutdown left `Pool.terminate` waiting and web alive until
+    SIGKILL. Outside the group only web ends it (`close`), and it ends by itself with web's pipe."""
+    os.setsid()
 
 
 class Renderer:
@@ -87,7 +86,7 @@ class Renderer:
                 await self._start()
 
     async def _start(self) -> None:
-        self._pool = self._ctx.Pool(1, initializer=_ignore_stop_signals)
+        self._pool = self._ctx.Pool(1, initializer=_own_process_group)
         await self._run(render_many, [""], START_S)  # the worker is up and has imported everything
 
     async def close(self) -> None:
