@@ -17,6 +17,8 @@ from crud_worker.changelog import Actor
 from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
 from crud_worker.db import now
 
+REFUSED = "refused "  # how the model's feedback on a refused command starts (replies.py relies on it)
+
 MAX_COMMANDS_PER_REPLY = 25
 LIST_LIMIT = 100
 
@@ -65,7 +67,7 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
                 ok = True
         except tasks.TaskError as err:
             changes, flipped, summary, ok = [], [], f"couldn't apply: {err}", False
-            feedback = f"refused {raw.strip()[:200]}: {err}"
+            feedback = f"{REFUSED}{raw.strip()[:200]}: {err}"
         db.execute("INSERT INTO commands (id, msg_id, raw, action, args, ok, result, created_at, state)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [command_id, msg_id, raw, action or None,

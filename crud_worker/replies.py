@@ -22,7 +22,7 @@ from crud_worker import conversation, db as store, prompts, unsaved
 from commands.ids import commands_of, tool_call_id
 from commands.schema import Refusal, from_tool_call
 from commands.splitter import Block, CommandSplitter, split_all
-from crud_worker.executor import execute
+from crud_worker.executor import REFUSED, execute
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Reply:
     commands: int = 0
     tool_calls: int = 0
     feedback: list[str] = field(default_factory=list)
+    told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
     worker: str = ""
     asked_again: float = 0.0
     first_asked: float = 0.0
@@ -74,12 +75,13 @@ class Replies:
         return bool(self.live)
 
     async def queue(self, reply_id: str, kind: c.ReplyKind, *, depth: int = 0, extra: str = "",
-                    conversation_id: str = "default") -> None:
+                    conversation_id: str = "default", told: frozenset[str] = frozenset()) -> None:
         model = store.get_setting(self.db, "model")
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
                                      num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
-        self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth)
+        self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
+                                    told=told)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
         await self.jobs.send(job)
 
@@ -194,14 +196,17 @@ class Replies:
             log.error("reply %s not stored: %s", reply.msg_id, err)
             await self.bus.publish(c.UiAlert(text=f"That reply was shown but not saved: {why}"))
             return
-        if status == "done" and reply.feedback and reply.depth < MAX_FOLLOWUPS:
+        # A follow-up that only wrote again a command it was just told was refused gets no further
+        # turn: it would show the same refusal as a second and a third chip.
+        news = [line for line in reply.feedback if line not in reply.told or not line.startswith(REFUSED)]
+        if status == "done" and news and reply.depth < MAX_FOLLOWUPS:
             note_id = reply.msg_id + "-r"
             with store.write(self.db):
                 conversation.store(self.db, msg_id=note_id, role="user", kind="result",
                                    content=prompts.results_message(reply.feedback),
                                    conversation_id=reply.conversation_id)
             await self.queue(reply.msg_id + "-f", "followup", depth=reply.depth + 1,
-                             conversation_id=reply.conversation_id)
+                             conversation_id=reply.conversation_id, told=frozenset(reply.feedback))
 
     async def tell(self, msg_id: str, lines: list[str]) -> None:
         """Results that come after their command (an approval's decision): a reply still streaming

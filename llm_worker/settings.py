@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from bus.settings import Common, masked, var
-from llm_worker.backends import NAMES
+
+NAMES = ("ollama", "openai", "anthropic", "demo")  # every backend llm_worker/backends/ can build
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

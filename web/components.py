@@ -124,10 +124,12 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
     if live:
         body = Div(*[Span(p.text) if isinstance(p, ShownText) else chip(p.command_id, results.get(p.command_id))
                      for p in r.pieces], cls="text stream", id=f"body-{r.id}")
+        empty = False
     else:
         runs = refusal_runs(r.id, results)
-        html = render.with_chips(rendered or render.plain_reply(r.text), lambda n: _final_chip(r.id, n, results, runs))
+        html = render.with_chips(rendered or render.plain_reply(r.text), lambda b: _final_chip(r.id, b, results, runs))
         body = Div(NotStr(html), cls="text md", id=f"body-{r.id}")
+        empty = r.status == "done" and not html.strip() and not r.thinking
     tail = []
     if r.status == "failed":
         tail.append(P("⚠ " + (r.error or "The reply failed."), cls="error"))
@@ -137,6 +139,8 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
         tail.append(P("cut off at the token limit", cls="meta"))
     elif r.stop_reason == "too_long":
         tail.append(P(f"reply too long — stopped at {len(r.text):,} characters", cls="meta"))
+    elif empty:  # a real server can end a reply having written nothing: say so, never an empty bubble
+        tail.append(P("The model returned nothing. Try again, or rephrase.", cls="meta"))
     if not live:
         tail.append(trust_ui.undo_all(r.id, results))
     meta = model_label(r.id, r.model)

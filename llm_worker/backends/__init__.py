@@ -5,14 +5,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from llm_worker.backends.base import Backend
+from llm_worker.settings import NAMES, LlmSettings
 
-if TYPE_CHECKING:
-    from llm_worker.settings import LlmSettings
-
-NAMES = ("ollama", "openai", "anthropic", "demo")
+__all__ = ["NAMES", "make_backend"]
 
 
 def make_backend(cfg: LlmSettings, name: str | None = None) -> Backend:

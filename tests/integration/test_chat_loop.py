@@ -103,3 +103,12 @@ def test_two_workers_answer_each_job_exactly_once(stack, fake_ollama):
     finally:
         second.terminate()
         second.wait(10)
+
+
+def test_a_reply_with_nothing_in_it_says_so_instead_of_an_empty_bubble(stack, fake_ollama):
+    fake_ollama.enqueue(Script(tokens=[]))
+    with SseReader(stack.url, tab="other") as sse:
+        reply = stack.chat("say nothing")
+        final = wait_for(lambda: sse.matching(f'id="msg-{reply}" class="msg assistant chat done"'), what="final bubble")
+    assert "The model returned nothing" in final[-1].data
+    assert "The model returned nothing" in stack.http.get("/").text
