@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     started = time.monotonic()
     fake = FakeModel().start()
-    stack = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake.url)
+    # The reply cap (200,000 characters by default) would cut the 40,000-token run: not what is measured.
+    stack = Stack(LLM_BACKEND="ollama", OLLAMA_HOST=fake.url, GHOSTWIRE_MAX_REPLY_CHARS="100000000")
     try:
         stack.start()
         pids = {p: stack.pid(p) for p in report.PROCS}

@@ -96,7 +96,9 @@ def browser_cpu() -> dict[int, float]:
 
 async def one_rate(ctx: Ctx, browser, n_tokens: int, rate: float, clock_offset_ns: int) -> dict:
     script = ctx.fake.add(build_script(ctx.key(), n_tokens, rate))
-    context = await browser.new_context()
+    # GHOSTWIRE_BENCH_ACCEPT_ENCODING=identity measures the page without compression, for a before/after.
+    encoding = os.environ.get("GHOSTWIRE_BENCH_ACCEPT_ENCODING")
+    context = await browser.new_context(extra_http_headers={"Accept-Encoding": encoding} if encoding else None)
     page = await context.new_page()
     cdp = await context.new_cdp_session(page)
     wire = {"id": None, "encoded": 0, "decoded": 0}
