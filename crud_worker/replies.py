@@ -27,6 +27,7 @@ from crud_worker.executor import REFUSED, execute
 log = logging.getLogger(__name__)
 
 MAX_FOLLOWUPS = 2
+MIN_CONTEXT = 512  # tokens: the least history budget an overflow shrinks it to
 NO_WORKER_S = conversation.JOB_TTL_S  # a queued reply no worker started by then fails, clearly
 WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ago fails
 RESEND_AFTER_S = 2.0  # a live worker no longer lists the reply: its end was lost; ask again this often
@@ -49,6 +50,7 @@ class Reply:
     tool_calls: int = 0
     feedback: list[str] = field(default_factory=list)
     told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
+    sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
     worker: str = ""
     asked_again: float = 0.0
     first_asked: float = 0.0
@@ -64,12 +66,13 @@ class Replies:
         self.workers_seen: dict[str, float] = {}
         self.workers_active: dict[str, set[str]] = {}
         self.workers_context: dict[str, int] = {}
+        self.shrunk: int | None = None  # tokens, after a server refused a prompt as too long (on_error)
 
     def num_ctx(self) -> int:
         """LLM_NUM_CTX, or less where a worker's model server says its model's context is smaller."""
         now = time.monotonic()
         said = [n for w, n in self.workers_context.items() if n and now - self.workers_seen[w] < WORKER_LOST_S]
-        return min([self.settings.num_ctx, *said])
+        return min([self.settings.num_ctx, *said, *([self.shrunk] if self.shrunk else [])])
 
     def streaming(self) -> bool:
         return bool(self.live)
@@ -81,7 +84,7 @@ class Replies:
                                      num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
-                                    told=told)
+                                    told=told, sent_chars=len(job.system) + sum(len(m.content) for m in job.messages))
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
         await self.jobs.send(job)
 
@@ -145,7 +148,14 @@ class Replies:
 
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):
-            await self._finish(reply, m.text, "failed", model=m.model, error=m.error)
+            error = m.error
+            if m.kind == "context" and reply.sent_chars:
+                # A server that never said its context (llama-cpp-python has no /props) refused this
+                # prompt: later turns send at most half of it, so one long message doesn't break them all.
+                self.shrunk = max(MIN_CONTEXT, reply.sent_chars // conversation.CHARS_PER_TOKEN // 2)
+                log.warning("context overflow on %s: history now fitted to %d tokens", m.msg_id, self.shrunk)
+                error += " The next messages will carry a shorter history."
+            await self._finish(reply, m.text, "failed", model=m.model, error=error)
 
     async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
         for found in commands_of(reply.msg_id, block):

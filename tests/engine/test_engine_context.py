@@ -44,9 +44,6 @@ def test_a_message_over_the_context_gets_a_readable_error(overflowed):
     assert TOO_LONG.search(bubble), f"the bubble should say so too: {bubble!r}"
 
 
-@pytest.mark.xfail(strict=False, reason="the history budget does not learn this server's context (llama-cpp-python "
-                                        "has no /props) and no turn shrinks and retries, so every later turn "
-                                        "overflows too (issue 12, item 3: not fixed by the backends merge)")
 def test_the_next_short_message_still_works(overflowed, stack):
     with SseReader(stack.url, tab="after") as sse:
         reply = stack.chat("hi")

@@ -298,3 +298,19 @@ def test_a_reply_past_the_length_cap_is_cut_with_a_note_and_the_model_stopped(ll
     assert (row["status"], row["content"]) == ("done", "".join(tokens)[:500])
     assert "reply too long — stopped at 500 characters" in final
     wait_for(lambda: llama.fake.disconnects > gone, what="the model's stream closed by the worker")
+
+
+def test_llama_cpp_without_props_one_long_message_does_not_break_the_turns_after_it():
+    """llama-cpp-python says nothing of its context: the long message fails readably, and the history
+    sent next is fitted to half of what was refused, so "hi" after it works."""
+    with FakeOpenAI.llama_cpp(LLAMA_PATH, n_ctx=1024, props=False) as fake:
+        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url)
+        try:
+            stack.start()
+            _, long = ask(stack, "tell me about this: " + "blah " * 1580)
+            _, short = ask(stack, "hi")
+        finally:
+            stack.stop()
+    assert long["status"] == "failed" and "too long for this model's context" in long["error"], long
+    assert "shorter history" in long["error"]
+    assert short["status"] == "done", short["error"]
