@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 from bus import contract as c
 from crud_worker.executor import MAX_COMMANDS_PER_REPLY
@@ -287,16 +286,18 @@ def test_an_unclosed_command_is_refused_with_a_visible_chip_never_repaired(stack
 def test_a_refusal_the_model_repeats_in_its_follow_up_ends_there(stack, fake_ollama):
     """Small models answer "that was refused" by writing the same command again: one follow-up, not two."""
     bad = '{"action": "delete", "target": "task", "args": {"id": 77777}}'
-    for _ in range(3):
+    for _ in range(2):
         fake_ollama.enqueue(Script(tokens=["Deleting. ", bad]))
+    fake_ollama.enqueue(Script(tokens=["probe answered"]))
     sent = len(fake_ollama.requests)
     with SseReader(stack.url, tab="repeat") as sse:
         reply = stack.chat("delete task 77777")
         wait_for(lambda: stack.message(reply + "-f"), what="the follow-up")
-        # The decision to queue a further follow-up is made when the follow-up ends, before anything
-        # else: one bus round trip (ms). A second seen 2 s after it is stored is long past that.
-        time.sleep(2)
+        # The crud_worker decides on a further follow-up before it reads the next message, and jobs
+        # reach the model in order: once a later message is answered, a second follow-up would be in.
+        probe = stack.chat("probe after the follow-up")
+        stack.wait_message(probe)
         assert stack.message(reply + "-f-f") is None, "a repeated refusal was fed back a second time"
         chips = wait_for(lambda: len(sse.matching(CHIP_FAILED)) >= 2 and sse.matching(CHIP_FAILED), what="chips")
-    assert len(fake_ollama.requests) == sent + 2 and len(chips) == 2
-    fake_ollama._scripts.clear()
+    assert len(fake_ollama.requests) == sent + 3 and len(chips) == 2
+    assert fake_ollama.requests[-1]["messages"][-1]["content"] == "probe after the follow-up"

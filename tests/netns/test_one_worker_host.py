@@ -90,7 +90,9 @@ def test_a_job_queued_while_no_worker_is_reachable_runs_when_it_is_back(cluster)
         wait_for(lambda: cluster.worker_count() == 0 and cluster.health()[1]["missing"] == ["llm_worker"], 15,
                  interval=0.2, what="the web to see the worker gone")
         reply = cluster.chat("sent while the worker host is unreachable")
-        time.sleep(3)  # the fault: the worker stays unreachable with the job queued
+        # The fault holds until the broker reports the job waiting in its queue (its stats beat each second).
+        wait_for(lambda: cluster.health()[1]["processes"]["broker"].get("stats", {}).get("queued", 0) >= 1, 10,
+                 interval=0.2, what="the job queued at the broker with no worker to take it")
         assert cluster.message(reply) is None, "nothing can have answered it yet"
     finally:
         gpu1.link_up("app")
