@@ -163,8 +163,7 @@ def test_thousands_of_tasks_still_render(stack, unharmed):
     assert page.status_code == 200 and page.text.count('class="task') >= n
     STATS["bad input"]["tasks added over HTTP"] += n
     print(f"\n{n} tasks added over HTTP in {added_in:.1f} s; GET / with {before + n} tasks in {rendered_in:.2f} s "
-          f"({len(page.content) / 1e6:.1f} MB)")
-    assert rendered_in < 3, f"GET / took {rendered_in:.1f} s"
+          f"({len(page.content) / 1e6:.1f} MB)")  # printed, not asserted: speed is measured in bench/
 
 
 def test_the_list_has_a_clear_limit(stack, unharmed):

@@ -124,8 +124,7 @@ def test_rate_paces_tokens():
     events = chat(DemoBackend(rate=200), request("add milk"))
     elapsed = time.monotonic() - started
     tokens = len(events) - 2
-    assert elapsed >= (tokens - 1) / 200 * 0.9
-    assert elapsed < 2.0
+    assert elapsed >= (tokens - 1) / 200 * 0.9  # a floor proves the pacing; a ceiling would only time the machine
 
 
 def test_rate_zero_is_fast():
