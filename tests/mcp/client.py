@@ -16,10 +16,17 @@ ACCEPT_ENCODING = "zstd, br, gzip"
 
 
 @asynccontextmanager
-async def session(url: str, name: str = "Test Agent", headers: dict | None = None, on_message=None):
-    """An initialized session as the client `name`; `on_message` gets every notification."""
+async def session(url: str, name: str = "Test Agent", headers: dict | None = None, on_message=None,
+                  responses: list | None = None):
+    """An initialized session as the client `name`; `on_message` gets every notification, `responses`
+    each HTTP response's (method, content type, content encoding)."""
+    async def keep(r: httpx.Response) -> None:
+        if responses is not None:
+            responses.append((r.request.method, r.headers.get("content-type", ""),
+                              r.headers.get("content-encoding", "")))
+
     http = httpx.AsyncClient(headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
-                             timeout=httpx.Timeout(30, read=300))
+                             timeout=httpx.Timeout(30, read=300), event_hooks={"response": [keep]})
     async with http, streamable_http_client(f"{url}/mcp", http_client=http) as (read, write, _), \
             ClientSession(read, write, client_info=types.Implementation(name=name, version="1.0"),
                           message_handler=on_message) as s:

@@ -8,13 +8,18 @@ import html
 import json
 import re
 
+import sys
+
 import anyio
 import mcp.types as types
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
 from bus import contract as c
 from commands.schema import TOOL_NAMES, tool_definitions
 from tests.bustap import BusTap
 from tests.fakes import Script
+from tests.stack import ROOT, clean_env
 from tests.mcp.client import run, session, text
 from tests.util import SseReader, wait_for
 
@@ -104,9 +109,12 @@ def test_each_tool_changes_sqlite_and_every_tab_sees_it_as_the_agents(stack):
 
 
 def test_a_subscriber_hears_when_a_person_toggles_a_task(stack):
+    """Through the compression middleware: the server's event stream (GET) is compressed and still
+    delivers the notification as it is sent (one compressor per stream, flushed after every event)."""
     assert stack.http.post("/tasks", data={"name": "mcp watched"}).status_code == 200
     task_id = wait_for(lambda: next((t[0] for t in stack.tasks() if t[1] == "mcp watched"), None), what="the task")
     updated: list[str] = []
+    responses: list[tuple[str, str, str]] = []
 
     async def on_message(message) -> None:
         if isinstance(message, types.ServerNotification) and \
@@ -114,7 +122,7 @@ def test_a_subscriber_hears_when_a_person_toggles_a_task(stack):
             updated.append(str(message.root.params.uri))
 
     async def go():
-        async with session(stack.url, on_message=on_message) as s:
+        async with session(stack.url, on_message=on_message, responses=responses) as s:
             await s.subscribe_resource("tasks://list")
             before = json.loads((await s.read_resource("tasks://list")).contents[0].text)
             assert {"id": task_id, "name": "mcp watched", "done": False} in [
@@ -127,6 +135,8 @@ def test_a_subscriber_hears_when_a_person_toggles_a_task(stack):
             return next(t for t in after["tasks"] if t["id"] == task_id)
 
     assert run(go)["done"] is True
+    streams = {(method, encoding) for method, kind, encoding in responses if kind.startswith("text/event-stream")}
+    assert ("GET", "zstd") in streams and ("POST", "zstd") in streams, responses
 
 
 def test_send_message_returns_the_fake_models_reply_and_its_command_results(stack, fake_ollama):
@@ -166,3 +176,23 @@ def test_the_conversation_resource_holds_the_recent_messages(stack):
             return (await s.read_resource("chat://recent")).contents[0].text
 
     assert "person: mcp can you read me" in run(go).splitlines()
+
+
+def test_a_stdio_client_is_bridged_to_the_web_under_its_own_name(stack):
+    """`python -m web.mcp --stdio`, launched by the SDK's stdio client as a desktop client would."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "web.mcp", "--stdio"], cwd=str(ROOT),
+                                   env=clean_env(GHOSTWIRE_PORT=str(stack.port)))
+
+    async def go():
+        async with stdio_client(params) as (read, write), \
+                ClientSession(read, write, client_info=types.Implementation(name="Stdio Agent", version="1")) as s:
+            await s.initialize()
+            names = [t.name for t in (await s.list_tools()).tools]
+            added = await s.call_tool("insert_task", {"name": "mcp over stdio"})
+            return names, added
+
+    names, added = run(go)
+    assert "insert_task" in names and not added.isError, text(added)
+    with stack.db() as db:
+        row = db.execute("SELECT actor, agent FROM changes WHERE what = ?", ["Added 'mcp over stdio'"]).fetchone()
+    assert row == ("agent", "Stdio Agent")
