@@ -196,3 +196,41 @@ def test_a_stdio_client_is_bridged_to_the_web_under_its_own_name(stack):
     with stack.db() as db:
         row = db.execute("SELECT actor, agent FROM changes WHERE what = ?", ["Added 'mcp over stdio'"]).fetchone()
     assert row == ("agent", "Stdio Agent")
+
+
+def test_under_ask_an_agents_change_waits_for_the_persons_allow(stack):
+    assert stack.http.post("/settings/ask", data={"action": "delete", "policy": "ask"}).status_code == 200
+    try:
+        assert stack.http.post("/tasks", data={"name": "mcp asked about"}).status_code == 200
+        task_id = wait_for(lambda: next((t[0] for t in stack.tasks() if t[1] == "mcp asked about"), None),
+                           what="the task")
+
+        async def go():
+            async with session(stack.url, AGENT) as s:
+                return await s.call_tool("delete_task", {"id": task_id})
+
+        asked = run(go)
+        assert not asked.isError and asked.structuredContent["state"] == "asking", text(asked)
+        assert "waits for their Allow or Deny" in text(asked)
+        assert task_id in [t[0] for t in stack.tasks()], "nothing ran before the person answered"
+        with stack.db() as db:
+            command_id, = db.execute("SELECT command_id FROM approvals WHERE decision IS NULL").fetchone()
+        assert stack.http.post(f"/approve/{command_id}", data={"decision": "allow"}).status_code == 200
+        wait_for(lambda: task_id not in [t[0] for t in stack.tasks()], what="the delete, once allowed")
+        with stack.db() as db:
+            assert db.execute("SELECT actor, agent FROM changes WHERE task_id = ? AND op = 'delete'",
+                              [task_id]).fetchone() == ("agent", AGENT)
+            assert db.execute("SELECT result FROM commands WHERE id = ?", [command_id]).fetchone() == (
+                f"Removed 'mcp asked about' — by {AGENT}",)
+    finally:
+        assert stack.http.post("/settings/ask", data={"action": "delete", "policy": "auto"}).status_code == 200
+
+
+def test_the_changes_page_names_the_agent_escaped(stack):
+    async def go():
+        async with session(stack.url, AGENT) as s:
+            return await s.call_tool("insert_task", {"name": "mcp on the changes page"})
+
+    assert not run(go).isError
+    page = stack.http.get("/changes").text
+    assert f"{html.escape(AGENT, quote=False)} (agent, through MCP)" in page and "<Desktop>" not in page

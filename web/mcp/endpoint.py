@@ -104,5 +104,5 @@ def mount(app, host: Check, auth: Check | None) -> Agents:
     `Agents.running` in its lifespan."""
     agents = Agents(lambda: app.state.hub)
     checks = [host, foreign_origin, *([auth] if auth else [])]
-    app.router.routes.append(Route(PATH, Endpoint(agents, checks)))
+    app.router.routes.append(Route(PATH, Endpoint(agents, checks), methods=["GET", "POST", "DELETE"]))
     return agents
