@@ -103,6 +103,7 @@ class Agents:
         hub.listeners.append(self.on_bus)
         async with self.manager.run():
             notifier = asyncio.create_task(self.notify())
+            notifier.add_done_callback(_report_end)
             try:
                 yield
             finally:
@@ -275,6 +276,11 @@ class Agents:
         return ([types.TextContent(type="text", text=text or "(an empty reply)")],
                 {"message_id": user_id, "reply_id": reply_id, "status": end.status, "text": prose,
                  "results": results})
+
+
+def _report_end(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception():
+        log.error("MCP resource notifications stopped", exc_info=task.exception())
 
 
 def expected_commands(end: c.LlmDone) -> set[str]:
