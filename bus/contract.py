@@ -135,7 +135,8 @@ class PolicyRequest(Msg, kw_only=True, omit_defaults=True):
 
 
 class CrudReply(Msg, kw_only=True, omit_defaults=True):
-    """crud_worker → web: the answer to a ChatUser or CrudRequest, matched by `req_id`."""
+    """crud_worker → web: the answer to a ChatUser, CrudRequest, AgentCall or undo/approve/policy request,
+    matched by `req_id`."""
 
     req_id: str
     ok: bool
