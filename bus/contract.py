@@ -20,6 +20,13 @@ task row (`TaskRow`, `TaskRow.from_row`). They belong to the contract, not to th
 language, because they hold for every producer of a task: a person's click (`crud.request`)
 as well as a model's command, and `TaskRow` crosses the bus in `task.changed`. The command
 language (`commands/`) refers to them.
+
+Outside agents (MCP clients of the web, see web/mcp/) act on the list with `crud.agent`: one tool
+call of the command schema, made by the agent named `client` (the `clientInfo.name` of its MCP
+`initialize`; any text, so receivers escape it). Receivers may rely on this: every change it makes
+is announced as `task.changed` with `origin="agent"` and `agent` set to that name, is logged with
+actor `agent`, and is shown to every tab and told to the model as the agent's (an event note whose
+`msg_id` is the request's `msg_id`; its command id is `{msg_id}:0`, by the rule above).
 """
 
 from __future__ import annotations
@@ -82,18 +89,32 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
 
 
+class AgentCall(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: an outside agent's tool call (`tool`: insert_task, update_task, toggle_task or
+    delete_task, with the command schema's `arguments`), answered on `crud.reply`. `client` names the
+    agent; `msg_id` names its note in the chat, and its command is `{msg_id}:0`."""
+
+    req_id: str
+    msg_id: str
+    client: str
+    tool: str
+    arguments: dict[str, Any] = {}
+
+
 class UndoRequest(Msg, kw_only=True, omit_defaults=True):
     """web → crud_worker: undo (or, with `redo`, re-apply) changes from the change log.
 
     `scope` picks them: a reply's (`target` = its id), a command's (its id), one change (its seq),
-    or the newest one still in effect (`last`; `by="person"`: the person's own)."""
+    or the newest one still in effect (`last`; `by="person"`: the person's own; `by="agent"`: the
+    agent `agent`'s own). With `agent` set, the agent of that name asks (and is logged as the actor)."""
 
     req_id: str
     scope: Literal["reply", "command", "change", "last"]
     target: str = ""
     redo: bool = False
-    by: Literal["anyone", "person"] = "anyone"
+    by: Literal["anyone", "person", "agent"] = "anyone"
     route: str = ""
+    agent: str = ""
 
 
 class ApproveRequest(Msg, kw_only=True, omit_defaults=True):
@@ -114,13 +135,19 @@ class PolicyRequest(Msg, kw_only=True, omit_defaults=True):
 
 
 class CrudReply(Msg, kw_only=True, omit_defaults=True):
-    """crud_worker → web: the answer to a ChatUser or CrudRequest, matched by `req_id`."""
+    """crud_worker → web: the answer to a ChatUser, CrudRequest, AgentCall or undo/approve/policy request,
+    matched by `req_id`."""
 
     req_id: str
     ok: bool
     error: str = ""
     code: Literal["", "unknown", "conflict"] = ""  # why not ok: no such id (404), or the state forbids it (409)
     done: list[str] = []  # what an undo or approval did, in words
+    # An agent's call (AgentCall): the task as it left it, its change's seq (0: none), and its chip's state
+    # ("asking": it waits for the person's Allow or Deny).
+    task: TaskRow | None = None
+    change_seq: int = 0
+    state: CommandState = "done"
 
 
 class TaskRow(Msg, kw_only=True, omit_defaults=True):
@@ -141,7 +168,8 @@ class TaskRow(Msg, kw_only=True, omit_defaults=True):
 
 class TaskChanged(Msg, kw_only=True, omit_defaults=True):
     op: Literal["insert", "update", "delete", "reorder"]
-    origin: Literal["user", "model"]
+    origin: Literal["user", "model", "agent"]
+    agent: str = ""  # origin "agent": the agent's name (its MCP clientInfo.name; escape it to show it)
     task: TaskRow | None = None
     ids: list[int] | None = None
     change_seq: int = 0
@@ -326,6 +354,7 @@ TOPICS: dict[str, type[Msg]] = {
     "crud.request": CrudRequest,
     "crud.reply": CrudReply,
     "crud.undo": UndoRequest,
+    "crud.agent": AgentCall,
     "crud.approve": ApproveRequest,
     "crud.policy": PolicyRequest,
     "task.changed": TaskChanged,

@@ -37,6 +37,8 @@ async def serve(bus: Bus, handlers: Handlers, replies: Replies, trust: Trust) ->
                 await handlers.on_chat(m)
             case c.CrudRequest():
                 await handlers.on_request(m)
+            case c.AgentCall():
+                await handlers.on_agent(m)
             case c.UndoRequest():
                 await trust.on_undo(m)
             case c.ApproveRequest():
@@ -62,13 +64,13 @@ async def main() -> None:
         db = store.connect(cfg.common.db_path)
     except store.Unwritable as err:
         sys.exit(f"crud_worker: {err}")
-    topics = ["chat.user", "crud.request", "crud.undo", "crud.approve", "crud.policy", "llm.", "health.llm_worker"]
+    topics = ["chat.user", "crud.request", "crud.undo", "crud.agent", "crud.approve", "crud.policy", "llm.", "health.llm_worker"]
     bus = Bus(cfg.common, "crud_worker", topics=topics)
     jobs = JobSender(bus)
     await bus.wait_ready()
     replies = Replies(db, bus, jobs, cfg)
     comments = Commentator(replies)
-    handlers = Handlers(db, bus, replies, comments)
+    handlers = Handlers(db, bus, replies, comments, cfg.ask_timeout)
     trust = Trust(db, bus, replies, comments, cfg)
     trust.prepare()
     await bus.publish(c.LlmResend(msg_id="*"))  # replies that ended while we were down: store them now

@@ -3,7 +3,7 @@ change itself, so the log and the list can never disagree (a crash loses both or
 
 A row says what the task was before and after (JSON of the task, NULL when it didn't exist; for a
 reorder, `[[id, priority], ...]` of every task), when, and who: the person (and the route), the
-model (reply and command id), or another bus client. Undo and redo are rows too (`kind`), pointing
+model (reply and command id), an outside agent (`agent`, its MCP client's name), or another bus client. Undo and redo are rows too (`kind`), pointing
 at the change they revert or re-apply (`target`); a change knows the undo that currently cancels it
 (`undone_by`). The log keeps at least the newest `GHOSTWIRE_CHANGES_KEEP` rows.
 """
@@ -26,13 +26,14 @@ Kind = Literal["change", "undo", "redo"]
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
     """Who changed the list."""
 
-    kind: Literal["person", "model", "client"]
+    kind: Literal["person", "model", "client", "agent"]
     route: str = ""  # the person: which route ("POST /tasks/3/toggle")
-    reply_id: str = ""  # the model: which reply and command
+    reply_id: str = ""  # the model: which reply and command (an agent: its note and command)
     command_id: str = ""
+    agent: str = ""  # an outside agent: its name (the MCP client's clientInfo.name)
 
-    def origin(self) -> Literal["user", "model"]:
-        return "model" if self.kind == "model" else "user"
+    def origin(self) -> Literal["user", "model", "agent"]:
+        return "user" if self.kind in ("person", "client") else self.kind
 
 
 class Reverting(msgspec.Struct, frozen=True):
@@ -92,11 +93,11 @@ _task = msgspec.json.Decoder(TaskRow)
 _order = msgspec.json.Decoder(list[tuple[int, int]])
 _enc = msgspec.json.Encoder()
 COLS = ("seq, at, op, kind, task_id, before, after, actor, route, reply_id, command_id, target, undone_by,"
-        " applied_seq")
+        " applied_seq, agent")
 
 
 def _row(r) -> Change:
-    seq, at, op, kind, task_id, before, after, actor, route, reply_id, command_id, target, undone_by, applied = r
+    seq, at, op, kind, task_id, before, after, actor, route, reply_id, command_id, target, undone_by, applied, agent = r
     reorder = op == "reorder"
     return Change(
         seq=seq, at=at, op=op, kind=kind, task_id=task_id,
@@ -104,7 +105,7 @@ def _row(r) -> Change:
         after=None if reorder or after is None else _task.decode(after),
         order_before=_order.decode(before) if reorder else None,
         order_after=_order.decode(after) if reorder else None,
-        actor=Actor(kind=actor, route=route, reply_id=reply_id, command_id=command_id),
+        actor=Actor(kind=actor, route=route, reply_id=reply_id, command_id=command_id, agent=agent),
         target=target, undone_by=undone_by, applied_seq=applied)
 
 
@@ -121,9 +122,9 @@ def record(db: Database, *, op: str, by: Actor, task_id: int | None = None, befo
     else:
         b = None if before is None else _enc.encode(before).decode()
         a = None if after is None else _enc.encode(after).decode()
-    db.execute(f"INSERT INTO changes ({COLS}, what) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+    db.execute(f"INSERT INTO changes ({COLS}, what) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                [seq, change.at, op, change.kind, task_id, b, a, by.kind, by.route, by.reply_id, by.command_id,
-                change.target, seq, change.describe()])
+                change.target, seq, by.agent, change.describe()])
     if seq % PRUNE_EVERY == 0 and (keep := int(store.get_setting(db, KEEP_SETTING, "0"))):
         db.execute("DELETE FROM changes WHERE seq <= ?", [seq - keep])
     return seq

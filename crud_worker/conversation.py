@@ -42,7 +42,7 @@ def history(db: Database, conversation_id: str, budget_chars: int) -> list[JobMe
     for role, kind, content, status in rows:
         if role == "assistant" and not content:
             continue
-        text = prompts.event_line(content) if kind == "event" else content
+        text = prompts.event_line(content) if kind in ("event", "agent") else content  # agent: crud_worker/agents.py
         if role == "assistant" and status != "done":
             text += f"\n[reply {status}]"
         if picked and used + len(text) > budget_chars:

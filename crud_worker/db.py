@@ -57,7 +57,7 @@ def m002_change_log(db: Database) -> None:
         kind TEXT NOT NULL,        -- change | undo | redo
         task_id INTEGER,           -- NULL for a reorder
         before TEXT, after TEXT,   -- JSON: the task (NULL when absent), or [[id, priority], ...] for a reorder
-        actor TEXT NOT NULL,       -- person | model | client
+        actor TEXT NOT NULL,       -- person | model | client (| agent, m003)
         route TEXT NOT NULL DEFAULT '', reply_id TEXT NOT NULL DEFAULT '', command_id TEXT NOT NULL DEFAULT '',
         target INTEGER,            -- undo/redo: the seq of the change it reverts or re-applies
         undone_by INTEGER,         -- a change: the seq of the undo that currently cancels it
@@ -79,6 +79,12 @@ def m002_change_log(db: Database) -> None:
         told INTEGER NOT NULL DEFAULT 0  -- 1 once it was
     )""")
     db.execute("CREATE INDEX approvals_pending ON approvals (expires_at) WHERE decision IS NULL")
+
+
+@migrations()
+def m003_agent_changes(db: Database) -> None:
+    """Changes made by an outside agent (MCP): actor 'agent', and its name here."""
+    db.execute("ALTER TABLE changes ADD COLUMN agent TEXT NOT NULL DEFAULT ''")
 
 
 class Unwritable(Exception):

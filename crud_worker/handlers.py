@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus
 from commands import bang
-from crud_worker import conversation, db as store, prompts, tasks, unsaved
+from crud_worker import agents, conversation, db as store, prompts, tasks, unsaved
 from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class Handlers:
-    def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator):
+    def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator, ask_timeout: float = 600):
         self.db, self.bus, self.replies, self.comments = db, bus, replies, comments
+        self.ask_timeout = ask_timeout
 
     async def on_chat(self, m: c.ChatUser) -> None:
         text = m.text.strip()
@@ -70,6 +71,25 @@ class Handlers:
         if event:
             await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event))
             await self.comments.on_action(immediate=m.op == "poke")
+
+    async def on_agent(self, m: c.AgentCall) -> None:
+        """An outside agent's tool call (crud_worker/agents.py): announced like the model's command, told
+        to the model like a person's click."""
+        try:
+            ran = agents.run(self.db, m, self.ask_timeout)
+        except tasks.TaskError as err:
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
+            return
+        except sqlite3.Error as err:
+            await self._unsaved(m.req_id, err)
+            return
+        for message in (*ran.changes, *ran.flipped, ran.result):
+            await self.bus.publish(message)
+        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=[ran.result.summary], task=ran.task,
+                                           change_seq=ran.changes[-1].change_seq if ran.changes else 0,
+                                           state=ran.state))
+        await self.bus.publish(c.ChatNote(msg_id=m.msg_id, role="user", kind=agents.KIND, content=ran.event))
+        await self.comments.on_action()
 
     async def _unsaved(self, req_id: str, err: sqlite3.Error, reply_id: str = "") -> None:
         """A write the disk refused: answer with the reason; any other database error is a bug (re-raised)."""

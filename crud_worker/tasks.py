@@ -63,7 +63,7 @@ def find(db: Database, task_id: int) -> TaskRow | None:
 
 
 def _changed(op, by: Actor, task: TaskRow | None, seq: int, ids: list[int] | None = None) -> TaskChanged:
-    return TaskChanged(op=op, origin=by.origin(), task=task, ids=ids, change_seq=seq)
+    return TaskChanged(op=op, origin=by.origin(), agent=by.agent, task=task, ids=ids, change_seq=seq)
 
 
 def add(db: Database, name: str, *, by: Actor) -> TaskChanged:

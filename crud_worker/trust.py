@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import approvals, changelog, conversation, db as store, tasks, undo
+from crud_worker import agents, approvals, changelog, conversation, db as store, tasks, undo
 from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.executor import apply
@@ -36,15 +36,18 @@ class Trust:
             approvals.publish_effective(self.db, self.cfg.ask)
 
     async def on_undo(self, m: c.UndoRequest) -> None:
-        by = person(m.route)
+        agent = agents.name_of(m.agent) if m.agent else ""
+        by = Actor(kind="agent", agent=agent) if agent else person(m.route)
         event_id = m.req_id
         try:
             with store.write(self.db):
-                done = undo.run(self.db, m.scope, m.target, by=by, redo=m.redo, person_only=m.by == "person")
+                done = undo.run(self.db, m.scope, m.target, by=by, redo=m.redo, person_only=m.by == "person",
+                                agent=agent if m.by == "agent" else "")
                 words = done.words()
                 shown = "; ".join(words[:EVENT_ITEMS]) + (f"; and {len(words) - EVENT_ITEMS} more"
                                                          if len(words) > EVENT_ITEMS else "")
-                event = f"The user {'redid' if m.redo else 'undid'}: {shown}"
+                who = f"The agent '{agent}' (through MCP)" if agent else "The user"
+                event = f"{who} {'redid' if m.redo else 'undid'}: {shown}"
                 if not m.redo and any(c.actor.kind == "model" for c in done.reverted):
                     event += ". Don't make these changes again unless they ask."
                 conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event)
@@ -83,7 +86,7 @@ class Trust:
             await self.bus.publish(other)
         await self.bus.publish(result)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=[result.summary]))
-        if told:
+        if told and agents.agent_of(db, pending.msg_id) is None:  # an agent's command: the agent hears, not the model
             await self.replies.tell(pending.msg_id, told)
 
     def _decide(self, p: approvals.Pending, decision: str
@@ -92,9 +95,11 @@ class Trust:
         changes: list[c.TaskChanged] = []
         flipped: list[c.CommandResult] = []
         state: c.CommandState = "done"
+        agent = agents.agent_of(self.db, p.msg_id)  # None: the model's command
         if decision == "allow":
             try:
-                by = Actor(kind="model", reply_id=p.msg_id, command_id=p.command_id)
+                by = Actor(kind="model" if agent is None else "agent", agent=agent or "", reply_id=p.msg_id,
+                           command_id=p.command_id)
                 changes, flipped, summary, _ = apply(self.db, p.command, by)
                 ok = True
             except tasks.TaskError as err:
@@ -103,6 +108,8 @@ class Trust:
         else:
             summary, ok, state = f"Denied: {p.what}", False, "denied"
             line = f"the person denied your command to {p.what}; it did not run. Don't repeat it unless asked."
+        if agent is not None:
+            summary = f"{summary} — by {agent}"
         approvals.settle(self.db, p.command_id, decision, line)
         self.db.execute("UPDATE commands SET ok = ?, result = ?, state = ? WHERE id = ?",
                         [int(ok), summary, state, p.command_id])
@@ -136,5 +143,5 @@ class Trust:
         for result in results:
             await self.bus.publish(result)
         for msg_id, lines in tell.items():
-            if lines:
+            if lines and agents.agent_of(self.db, msg_id) is None:
                 await self.replies.tell(msg_id, lines)

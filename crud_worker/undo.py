@@ -39,9 +39,11 @@ class Done:
         return [c.describe() for c in self.reverted]
 
 
-def run(db: Database, scope: Scope, target: str, *, by: Actor, redo: bool = False, person_only: bool = False) -> Done:
-    """Undo (or redo) what `scope`/`target` names. Raises Refused."""
-    picked = _pick(db, scope, target, redo, person_only)
+def run(db: Database, scope: Scope, target: str, *, by: Actor, redo: bool = False, person_only: bool = False,
+        agent: str = "") -> Done:
+    """Undo (or redo) what `scope`/`target` names (`last`: only the person's with `person_only`, only the
+    agent's of that name with `agent`). Raises Refused."""
+    picked = _pick(db, scope, target, redo, person_only, agent)
     done = Done()
     for ch in picked:
         done.changes.append(_reapply(db, ch, by) if redo else _revert(db, ch, by))
@@ -57,19 +59,22 @@ def model_last_reply(db: Database, current_reply: str) -> str:
     return row[0] if row else ""
 
 
-def _pick(db: Database, scope: Scope, target: str, redo: bool, person_only: bool) -> list[Change]:
+def _pick(db: Database, scope: Scope, target: str, redo: bool, person_only: bool, agent: str = "") -> list[Change]:
     state = "undone_by IS NOT NULL" if redo else "undone_by IS NULL"
     order = "applied_seq ASC" if redo else "applied_seq DESC"  # undo newest first; redo in the original order
     what = "redo" if redo else "undo"
     if scope == "last":
-        if redo:  # the change undone most recently (by the person, with person_only) that is still undone
-            who = "AND u.actor = 'person'" if person_only else ""
+        # whose: everyone's, the person's own, or one agent's own ({t}: the table's alias)
+        who, args = (("{t}actor = 'person'", []) if person_only else
+                     ("{t}actor = 'agent' AND {t}agent = ?", [agent]) if agent else ("1", []))
+        if redo:  # the change undone most recently (by that actor) that is still undone
             rows = db.execute("SELECT t.seq FROM changes u JOIN changes t ON t.seq = u.target AND t.undone_by = u.seq"
-                              f" WHERE u.kind = 'undo' {who} ORDER BY u.seq DESC LIMIT 1").fetchall()
+                              f" WHERE u.kind = 'undo' AND {who.format(t='u.')} ORDER BY u.seq DESC LIMIT 1",
+                              args).fetchall()
             picked = [changelog.get(db, rows[0][0])] if rows else []
         else:
-            who = "AND actor = 'person'" if person_only else ""
-            picked = changelog.where(db, f"kind = 'change' AND {state} {who} ORDER BY {order} LIMIT 1", [])
+            picked = changelog.where(db, f"kind = 'change' AND {state} AND {who.format(t='')} ORDER BY {order} LIMIT 1",
+                                     args)
         if not picked:
             raise Refused("conflict", f"there is nothing to {what}")
         return [c for c in picked if c is not None]

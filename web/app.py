@@ -24,6 +24,7 @@ from web.settings import WebSettings
 from web import auth, routes
 from web.edge import BodyLimit
 from web.hub import TOPICS, Hub
+from web.mcp import endpoint as mcp_endpoint
 from web.store import Store
 
 log = logging.getLogger("web")
@@ -79,7 +80,8 @@ def create_app(cfg: WebSettings) -> FastHTML:
 
         task = asyncio.create_task(connect_then_serve())
         task.add_done_callback(_exit_on_failure)
-        yield
+        async with app.state.agents.running(hub):  # the MCP SDK's session manager lives as long as the app
+            yield
         hub.fanout.close_all()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -101,10 +103,12 @@ def create_app(cfg: WebSettings) -> FastHTML:
                    # and /events alike (an event stream gets one compressor per connection, flushed after
                    # every event); then the body limit, refusing an oversized upload before any route.
                    middleware=[Middleware(CompressMiddleware, zstd_level=3, brotli_quality=4, gzip_level=6),
-                               Middleware(BodyLimit)])
+                               Middleware(BodyLimit, answered_by=(mcp_endpoint.PATH,))])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.signed_in = bool(guard)  # the page shows "Sign out"
     routes.register(app)
+    host_check = origin_guard(cfg)
+    app.state.agents = mcp_endpoint.mount(app, lambda req: host_check(req, None), guard.check if guard else None)
     if guard:
         app.route("/login", methods=["GET"])(guard.login_page)
         app.route("/login", methods=["POST"])(guard.login_post)

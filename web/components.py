@@ -88,9 +88,13 @@ def user_bubble(msg_id: str, text: str) -> Article:
     return Article(Div(text, cls="text"), cls="msg user", id=f"msg-{msg_id}")
 
 
-def note(msg_id: str, kind: str, text: str) -> Div | str:
+def note(msg_id: str, kind: str, text: str, results: dict[str, ChipResult] | None = None) -> Div | str:
     if kind == "event":
         return Div(Span("•", cls="dot"), text, cls="msg event", id=f"msg-{msg_id}")
+    if kind == "agent":  # an outside agent's change (crud_worker/agents.py): its chip, "✓ Added 'x' — by NAME"
+        command_id = command_id_of(msg_id, 0)
+        return Div(Span("•", cls="dot"), chip(command_id, (results or {}).get(command_id)),
+                   trust_ui.undo_all(msg_id, {}), cls="msg event agent", id=f"msg-{msg_id}")
     return ""
 
 

@@ -20,14 +20,16 @@ def msg_id_ok(text: str) -> bool:
 
 class BodyLimit:
     """ASGI middleware: a declared Content-Length over `limit` gets 413 at once (h11 never delivers
-    more than was declared); a chunked body is read up to `limit` and refused as soon as it passes it."""
+    more than was declared); a chunked body is read up to `limit` and refused as soon as it passes it.
+    Paths in `answered_by` apply the same limit themselves, answering in their own protocol (/mcp)."""
 
-    def __init__(self, app, limit: int = MAX_BODY):
+    def __init__(self, app, limit: int = MAX_BODY, answered_by: tuple[str, ...] = ()):
         self.app = app
         self.limit = limit
+        self.answered_by = answered_by
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.answered_by:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from fasthtml.common import Div
 
@@ -40,9 +41,10 @@ class Hub:
         self.pending: dict[str, asyncio.Future] = {}
         self.shown_status: ui.Status | None = None
         self.startup = Startup()
+        self.listeners: list[Callable[[c.Msg], None]] = []  # also told of every bus message (web/mcp)
 
     async def request(self, msg: c.ChatUser | c.CrudRequest | c.UndoRequest | c.ApproveRequest | c.PolicyRequest
-                      ) -> c.CrudReply:
+                      | c.AgentCall) -> c.CrudReply:
         """Publish a request to the crud_worker and wait for its answer."""
         await self.startup.wait_for("crud_worker")
         if not self.live.up("crud_worker"):
@@ -69,6 +71,8 @@ class Hub:
 
     def handle(self, m: c.Msg) -> None:
         live, emit = self.live, self.fanout.emit
+        for listener in self.listeners:
+            listener(m)
         match m:
             case c.LlmDelta():
                 emit(live.on_delta(m))
@@ -87,7 +91,8 @@ class Hub:
             case c.ReplyQueued():
                 emit(live.on_queued(m))
             case c.ChatNote():
-                emit(ui.to_html(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
+                note = ui.note(m.msg_id, m.kind, m.content, live.results)
+                emit(ui.to_html(Div(note, hx_swap_oob="beforeend:#chat-log")))
             case c.UiAlert():
                 emit(ui.to_html(ui.toast(m.text)))
             case c.SettingChanged(key="model", value=value):
@@ -174,7 +179,7 @@ class Hub:
     def chat_items(self) -> list:
         page, unstored = self._page()
         messages = page.messages
-        results = self.live.results_for([m.id for m in messages if m.role == "assistant"])
+        results = self.live.results_for([m.id for m in messages if m.role == "assistant" or m.kind == "agent"])
         items = []
         if page.older:
             items.append(Div(f"Older messages are not shown: the page holds the last {CHAT_PAGE} messages, "
@@ -183,7 +188,7 @@ class Hub:
             if m.role == "user" and m.kind in ("chat", "help"):
                 items.append(ui.user_bubble(m.id, m.content))
             elif m.role == "user":
-                items.append(ui.note(m.id, m.kind, m.content))
+                items.append(ui.note(m.id, m.kind, m.content, results))
             elif m.role == "assistant":
                 if m.kind == "comment" and m.status == "cancelled" and not m.content:
                     continue

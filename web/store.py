@@ -47,6 +47,7 @@ class StoredChange(msgspec.Struct):
     reply_id: str
     undone_by: int | None
     what: str
+    agent: str = ""  # actor "agent": its name
 
 
 class ChatPage(msgspec.Struct):
@@ -117,7 +118,8 @@ class Store:
 
     def changes(self, limit: int = 200) -> list[StoredChange]:
         return [StoredChange(*r) for r in self._rows(
-            "SELECT seq, at, op, kind, actor, route, reply_id, undone_by, what FROM changes ORDER BY seq DESC LIMIT ?",
+            "SELECT seq, at, op, kind, actor, route, reply_id, undone_by, what, agent FROM changes ORDER BY seq DESC"
+            " LIMIT ?",
             (limit,))]
 
     def policies(self) -> dict[str, str]:

@@ -87,6 +87,8 @@ def _who(c: StoredChange) -> str:
         return f"model (reply {c.reply_id})"
     if c.actor == "person":
         return f"you ({c.route})" if c.route else "you"
+    if c.actor == "agent":
+        return f"{c.agent} (agent, through MCP)"
     return "another client"
 
 

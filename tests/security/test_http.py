@@ -19,7 +19,8 @@ WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"
           # undo / ask-first: /undo/last would take back the target task's insert if it got through
           ("POST", "/undo/last", {"by": "anyone"}), ("POST", "/redo/last", None), ("POST", "/undo/reply/x", None),
           ("POST", "/undo/command/x:0", None), ("POST", "/undo/change/{seq}", None), ("POST", "/redo/command/x:0", None),
-          ("POST", "/approve/x:0", {"decision": "allow"}), ("POST", "/settings/ask", {"action": "delete", "policy": "off"})]
+          ("POST", "/approve/x:0", {"decision": "allow"}), ("POST", "/settings/ask", {"action": "delete", "policy": "off"}),
+          ("POST", "/mcp", None)]  # an agent's tool call (a foreign Origin is refused on every method there)
 
 
 def test_the_default_host_is_loopback():

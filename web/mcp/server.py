@@ -1,0 +1,295 @@
+"""The MCP server: outside agents act on the list through the same bus requests as the page.
+
+It never writes SQLite: a change is an `AgentCall` to the crud_worker (validation, limits, the change
+log, ask-first and undo apply as to the model's commands), a message is the `ChatUser` that `POST
+/chat` sends, an undo the `UndoRequest` of the undo routes. It reads what the page reads (the web's
+read-only Store). Built on the SDK's low-level server because the list's tools carry the command
+schema's own JSON schemas (tools.py), not schemas generated from Python signatures. Every call is
+made by the agent named in its session's `initialize` (clientInfo.name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import msgspec
+import mcp.types as types
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.session import ServerSession
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from pydantic import AnyUrl
+
+from bus import contract as c
+from bus.client import new_id
+from commands.ids import commands_of, tool_call_id
+from commands.pieces import Block, Prose
+from commands.schema import List, Refusal, from_tool_call
+from commands.splitter import split_all
+from web.hub import CrudUnavailable, Hub
+from web.mcp import tools
+
+log = logging.getLogger("web.mcp")
+WAIT_S = 120.0  # send_message(wait=true): the longest it waits for the reply to end
+RESULTS_WAIT_S = 5.0  # after the reply ended, for the results of the commands in it
+CHAT_LINES = 50  # messages in the conversation resource
+
+
+class _ClientLeft(logging.Filter):
+    """The SDK logs a traceback at ERROR whenever a client ends its session (its event stream's writer
+    finds the stream closed): that is a client leaving, not a failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], anyio.ClosedResourceError))
+
+
+logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per request ("Processing request of type …")
+logging.getLogger("mcp.server.streamable_http").addFilter(_ClientLeft())
+
+
+class Refused(Exception):
+    """A tool call that did nothing: str() is the reason, for the agent to read."""
+
+
+@dataclass
+class Waiter:
+    """A reply an agent waits for: its end, then the results of the commands its text holds."""
+
+    ended: asyncio.Future
+    results: dict[str, c.CommandResult] = field(default_factory=dict)
+    expected: set[str] = field(default_factory=set)
+    all_in: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def check(self) -> None:
+        if self.ended.done() and self.expected <= self.results.keys():
+            self.all_in.set()
+
+
+class _Server(Server):
+    def get_capabilities(self, *args) -> types.ServerCapabilities:
+        caps = super().get_capabilities(*args)
+        if caps.resources is not None:  # the SDK never says so itself; our resources can be subscribed to
+            caps.resources.subscribe = True
+        return caps
+
+
+class Agents:
+    """The MCP side of the web process; `running` must wrap the app's lifespan (the SDK's session manager)."""
+
+    def __init__(self, hub_of):
+        self.hub_of = hub_of  # () -> Hub: the hub is made in the lifespan, after this
+        self.server = _Server("ghostwire", instructions=(
+            "Ghostwire is a person's todo list with a model (the ghost) in the chat beside it. The list's tools "
+            "are the ones the ghost has; every change you make shows in the person's open tabs with your name, "
+            "and they can undo it."))
+        self.manager = StreamableHTTPSessionManager(app=self.server)
+        self.subscribers: dict[ServerSession, set[str]] = {}
+        self.waiters: dict[str, Waiter] = {}
+        self.changed: asyncio.Queue[str] = asyncio.Queue()
+        s = self.server
+        s.list_tools()(self.list_tools)
+        s.call_tool()(self.call_tool)
+        s.list_resources()(self.list_resources)
+        s.read_resource()(self.read_resource)
+        s.subscribe_resource()(self.subscribe)
+        s.unsubscribe_resource()(self.unsubscribe)
+
+    @asynccontextmanager
+    async def running(self, hub: Hub):
+        hub.listeners.append(self.on_bus)
+        async with self.manager.run():
+            notifier = asyncio.create_task(self.notify())
+            notifier.add_done_callback(_report_end)
+            try:
+                yield
+            finally:
+                notifier.cancel()
+                await asyncio.gather(notifier, return_exceptions=True)
+
+    def init_options(self):
+        return self.server.create_initialization_options(NotificationOptions())
+
+    # --- what the bus says -------------------------------------------------------------------------
+
+    def on_bus(self, m: c.Msg) -> None:
+        match m:
+            case c.TaskChanged():
+                self.changed.put_nowait(tools.TASKS_URI)
+            case c.ChatUser() | c.ChatNote() | c.LlmDone() | c.LlmError():
+                self.changed.put_nowait(tools.CHAT_URI)
+        match m:
+            case c.LlmDone() | c.LlmError() if (w := self.waiters.get(m.msg_id)) and not w.ended.done():
+                w.ended.set_result(m)
+                if isinstance(m, c.LlmDone):
+                    w.expected = expected_commands(m)
+                w.check()
+            case c.CommandResult() if (w := self.waiters.get(m.msg_id)):
+                w.results[m.command_id] = m
+                w.check()
+
+    async def notify(self) -> None:
+        """`notifications/resources/updated` to each session subscribed to a resource that changed (a
+        burst of changes: one notification per resource)."""
+        while True:
+            uris = {await self.changed.get()}
+            while not self.changed.empty():
+                uris.add(self.changed.get_nowait())
+            for session, subscribed in list(self.subscribers.items()):
+                for uri in uris & subscribed:
+                    try:
+                        await session.send_resource_updated(AnyUrl(uri))
+                    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                        self.subscribers.pop(session, None)  # that client has gone
+
+    # --- resources --------------------------------------------------------------------------------
+
+    async def list_resources(self) -> list[types.Resource]:
+        return tools.RESOURCES
+
+    async def read_resource(self, uri: AnyUrl) -> list[ReadResourceContents]:
+        store = self.hub_of().store
+        if str(uri) == tools.TASKS_URI:
+            body = msgspec.json.encode({"tasks": store.tasks()}).decode()
+            return [ReadResourceContents(body, "application/json")]
+        if str(uri) == tools.CHAT_URI:
+            lines = [f"{who(m.role, m.kind)}: {m.content}" for m in store.messages(limit=CHAT_LINES).messages]
+            return [ReadResourceContents("\n".join(lines) or "(no messages yet)", "text/plain")]
+        raise Refused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
+
+    async def subscribe(self, uri: AnyUrl) -> None:
+        if str(uri) not in tools.URIS:
+            raise Refused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
+        self.subscribers.setdefault(self.server.request_context.session, set()).add(str(uri))
+
+    async def unsubscribe(self, uri: AnyUrl) -> None:
+        self.subscribers.get(self.server.request_context.session, set()).discard(str(uri))
+
+    # --- tools ------------------------------------------------------------------------------------
+
+    async def list_tools(self) -> list[types.Tool]:
+        return tools.all_tools()
+
+    async def call_tool(self, name: str, arguments: dict) -> types.CallToolResult | tuple:
+        """Arguments were checked against the tool's JSON schema by the SDK; the command schema checks
+        them again, as for the model. A refusal is a tool error with readable text."""
+        try:
+            if name == tools.SEND_MESSAGE:
+                return await self.send_message(str(arguments["text"]), bool(arguments.get("wait", False)))
+            if name == tools.UNDO:
+                return await self.undo(arguments.get("change"), bool(arguments.get("redo", False)))
+            if name not in {t.name for t in tools.command_tools()}:
+                raise Refused(f"there is no tool {name[:60]!r}; the tools are "
+                              f"{', '.join(t.name for t in tools.all_tools())}")
+            command = from_tool_call(name, arguments)
+            if isinstance(command, Refusal):
+                raise Refused(f"Couldn't do that: {command.reason}.")
+            if isinstance(command, List):
+                return self.list_tasks(command.done)
+            return await self.change(name, arguments)
+        except Refused as err:
+            return types.CallToolResult(content=[types.TextContent(type="text", text=str(err))], isError=True)
+
+    def client(self) -> str:
+        params = self.server.request_context.session.client_params
+        return params.clientInfo.name if params else ""
+
+    async def ask(self, msg: c.AgentCall | c.ChatUser | c.UndoRequest) -> c.CrudReply:
+        try:
+            return await self.hub_of().request(msg)
+        except CrudUnavailable as err:
+            raise Refused(str(err)) from None
+
+    async def change(self, name: str, arguments: dict) -> tuple:
+        reply = await self.ask(c.AgentCall(req_id=new_id("q"), msg_id=new_id("g"), client=self.client(), tool=name,
+                                           arguments=arguments))
+        if not reply.ok:
+            raise Refused(f"Couldn't do that: {reply.error}.")
+        summary = reply.done[0] if reply.done else "Done"
+        text = summary
+        if reply.state == "asking":
+            text += (". The person asked to approve this first: it waits for their Allow or Deny in Ghostwire, and "
+                     "runs only if they allow it (list_tasks shows the outcome).")
+        elif reply.change_seq:
+            text += f" (change #{reply.change_seq}; undo with the undo tool, change={reply.change_seq})"
+        structured = {"summary": summary, "state": reply.state, "change": reply.change_seq,
+                      "task": msgspec.to_builtins(reply.task) if reply.task else None}
+        return [types.TextContent(type="text", text=text)], structured
+
+    def list_tasks(self, done: bool | None) -> tuple:
+        rows = [t for t in self.hub_of().store.tasks() if done is None or t.done == done]
+        lines = [f"#{t.id} [{'x' if t.done else ' '}] {t.name}" for t in rows]
+        text = "\n".join(lines) if lines else "(no tasks)"
+        return [types.TextContent(type="text", text=text)], {"tasks": msgspec.to_builtins(rows)}
+
+    async def undo(self, change: int | None, redo: bool) -> tuple:
+        agent = self.client()
+        msg = (c.UndoRequest(req_id=new_id("q"), scope="change", target=str(change), redo=redo, agent=agent)
+               if change is not None else
+               c.UndoRequest(req_id=new_id("q"), scope="last", redo=redo, by="agent", agent=agent))
+        reply = await self.ask(msg)
+        if not reply.ok:
+            raise Refused(f"Couldn't {'redo' if redo else 'undo'}: {reply.error}.")
+        text = f"{'Redid' if redo else 'Undid'}: " + "; ".join(reply.done)
+        return [types.TextContent(type="text", text=text)], {"done": reply.done}
+
+    async def send_message(self, text: str, wait: bool) -> tuple:
+        text = text.strip()
+        if not text:
+            raise Refused("Type a message first: the text is empty.")
+        user_id, reply_id = new_id("u"), new_id("a")
+        waiter = Waiter(asyncio.get_running_loop().create_future())
+        if wait:  # before the message goes: a fast reply can't end unseen
+            self.waiters[reply_id] = waiter
+        try:
+            reply = await self.ask(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text))
+            if not reply.ok:
+                raise Refused(f"Couldn't send it: {reply.error}.")
+            if not wait:
+                return ([types.TextContent(type="text", text=f"Sent; the reply's id is {reply_id}.")],
+                        {"message_id": user_id, "reply_id": reply_id})
+            return await self.reply_of(reply_id, user_id, waiter)
+        finally:
+            self.waiters.pop(reply_id, None)
+
+    async def reply_of(self, reply_id: str, user_id: str, waiter: Waiter) -> tuple:
+        try:
+            end = await asyncio.wait_for(asyncio.shield(waiter.ended), WAIT_S)
+        except TimeoutError:
+            raise Refused(f"The reply {reply_id} did not end within {WAIT_S:.0f} s; it may still be going "
+                          f"(read {tools.CHAT_URI}).") from None
+        if isinstance(end, c.LlmError):
+            raise Refused(f"The reply failed: {end.error}")
+        try:
+            await asyncio.wait_for(waiter.all_in.wait(), RESULTS_WAIT_S)
+        except TimeoutError:
+            pass  # a command still waiting to be run: its result is missing below, the reply is still whole
+        prose = "".join(p.text for p in split_all(end.text) if isinstance(p, Prose)).strip()
+        results = [{"command_id": r.command_id, "ok": r.ok, "summary": r.summary, "state": r.state}
+                   for r in waiter.results.values()]
+        lines = [f"{'✓' if r['ok'] else '✗'} {r['summary']}" for r in results]
+        status = "" if end.status == "done" else f"\n[reply {end.status}]"
+        text = prose + status + ("\n\nCommands:\n" + "\n".join(lines) if lines else "")
+        return ([types.TextContent(type="text", text=text or "(an empty reply)")],
+                {"message_id": user_id, "reply_id": reply_id, "status": end.status, "text": prose,
+                 "results": results})
+
+
+def _report_end(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception():
+        log.error("MCP resource notifications stopped", exc_info=task.exception())
+
+
+def expected_commands(end: c.LlmDone) -> set[str]:
+    """The ids of the commands a reply held (the one rule of commands/ids.py): their results are awaited."""
+    ids = {f.command_id for p in split_all(end.text) if isinstance(p, Block) for f in commands_of(end.msg_id, p)}
+    return ids | {tool_call_id(end.msg_id, n) for n in range(len(end.tool_calls))}
+
+
+def who(role: str, kind: str) -> str:
+    if kind in ("event", "agent", "result"):
+        return kind
+    return "person" if role == "user" else "ghost"
