@@ -192,11 +192,11 @@ class Attempts:
                     done, withdrawn, new = undo.Done(), [], False  # a retried request: on its way already
                 else:
                     new = True
+                    if not db.execute("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ? AND role = 'user'",
+                                      [m.edit_of, cid]).fetchone():
+                        raise NotThere(f"there is no message {m.edit_of!r} to edit in this conversation")
                     if m.edit_of != newest_turn(db, cid):
-                        raise NotThere(f"there is no message {m.edit_of!r} to edit in this conversation"
-                                       if not db.execute("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
-                                                         [m.edit_of, cid]).fetchone()
-                                       else "only the newest message can be edited")
+                        raise Busy("only your newest message can be edited")
                     if self.replies.busy(cid, m.edit_of):
                         raise Busy("a reply to this message is still coming: wait for it, or stop it, then edit")
                     grp, members = _group(db, m.edit_of, cid)
@@ -208,10 +208,7 @@ class Attempts:
                     conversation.store(db, msg_id=m.msg_id, role="user", kind="chat", content=text,
                                        conversation_id=cid, ask=m.msg_id)
                     conversation.rehide(db, cid)
-        except (NotThere, sqlite3.Error) as err:
-            await self._answer(m.req_id, err)
-            return
-        except Busy as err:
+        except (NotThere, Busy, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
             return
         except undo.Refused as err:

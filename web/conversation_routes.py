@@ -164,7 +164,7 @@ async def retry(req: Request, conversation_id: str) -> Response:
     if isinstance(reply, Response):
         return reply
     told = f"Took back the earlier attempt's changes: {'; '.join(reply.done)}." if reply.done else ""
-    if _htmx(req):
+    if _htmx(req) and not _wants_json(req):
         return Response(ui.to_html(ui.toast(told)) if told else "", media_type="text/html",
                         headers={"Ghostwire-Reply-Id": reply_id})
     return JSONResponse({"ok": True, "reply_id": reply_id, "undone": reply.done}, headers={"Ghostwire-Reply-Id": reply_id})
