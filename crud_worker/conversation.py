@@ -57,6 +57,11 @@ def store(db: Database, *, msg_id: str, role: str, kind: str, content: str, stat
     return True
 
 
+def title(db: Database, conversation_id: str) -> str:
+    row = db.execute("SELECT title FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+    return row[0] if row else ""
+
+
 def rehide(db: Database, conversation_id: str) -> None:
     """After a change of chosen attempts: which of the conversation's messages are shown and sent."""
     db.execute(f"UPDATE messages SET hidden = {HIDDEN_SQL} WHERE conversation_id = ? AND (ask != '' OR answer != '')",

@@ -35,8 +35,10 @@ class Handlers:
             with store.write(self.db):
                 if not conversation.exists(self.db, m.conversation_id):
                     raise attempts.NotThere(f"there is no conversation {m.conversation_id!r}")
+                untitled = not conversation.title(self.db, m.conversation_id)
                 new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
                                          conversation_id=m.conversation_id, ask=m.msg_id)
+                named = conversation.title(self.db, m.conversation_id) if untitled else ""
         except attempts.NotThere as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="unknown", error=str(err)))
             return
@@ -44,6 +46,8 @@ class Handlers:
             await self._unsaved(m.req_id, err, reply_id=m.reply_id)
             return
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
+        if named:  # its first message named the conversation: every tab's list shows the title
+            await self.bus.publish(c.ConversationChanged(conversation_id=m.conversation_id, op="rename", title=named))
         if not new:
             return  # a retried request: its reply is already on its way
         await self.comments.on_chat()

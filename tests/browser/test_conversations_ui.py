@@ -30,7 +30,8 @@ def new_chat(page) -> str:
     before = shown(page)
     page.click("#conversations > summary")
     page.click("#new-chat")
-    wait_for(lambda: page.url.split("?c=")[-1] != before and "?c=" in page.url, what="the new chat's page")
+    # Playwright's own wait: page.url only moves while Playwright dispatches events, not in a sleep
+    page.wait_for_url(lambda url: "?c=" in url and not url.endswith(f"?c={before}"))
     page.wait_for_selector("html[data-sse=open]", state="attached")
     return shown(page)
 
