@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from fasthtml.common import (A, Button, Details, Div, Form, H1, Input, Li, Main, Option, P, Select, Span, Summary,
-                             Time, Title, Ul)
+from fasthtml.common import (A, Button, Details, Div, H1, Input, Li, Main, Option, P, Select, Span, Summary, Time,
+                             Title, Ul)
 
 from bus.contract import MAX_TITLE
 from web.store import Attempt, StoredConversation, StoredMessage
@@ -37,7 +37,7 @@ def _item(c: StoredConversation, current: str) -> Li:
         Button("✎", hx_post=f"/conversations/{c.id}/rename", hx_prompt="New title for this conversation",
                hx_swap="none", cls="rename", aria_label=f"Rename “{title(c)}”"),
         Button("🗑", hx_delete=f"/conversations/{c.id}", hx_swap="none", cls="delete-chat",
-               hx_confirm=f"Delete “{title(c)}” and its messages? The tasks stay.",
+               hx_confirm="Delete this conversation and its messages? The tasks stay.",
                aria_label=f"Delete “{title(c)}”"),
         cls="conversation" + (" current" if here else ""), id=f"conv-{c.id}", data_id=c.id)
 
@@ -68,10 +68,11 @@ def switcher(conversation_id: str, a: Attempt | None) -> Span | str:
                 go("›", a.n, "Next attempt"), cls="switcher", id=f"switch-{a.id}")
 
 
-def user_bar(conversation_id: str, msg_id: str, text: str, a: Attempt | None) -> Div:
-    """Under a person's chat message: the attempts switcher and Edit (shown on the newest only, by CSS)."""
+def user_bar(conversation_id: str, msg_id: str, a: Attempt | None) -> Div:
+    """Under a person's chat message: the attempts switcher and Edit (shown on the newest only, by CSS;
+    conversation.js takes the text from the bubble, so it never sits in an attribute)."""
     return Div(switcher(conversation_id, a),
-               Button("✎ Edit", type="button", cls="edit", data_edit=msg_id, data_text=text,
+               Button("✎ Edit", type="button", cls="edit", data_edit=msg_id,
                       aria_label="Edit this message and send it again"),
                cls="attempt-bar user", id=f"bar-{msg_id}")
 
@@ -80,11 +81,12 @@ def reply_bar(conversation_id: str, reply_id: str, a: Attempt | None, models: tu
     """Under a reply: the attempts switcher and Retry (the newest reply only, once it ended: by CSS),
     with the same model or another one."""
     pick = Select(Option("same model", value=""), *[Option(m, value=m) for m in models], name="model",
-                  aria_label="Retry with model") if len(models) > 1 else ""
-    retry = Form(pick, Button("↻ Retry", type="submit", aria_label="Retry this reply"),
-                 Input(type="hidden", name="target", value=reply_id),
-                 hx_post=f"/conversations/{conversation_id}/retry", hx_swap="none", cls="retry")
-    return Div(switcher(conversation_id, a), retry, cls="attempt-bar reply", id=f"bar-{reply_id}")
+                  aria_label="Retry with model", id=f"model-for-{reply_id}") if len(models) > 1 else ""
+    retry = Button("↻ Retry", type="button", aria_label="Retry this reply", cls="retry-button",
+                   hx_post=f"/conversations/{conversation_id}/retry", hx_vals=json.dumps({"target": reply_id}),
+                   hx_include=f"#model-for-{reply_id}" if pick else None, hx_swap="none")
+    return Div(switcher(conversation_id, a), Span(pick, retry, cls="retry"), cls="attempt-bar reply",
+               id=f"bar-{reply_id}")
 
 
 def form_fields(conversation_id: str) -> tuple:

@@ -207,7 +207,7 @@ class Hub:
         for m in messages:
             if m.role == "user" and m.kind in ("chat", "help"):
                 items.append(ui.user_bubble(m.id, m.content))
-                items.append(conversation_ui.user_bar(conversation_id, m.id, m.content, attempts.get(m.id)))
+                items.append(conversation_ui.user_bar(conversation_id, m.id, attempts.get(m.id)))
             elif m.role == "user":
                 items.append(ui.note(m.id, m.kind, m.content))
             elif m.role == "assistant":

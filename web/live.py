@@ -73,7 +73,7 @@ class Live:
         text = m.text.strip()
         card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
         return ui.to_html(Div(ui.user_bubble(m.msg_id, text),
-                              conversation_ui.user_bar(m.conversation_id, m.msg_id, text, None),
+                              conversation_ui.user_bar(m.conversation_id, m.msg_id, None),
                               card, self.bubble(view), self.reply_bar(m.conversation_id, view),
                               hx_swap_oob="beforeend:#chat-log"))
 

@@ -93,7 +93,7 @@ def test_retry_shows_the_switcher_and_flipping_works(stack, fake_ollama, page):
     send(page, "answer me twice")
     page.wait_for_selector(".msg.assistant.done >> text=first attempt")
     fake_ollama.enqueue(Script(tokens=["second ", "attempt"]))
-    page.click(".attempt-bar.reply .retry button[type=submit]")
+    page.click(".attempt-bar.reply .retry-button")
     page.wait_for_selector(".msg.assistant.done >> text=second attempt")
     assert "first attempt" not in page.inner_text("#chat-log"), "the earlier attempt is behind the switcher"
     assert page.inner_text(".attempt-bar.reply .switcher .count") == "2/2"

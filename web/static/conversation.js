@@ -13,7 +13,10 @@ function editing(msgId, text) {
 
 document.addEventListener("click", (e) => {
   const edit = e.target.closest("button.edit[data-edit]");
-  if (edit) editing(edit.dataset.edit, edit.dataset.text || "");
+  if (edit) {
+    const bubble = document.querySelector(`#msg-${CSS.escape(edit.dataset.edit)} .text`);
+    editing(edit.dataset.edit, bubble ? bubble.textContent : "");
+  }
   if (e.target.id === "cancel-edit") editing("", "");
 });
 
