@@ -126,3 +126,23 @@ def test_edit_puts_the_message_back_and_resends_it(stack, fake_ollama, page):
     assert page.inner_text(".attempt-bar.user .switcher .count") == "2/2"
     assert not page.is_visible("#editing")
     assert not page.errors
+
+
+def test_at_phone_width_the_conversation_list_is_one_line_until_opened(stack, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        for _ in range(12):
+            stack.http.post("/conversations", headers={"Accept": "application/json"})
+        opened(page, stack.url)
+        closed = page.eval_on_selector("#conversations", "el => el.getBoundingClientRect().height")
+        assert closed < 60, f"the collapsed drawer is {closed}px tall"
+        assert page.is_visible("#msg") and page.is_visible("#chat-form button[type=submit]")
+        page.click("#conversations > summary")
+        page.wait_for_selector("#new-chat", state="visible")
+        list_height = page.eval_on_selector("#conversation-list", "el => el.getBoundingClientRect().height")
+        assert list_height <= 800 * 0.4 + 1, "open, the list scrolls in at most 40% of the screen"
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"no horizontal scrolling ({width}px)"
+    finally:
+        context.close()
