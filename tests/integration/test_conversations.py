@@ -271,3 +271,26 @@ def test_new_chat_from_the_chat_box(stack):
     with httpx.Client(base_url=stack.url, timeout=10) as browser_like:
         r = browser_like.post("/conversations", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/?c=")
+
+
+def test_a_retry_withdraws_the_earlier_attempts_commands_still_asking(stack, fake_ollama):
+    assert stack.http.post("/settings/ask", data={"action": "insert", "policy": "ask"}).status_code == 200
+    try:
+        conv = new_conversation(stack)
+        fake_ollama.enqueue(Script(tokens=["May I? ", INSERT.format(name="asked plums")]))
+        _, first = chat(stack, conv, "add asked plums")
+        stack.wait_message(first)
+        command_id = f"{first}:0"
+        with stack.db() as db:
+            assert db.execute("SELECT state FROM commands WHERE id = ?", [command_id]).fetchone() == ("asking",)
+        fake_ollama.enqueue(Script(tokens=["Never mind."]))
+        r = stack.http.post(f"/conversations/{conv}/retry", headers=JSON)
+        assert r.status_code == 200, r.text
+        stack.wait_message(r.json()["reply_id"])
+        late = stack.http.post(f"/approve/{command_id}", data={"decision": "allow"})
+        assert late.status_code == 409, "withdrawn: allowing it now would do what the retry asks again"
+        assert named(stack, "asked plums") == 0
+        with stack.db() as db:
+            assert db.execute("SELECT state FROM commands WHERE id = ?", [command_id]).fetchone() == ("denied",)
+    finally:
+        stack.http.post("/settings/ask", data={"action": "insert", "policy": "auto"})
