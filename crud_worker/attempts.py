@@ -66,11 +66,13 @@ def _take_back(db: Database, reply_ids: list[str], by: Actor) -> tuple[undo.Done
     """Undo what the earlier attempts still have in effect, and withdraw their commands still waiting
     for Allow / Deny (else allowing one later would do it a second time)."""
     done = undo.run_replies(db, reply_ids, by=by)
-    withdrawn = []
+    withdrawn: list[c.CommandResult] = []
+    if not reply_ids:
+        return done, withdrawn
     marks = ",".join("?" * len(reply_ids))
-    for command_id, msg_id, action in db.execute(
-            f"SELECT command_id, msg_id, action FROM approvals WHERE decision IS NULL AND msg_id IN ({marks})",
-            reply_ids).fetchall() if reply_ids else []:
+    waiting = db.execute(f"SELECT command_id, msg_id, action FROM approvals WHERE decision IS NULL"
+                         f" AND msg_id IN ({marks})", reply_ids).fetchall()
+    for command_id, msg_id, action in waiting:
         approvals.settle(db, command_id, "deny", WITHDRAWN)
         db.execute("UPDATE approvals SET told = 1 WHERE command_id = ?", [command_id])
         db.execute("UPDATE commands SET ok = 0, result = ?, state = 'denied' WHERE id = ?",
