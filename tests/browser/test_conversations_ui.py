@@ -146,3 +146,19 @@ def test_at_phone_width_the_conversation_list_is_one_line_until_opened(stack, br
         assert width <= 390, f"no horizontal scrolling ({width}px)"
     finally:
         context.close()
+
+
+def test_a_reply_goes_on_while_the_tab_is_elsewhere_and_shows_on_coming_back(stack, fake_ollama, page):
+    opened(page, stack.url)
+    first = new_chat(page)
+    fake_ollama.enqueue(Script(tokens=[f"away{i} " for i in range(60)], delay=0.05))
+    send(page, "a slow one")
+    page.wait_for_selector(".msg.assistant >> text=away2")
+    new_chat(page)  # leaves mid-reply
+    assert "away" not in page.inner_text("#chat-log")
+    page.click("#conversations > summary")
+    page.click(f"#conv-{first} button.open")
+    page.wait_for_url(f"**/?c={first}")
+    page.wait_for_selector(".msg.assistant.done >> text=away59", timeout=15_000)
+    assert page.locator(".msg.assistant").count() == 1, "one bubble: what streamed meanwhile, then the rest"
+    assert not page.errors
