@@ -48,6 +48,8 @@ Policy = Literal["auto", "ask", "off"]
 MAX_MESSAGE = 8_000  # characters in a person's chat message
 MAX_NAME = 500  # characters in a task's name, after clean_name
 MAX_ID = 2**63 - 1  # a task id is 1..MAX_ID: SQLite's integer range
+DEFAULT_CONVERSATION = "default"  # a database's first conversation (and one from before conversations)
+MAX_TITLE = 200  # characters in a conversation's title as the person names it (whitespace collapsed)
 
 
 class InvalidName(ValueError):
@@ -75,7 +77,11 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     msg_id: str
     reply_id: str
     text: str
-    conversation_id: str = "default"
+    conversation_id: str = DEFAULT_CONVERSATION
+    # An edit: the user message this one replaces, the conversation's newest. The earlier one (and its
+    # replies) stays as a sibling attempt; its changes still in effect are undone first. Tabs show an
+    # edit when `conversation.changed` says so, not at this message (it may yet be refused).
+    edit_of: str = ""
 
 
 class CrudRequest(Msg, kw_only=True, omit_defaults=True):
@@ -87,6 +93,7 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     name: str | None = None
     ids: list[int] | None = None
     route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
+    conversation_id: str = ""  # the tab's: the event line and the model's comment go there ("" = the newest)
 
 
 class AgentCall(Msg, kw_only=True, omit_defaults=True):
@@ -115,6 +122,7 @@ class UndoRequest(Msg, kw_only=True, omit_defaults=True):
     by: Literal["anyone", "person", "agent"] = "anyone"
     route: str = ""
     agent: str = ""
+    conversation_id: str = ""  # where the "The user undid …" line goes ("" = the most recently active one)
 
 
 class ApproveRequest(Msg, kw_only=True, omit_defaults=True):
@@ -132,6 +140,45 @@ class PolicyRequest(Msg, kw_only=True, omit_defaults=True):
     req_id: str
     action: Action
     policy: Policy
+
+
+class ConversationRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: make (`new`, under the id given), rename (`title`) or delete a conversation, or
+    `choose` which attempt of a retried reply or an edited message is shown and sent to the model
+    (`target`: that attempt's head, a message id). Answered on `crud.reply`: `code` "unknown" for no such
+    conversation or attempt. Deleting deletes the conversation's messages, never a task; a reply still
+    streaming into it is stopped first and never stored."""
+
+    req_id: str
+    op: Literal["new", "rename", "delete", "choose"]
+    conversation_id: str
+    title: str = ""
+    target: str = ""
+
+
+class RetryRequest(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: answer the conversation's newest chat message again, as `reply_id`, with
+    `model` ("" = the chosen one). `target` is the reply retried (its newest chat reply). The earlier
+    attempt stays as a sibling; its changes still in effect are undone first (all or none: a conflict
+    refuses the retry with code "conflict"), so nothing is done twice. `done` in the answer says what
+    was undone."""
+
+    req_id: str
+    conversation_id: str
+    target: str
+    reply_id: str
+    model: str = ""
+    route: str = ""
+
+
+class ConversationChanged(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → all: a conversation was made, renamed or deleted, or which of its messages are
+    shown changed (`attempts`: a retry, an edit, a choice). Published after the change is committed, so
+    a receiver that reads the database then sees it."""
+
+    conversation_id: str
+    op: Literal["new", "rename", "delete", "attempts"]
+    title: str = ""
 
 
 class CrudReply(Msg, kw_only=True, omit_defaults=True):
@@ -189,7 +236,9 @@ class ReplyQueued(Msg, kw_only=True, omit_defaults=True):
 
     msg_id: str
     kind: ReplyKind = "chat"
-    conversation_id: str = "default"
+    conversation_id: str = DEFAULT_CONVERSATION
+    ask: str = ""  # the user message whose turn this reply is part of ("" for a comment)
+    answer: str = ""  # the chat reply whose attempt this is (itself, or the one a follow-up continues)
 
 
 class ChatNote(Msg, kw_only=True, omit_defaults=True):
@@ -199,6 +248,7 @@ class ChatNote(Msg, kw_only=True, omit_defaults=True):
     role: str
     kind: str
     content: str
+    conversation_id: str = ""  # the conversation it is stored in ("" = shown in every tab)
 
 
 class LlmStart(Msg, kw_only=True, omit_defaults=True):
@@ -357,6 +407,9 @@ TOPICS: dict[str, type[Msg]] = {
     "crud.agent": AgentCall,
     "crud.approve": ApproveRequest,
     "crud.policy": PolicyRequest,
+    "conversation.request": ConversationRequest,
+    "conversation.retry": RetryRequest,
+    "conversation.changed": ConversationChanged,
     "task.changed": TaskChanged,
     "command.result": CommandResult,
     "reply.queued": ReplyQueued,

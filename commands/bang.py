@@ -1,6 +1,6 @@
 """Chat commands: a person's message that starts with `!` and is meant for Ghostwire, not as chat.
 
-One parser for both the web (which answers !models, !model, !pull and !test itself) and the
+One parser for both the web (which answers !models, !model, !pull, !new and !test itself) and the
 crud_worker (which re-teaches the model on !help)."""
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ class Pull(msgspec.Struct, frozen=True):
     name: str
 
 
-ChatCommand = Help | SelfTest | Models | UseModel | Pull
+class NewChat(msgspec.Struct, frozen=True):
+    """!new: start a new conversation in this tab (the task list stays; the model starts afresh)."""
+
+
+ChatCommand = Help | SelfTest | Models | UseModel | Pull | NewChat
 
 
 def parse(text: str) -> ChatCommand | None:
@@ -50,4 +54,6 @@ def parse(text: str) -> ChatCommand | None:
             return UseModel(arg)
         case "!pull":
             return Pull(arg)
+        case "!new" if not arg:
+            return NewChat()
     return None

@@ -11,6 +11,7 @@ from crud_worker.settings import CrudSettings
 from bus.client import Bus, JobSender
 from bus.runtime import run_until_stopped, setup_logging
 from crud_worker import db as store
+from crud_worker.attempts import Attempts
 from crud_worker.comments import Commentator
 from crud_worker.handlers import Handlers
 from crud_worker.replies import Replies
@@ -20,7 +21,7 @@ log = logging.getLogger("crud_worker")
 TICK_S = 0.1
 
 
-async def serve(bus: Bus, handlers: Handlers, replies: Replies, trust: Trust) -> None:
+async def serve(bus: Bus, handlers: Handlers, replies: Replies, trust: Trust, attempts: Attempts) -> None:
     async for m in bus.messages():
         match m:
             case c.LlmDelta():
@@ -45,6 +46,10 @@ async def serve(bus: Bus, handlers: Handlers, replies: Replies, trust: Trust) ->
                 await trust.on_approve(m)
             case c.PolicyRequest():
                 await trust.on_policy(m)
+            case c.ConversationRequest():
+                await attempts.on_request(m)
+            case c.RetryRequest():
+                await attempts.on_retry(m)
             case c.Health():
                 replies.note_worker(m)
 
@@ -64,20 +69,22 @@ async def main() -> None:
         db = store.connect(cfg.common.db_path)
     except store.Unwritable as err:
         sys.exit(f"crud_worker: {err}")
-    topics = ["chat.user", "crud.request", "crud.undo", "crud.agent", "crud.approve", "crud.policy", "llm.", "health.llm_worker"]
+    topics = ["chat.user", "crud.request", "crud.undo", "crud.agent", "crud.approve", "crud.policy",
+              "conversation.request", "conversation.retry", "llm.", "health.llm_worker"]
     bus = Bus(cfg.common, "crud_worker", topics=topics)
     jobs = JobSender(bus)
     await bus.wait_ready()
     replies = Replies(db, bus, jobs, cfg)
     comments = Commentator(replies)
-    handlers = Handlers(db, bus, replies, comments, cfg.ask_timeout)
+    attempts = Attempts(db, bus, replies, comments)
+    handlers = Handlers(db, bus, replies, comments, attempts, cfg.ask_timeout)
     trust = Trust(db, bus, replies, comments, cfg)
     trust.prepare()
     await bus.publish(c.LlmResend(msg_id="*"))  # replies that ended while we were down: store them now
     log.info("ready: database %s", cfg.common.db_path)
     try:
         await run_until_stopped(
-            serve(bus, handlers, replies, trust),
+            serve(bus, handlers, replies, trust, attempts),
             watch(replies, comments, trust),
             bus.heartbeat(lambda: {"note": f"{len(replies.live)} replies in flight"}),
         )

@@ -36,6 +36,7 @@ class Ran(msgspec.Struct):
     event: str  # the note's text, as the model reads it
     task: TaskRow | None
     state: CommandState
+    conversation_id: str  # where the note went
 
 
 def name_of(client: str) -> str:
@@ -57,6 +58,7 @@ def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
     flipped: list[CommandResult] = []
     state: CommandState = "done"
     with store.write(db):
+        where = conversation.current(db)  # an agent has no tab: its note goes where the person last was
         policy = approvals.policy_for(db, action)
         if policy == "off":
             raise tasks.TaskError(f"{action} is turned off (the person's ask-first settings); ask the person to do it")
@@ -69,7 +71,8 @@ def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
         else:
             changes, flipped, summary, _ = apply(db, command, by)
         event = f"The agent '{agent}' (an outside program, through MCP) {summary[:1].lower()}{summary[1:]}"
-        conversation.store(db, msg_id=m.msg_id, role="user", kind=KIND, content=event, model=agent)
+        conversation.store(db, msg_id=m.msg_id, role="user", kind=KIND, content=event, model=agent,
+                           conversation_id=where)
         summary = f"{summary} — by {agent}"
         db.execute("INSERT INTO commands (id, msg_id, raw, action, args, ok, result, created_at, state)"
                    " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
@@ -77,7 +80,7 @@ def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
                     json.dumps(msgspec.to_builtins(command)), summary, store.now(), state])
     task = changes[-1].task if changes else None
     return Ran(CommandResult(msg_id=m.msg_id, command_id=command_id, ok=True, summary=summary, action=action,
-                             state=state), changes, flipped, event, task, state)
+                             state=state), changes, flipped, event, task, state, where)
 
 
 def agent_of(db: Database, msg_id: str) -> str | None:

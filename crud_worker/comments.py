@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from bus.client import new_id
+from crud_worker import conversation
 from crud_worker.replies import Replies
 
 COALESCE_S = 0.8
@@ -20,9 +21,11 @@ class Commentator:
         self.delay = delay
         self.due: float | None = None
         self.current: str | None = None
+        self.conversation = ""  # where the person acted last: the comment goes there
 
-    async def on_action(self, *, immediate: bool = False) -> None:
+    async def on_action(self, conversation_id: str, *, immediate: bool = False) -> None:
         self.due = time.monotonic() + (0 if immediate else self.delay)
+        self.conversation = conversation_id
         if self.current in self.replies.live:
             await self.replies.cancel(self.current)
 
@@ -37,4 +40,4 @@ class Commentator:
             return
         self.due = None
         self.current = new_id("c")
-        await self.replies.queue(self.current, "comment")
+        await self.replies.queue(self.current, "comment", conversation_id=self.conversation or conversation.DEFAULT)

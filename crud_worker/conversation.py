@@ -7,7 +7,7 @@ import time
 
 from sqlite_utils import Database
 
-from bus.contract import JobMessage, LlmJob, ReplyKind, Usage
+from bus.contract import DEFAULT_CONVERSATION, JobMessage, LlmJob, ReplyKind, Usage
 from crud_worker import prompts, tasks
 from commands.schema import tool_definitions
 from crud_worker.db import now
@@ -16,26 +16,74 @@ HISTORY_LIMIT = 40
 CHARS_PER_TOKEN = 3  # conservative: real tokenizers average 3.5–4 characters per token in English
 REPLY_RESERVE = 0.25  # share of the context window left free for the reply
 JOB_TTL_S = 20.0
+DEFAULT = DEFAULT_CONVERSATION
+TITLE_CHARS = 60  # a conversation's title: its first chat message, cut at a word to at most this
+# A message belongs to an attempt not chosen: it is kept (the switcher shows it) but hidden and never sent.
+HIDDEN_SQL = ("EXISTS (SELECT 1 FROM attempts a WHERE a.id IN (messages.ask, messages.answer)"
+              " AND a.chosen = 0)")
+
+
+def title_of(text: str) -> str:
+    """A conversation's title from its first message: whitespace collapsed, cut at a word, no model call."""
+    text = " ".join(text.split())
+    if len(text) <= TITLE_CHARS:
+        return text
+    cut = text[:TITLE_CHARS - 1].rsplit(" ", 1)[0] or text[:TITLE_CHARS - 1]
+    return cut + "…"
 
 
 def store(db: Database, *, msg_id: str, role: str, kind: str, content: str, status: str = "done",
-          conversation_id: str = "default", model: str = "", usage: Usage | None = None, error: str = "",
-          created_at: str | None = None) -> bool:
-    """Insert a message once; a replay of the same id changes nothing. Returns whether it was new."""
+          conversation_id: str = DEFAULT, model: str = "", usage: Usage | None = None, error: str = "",
+          created_at: str | None = None, ask: str = "", answer: str = "") -> bool:
+    """Insert a message once; a replay of the same id changes nothing. Returns whether it was new.
+    The conversation's last activity moves on, and its first chat message names it."""
+    at = created_at or now()
     cur = db.execute(
         "INSERT OR IGNORE INTO messages (id, conversation_id, role, kind, content, status, model, usage, error,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, ask, answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [msg_id, conversation_id, role, kind, content, status, model or None,
          json.dumps({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens})
-         if usage else None, error or None, created_at or now()],
+         if usage else None, error or None, at, ask, answer],
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    if ask or answer:
+        db.execute(f"UPDATE messages SET hidden = {HIDDEN_SQL} WHERE id = ?", [msg_id])
+    stamp = now()
+    db.execute("INSERT INTO conversations (id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(id)"
+               " DO UPDATE SET updated_at = excluded.updated_at", [conversation_id, stamp, stamp])
+    if role == "user" and kind == "chat" and not content.startswith("!"):
+        db.execute("UPDATE conversations SET title = ? WHERE id = ? AND title = ''", [title_of(content), conversation_id])
+    return True
+
+
+def title(db: Database, conversation_id: str) -> str:
+    row = db.execute("SELECT title FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+    return row[0] if row else ""
+
+
+def rehide(db: Database, conversation_id: str) -> None:
+    """After a change of chosen attempts: which of the conversation's messages are shown and sent."""
+    db.execute(f"UPDATE messages SET hidden = {HIDDEN_SQL} WHERE conversation_id = ? AND (ask != '' OR answer != '')",
+               [conversation_id])
+
+
+def current(db: Database) -> str:
+    """The most recently active conversation (DEFAULT when there is none): where an event goes that
+    names none."""
+    row = db.execute("SELECT id FROM conversations ORDER BY updated_at DESC LIMIT 1").fetchone()
+    return row[0] if row else DEFAULT
+
+
+def exists(db: Database, conversation_id: str) -> bool:
+    return conversation_id == DEFAULT or db.execute(
+        "SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is not None
 
 
 def history(db: Database, conversation_id: str, budget_chars: int) -> list[JobMessage]:
     """The newest messages that fit the budget, oldest dropped first, in chronological order."""
     rows = db.execute(
-        "SELECT role, kind, content, status FROM messages WHERE conversation_id = ?"
+        "SELECT role, kind, content, status FROM messages WHERE conversation_id = ? AND hidden = 0"
         " ORDER BY created_at DESC, rowid DESC LIMIT ?", [conversation_id, HISTORY_LIMIT]).fetchall()
     picked: list[JobMessage] = []
     used = 0
@@ -66,7 +114,7 @@ def _merge_same_role(messages: list[JobMessage]) -> list[JobMessage]:
     return merged
 
 
-def build_job(db: Database, *, reply_id: str, kind: ReplyKind, conversation_id: str = "default",
+def build_job(db: Database, *, reply_id: str, kind: ReplyKind, conversation_id: str = DEFAULT,
               num_ctx: int = 8192, persona: str = "", model: str = "", extra: str = "",
               native_tools: bool = False) -> LlmJob:
     system = prompts.system_prompt(tasks.all_tasks(db), persona)

@@ -87,6 +87,36 @@ def m003_agent_changes(db: Database) -> None:
     db.execute("ALTER TABLE changes ADD COLUMN agent TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m004_conversations(db: Database) -> None:
+    """Conversations (crud_worker/conversations.py) and attempts: a retried reply or an edited message
+    is kept beside the new one, and only the chosen attempt is shown and sent to the model."""
+    db.execute("""CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',  -- '' until the first message names it (or the person does)
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL         -- last activity: the newest message stored in it
+    )""")
+    db.execute("CREATE INDEX conversations_recent ON conversations (updated_at)")
+    db.execute("INSERT INTO conversations (id, created_at, updated_at) SELECT conversation_id, MIN(created_at),"
+               " MAX(created_at) FROM messages GROUP BY conversation_id")
+    # A message of a person's chat turn names the user message that began it (`ask`) and, for a reply,
+    # its follow-ups and their result notes, the chat reply whose attempt it is (`answer`); '' elsewhere.
+    db.execute("ALTER TABLE messages ADD COLUMN ask TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE messages ADD COLUMN answer TEXT NOT NULL DEFAULT ''")
+    # 1: part of an attempt not chosen (kept by the crud_worker from `attempts`, so readers just filter)
+    db.execute("ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")
+    db.execute("""CREATE TABLE attempts (
+        id TEXT PRIMARY KEY,             -- an attempt's head: a chat reply (retry) or a user message (edit)
+        conversation_id TEXT NOT NULL,
+        grp TEXT NOT NULL,               -- the first attempt's id: the attempts of one group share it
+        n INTEGER NOT NULL,              -- 1, 2, ... in the order they were made
+        chosen INTEGER NOT NULL          -- 1 for the one shown and sent to the model, 0 for the others
+    )""")
+    db.execute("CREATE INDEX attempts_group ON attempts (grp, n)")
+    db.execute("CREATE INDEX messages_ask ON messages (ask) WHERE ask != ''")
+
+
 class Unwritable(Exception):
     """The database can't be written: said at start, in words that name the cause."""
 

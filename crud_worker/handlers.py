@@ -10,7 +10,8 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus
 from commands import bang
-from crud_worker import agents, conversation, db as store, prompts, tasks, unsaved
+from crud_worker import agents, attempts, conversation, db as store, prompts, tasks, unsaved
+from crud_worker.attempts import Attempts
 from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
@@ -19,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class Handlers:
-    def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator, ask_timeout: float = 600):
-        self.db, self.bus, self.replies, self.comments = db, bus, replies, comments
+    def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator, attempts: Attempts,
+                 ask_timeout: float = 600):
+        self.db, self.bus, self.replies, self.comments, self.attempts = db, bus, replies, comments, attempts
         self.ask_timeout = ask_timeout
 
     async def on_chat(self, m: c.ChatUser) -> None:
@@ -28,20 +30,32 @@ class Handlers:
         if not text or len(text) > c.MAX_MESSAGE:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))
             return
+        if m.edit_of:
+            await self.attempts.edit(m, text)
+            return
         try:
             with store.write(self.db):
+                if not conversation.exists(self.db, m.conversation_id):
+                    raise attempts.NotThere(f"there is no conversation {m.conversation_id!r}")
+                untitled = not conversation.title(self.db, m.conversation_id)
                 new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
-                                         conversation_id=m.conversation_id)
+                                         conversation_id=m.conversation_id, ask=m.msg_id)
+                named = conversation.title(self.db, m.conversation_id) if untitled else ""
+        except attempts.NotThere as err:
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="unknown", error=str(err)))
+            return
         except sqlite3.Error as err:
             await self._unsaved(m.req_id, err, reply_id=m.reply_id)
             return
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
+        if named:  # its first message named the conversation: every tab's list shows the title
+            await self.bus.publish(c.ConversationChanged(conversation_id=m.conversation_id, op="rename", title=named))
         if not new:
             return  # a retried request: its reply is already on its way
         await self.comments.on_chat()
         extra = prompts.help_request() if isinstance(bang.parse(text), bang.Help) else ""
         await self.replies.queue(m.reply_id, "help" if extra else "chat", extra=extra,
-                                 conversation_id=m.conversation_id)
+                                 conversation_id=m.conversation_id, ask=m.msg_id, answer=m.reply_id)
 
     async def on_request(self, m: c.CrudRequest) -> None:
         if m.op == "set_model":
@@ -54,11 +68,15 @@ class Handlers:
             await self.bus.publish(c.UiAlert(text="Self-test: web → bus → crud_worker → bus → this tab. All good."))
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
             return
+        where = m.conversation_id
         try:
             with store.write(self.db):
                 change, event = self._apply(m)
                 if event:
-                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event)
+                    if not where or not conversation.exists(self.db, where):
+                        where = conversation.current(self.db)
+                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event,
+                                       conversation_id=where)
         except tasks.TaskError as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
             return
@@ -69,8 +87,9 @@ class Handlers:
             await self.bus.publish(change)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if event:
-            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event))
-            await self.comments.on_action(immediate=m.op == "poke")
+            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event,
+                                              conversation_id=where))
+            await self.comments.on_action(where, immediate=m.op == "poke")
 
     async def on_agent(self, m: c.AgentCall) -> None:
         """An outside agent's tool call (crud_worker/agents.py): announced like the model's command, told
@@ -88,8 +107,9 @@ class Handlers:
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=[ran.result.summary], task=ran.task,
                                            change_seq=ran.changes[-1].change_seq if ran.changes else 0,
                                            state=ran.state))
-        await self.bus.publish(c.ChatNote(msg_id=m.msg_id, role="user", kind=agents.KIND, content=ran.event))
-        await self.comments.on_action()
+        await self.bus.publish(c.ChatNote(msg_id=m.msg_id, role="user", kind=agents.KIND, content=ran.event,
+                                          conversation_id=ran.conversation_id))
+        await self.comments.on_action(ran.conversation_id)
 
     async def _unsaved(self, req_id: str, err: sqlite3.Error, reply_id: str = "") -> None:
         """A write the disk refused: answer with the reason; any other database error is a bug (re-raised)."""

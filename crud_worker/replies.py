@@ -39,7 +39,10 @@ RECENT_KEEP = 512
 class Reply:
     msg_id: str
     kind: c.ReplyKind = "chat"
-    conversation_id: str = "default"
+    conversation_id: str = conversation.DEFAULT
+    ask: str = ""  # the person's message whose turn this is, and the chat reply whose attempt (see ReplyQueued)
+    answer: str = ""
+    discard: bool = False  # its conversation was deleted: stopped, runs no further command, never stored
     depth: int = 0
     created_at: str = field(default_factory=store.now)
     splitter: CommandSplitter = field(default_factory=CommandSplitter)
@@ -78,18 +81,32 @@ class Replies:
         return bool(self.live)
 
     async def queue(self, reply_id: str, kind: c.ReplyKind, *, depth: int = 0, extra: str = "",
-                    conversation_id: str = "default", told: frozenset[str] = frozenset()) -> None:
-        model = store.get_setting(self.db, "model")
+                    conversation_id: str = conversation.DEFAULT, told: frozenset[str] = frozenset(),
+                    ask: str = "", answer: str = "", model: str = "") -> None:
+        model = model or store.get_setting(self.db, "model")
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
                                      num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
-                                    told=told, sent_chars=len(job.system) + sum(len(m.content) for m in job.messages))
-        await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id))
+                                    told=told, ask=ask, answer=answer, sent_chars=len(job.system) + sum(len(m.content) for m in job.messages))
+        await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id, ask=ask,
+                                             answer=answer))
         await self.jobs.send(job)
 
     async def cancel(self, reply_id: str) -> None:
         await self.bus.publish(c.LlmCancel(msg_id=reply_id))
+
+    async def drop_conversation(self, conversation_id: str) -> None:
+        """Its conversation is being deleted: stop every reply streaming into it; none runs another
+        command or is stored (its end is still awaited, so a late delta doesn't restart it)."""
+        for reply in self.live.values():
+            if reply.conversation_id == conversation_id and not reply.discard:
+                reply.discard = True
+                await self.cancel(reply.msg_id)
+
+    def busy(self, conversation_id: str, ask: str) -> bool:
+        """A reply of this turn is still streaming (or waiting for a worker)."""
+        return any(r.conversation_id == conversation_id and r.ask == ask for r in self.live.values())
 
     def _track(self, msg_id: str, seq: int) -> Reply | None:
         """The reply a stream message belongs to; joining late (after our restart) marks a gap."""
@@ -116,7 +133,7 @@ class Replies:
 
     async def on_delta(self, m: c.LlmDelta) -> None:
         reply = self._track(m.msg_id, m.seq)
-        if reply is None or not m.text:
+        if reply is None or not m.text or reply.discard:
             return
         reply.parts.append(m.text)
         if not reply.gap:
@@ -125,13 +142,16 @@ class Replies:
                     await self._run_block(reply, piece)
 
     async def on_tool_call(self, m: c.LlmToolCall) -> None:
-        if reply := self._track(m.msg_id, m.seq):
+        if (reply := self._track(m.msg_id, m.seq)) and not reply.discard:
             await self._run_tool_call(reply, m.call, reply.tool_calls)
             reply.tool_calls += 1
 
     async def on_done(self, m: c.LlmDone) -> None:
         reply = self._track(m.msg_id, m.seq)
         if reply is None:
+            return
+        if reply.discard:
+            await self._finish(reply, m.text, "cancelled")
             return
         if not reply.gap and "".join(reply.parts) == m.text:
             pieces = reply.splitter.finish()
@@ -195,11 +215,13 @@ class Replies:
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
             self.finished.pop(next(iter(self.finished)))
+        if reply.discard:
+            return
         try:
             with store.write(self.db):
                 conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
                                    status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
-                                   error=error, created_at=reply.created_at)
+                                   error=error, created_at=reply.created_at, ask=reply.ask, answer=reply.answer)
         except sqlite3.Error as err:
             if (why := unsaved.reason(err)) is None:
                 raise
@@ -214,9 +236,10 @@ class Replies:
             with store.write(self.db):
                 conversation.store(self.db, msg_id=note_id, role="user", kind="result",
                                    content=prompts.results_message(reply.feedback),
-                                   conversation_id=reply.conversation_id)
+                                   conversation_id=reply.conversation_id, ask=reply.ask, answer=reply.answer)
             await self.queue(reply.msg_id + "-f", "followup", depth=reply.depth + 1,
-                             conversation_id=reply.conversation_id, told=frozenset(reply.feedback))
+                             conversation_id=reply.conversation_id, told=frozenset(reply.feedback),
+                             ask=reply.ask, answer=reply.answer)
 
     async def tell(self, msg_id: str, lines: list[str]) -> None:
         """Results that come after their command (an approval's decision): a reply still streaming
@@ -224,12 +247,15 @@ class Replies:
         if (reply := self.live.get(msg_id)) is not None:
             reply.feedback.extend(lines)
             return
-        row = self.db.execute("SELECT conversation_id FROM messages WHERE id = ?", [msg_id]).fetchone()
-        conversation_id = row[0] if row else "default"
+        row = self.db.execute("SELECT conversation_id, ask, answer FROM messages WHERE id = ?", [msg_id]).fetchone()
+        if row is None:
+            return  # its conversation was deleted meanwhile: there is no one left to tell
+        conversation_id, ask, answer = row
         with store.write(self.db):
             conversation.store(self.db, msg_id=new_id("r"), role="user", kind="result",
-                               content=prompts.results_message(lines), conversation_id=conversation_id)
-        await self.queue(new_id("a"), "followup", depth=1, conversation_id=conversation_id)
+                               content=prompts.results_message(lines), conversation_id=conversation_id,
+                               ask=ask, answer=answer)
+        await self.queue(new_id("a"), "followup", depth=1, conversation_id=conversation_id, ask=ask, answer=answer)
 
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()

@@ -50,7 +50,11 @@ class Trust:
                 event = f"{who} {'redid' if m.redo else 'undid'}: {shown}"
                 if not m.redo and any(c.actor.kind == "model" for c in done.reverted):
                     event += ". Don't make these changes again unless they ask."
-                conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event)
+                where = m.conversation_id
+                if not where or not conversation.exists(self.db, where):
+                    where = conversation.current(self.db)
+                conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event,
+                                   conversation_id=where)
         except undo.Refused as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code=err.code, error=str(err)))
             return
@@ -62,8 +66,9 @@ class Trust:
         for result in done.results:
             await self.bus.publish(result)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=words))
-        await self.bus.publish(c.ChatNote(msg_id=event_id, role="user", kind="event", content=event))
-        await self.comments.on_action()
+        await self.bus.publish(c.ChatNote(msg_id=event_id, role="user", kind="event", content=event,
+                                          conversation_id=where))
+        await self.comments.on_action(where)
 
     async def on_approve(self, m: c.ApproveRequest) -> None:
         db = self.db

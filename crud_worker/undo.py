@@ -52,6 +52,22 @@ def run(db: Database, scope: Scope, target: str, *, by: Actor, redo: bool = Fals
     return done
 
 
+def run_replies(db: Database, reply_ids: list[str], *, by: Actor) -> Done:
+    """Undo every change of these replies still in effect, newest first (a retry or an edit takes back
+    the earlier attempt's). Nothing to undo is no refusal; a conflict raises Refused, all or none."""
+    done = Done()
+    if not reply_ids:
+        return done
+    marks = ",".join("?" * len(reply_ids))
+    picked = changelog.where(db, f"reply_id IN ({marks}) AND kind = 'change' AND undone_by IS NULL"
+                             " ORDER BY applied_seq DESC", reply_ids)
+    for ch in picked:
+        done.changes.append(_revert(db, ch, by))
+        done.reverted.append(ch)
+    done.results = _flip(db, picked, "undone")
+    return done
+
+
 def model_last_reply(db: Database, current_reply: str) -> str:
     """The model's newest reply, other than this one, with a change still in effect ("" if none)."""
     row = db.execute("SELECT reply_id FROM changes WHERE kind = 'change' AND actor = 'model' AND reply_id != ?"

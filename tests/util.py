@@ -33,9 +33,10 @@ class Event:
 class SseReader(threading.Thread):
     """Reads `GET /events` in a thread, keeping every event with the time it arrived."""
 
-    def __init__(self, url: str, tab: str = "", last_event_id: str = "", headers: dict | None = None):
+    def __init__(self, url: str, tab: str = "", last_event_id: str = "", headers: dict | None = None,
+                 conversation: str = ""):
         super().__init__(daemon=True)
-        self.url = f"{url}/events?tab={tab}"
+        self.url = f"{url}/events?tab={tab}" + (f"&conversation={conversation}" if conversation else "")
         self.headers = dict(headers or {})
         if last_event_id:
             self.headers["Last-Event-ID"] = last_event_id

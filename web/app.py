@@ -30,7 +30,7 @@ from web.store import Store
 log = logging.getLogger("web")
 fh_cfg.indent = False  # pretty-printing would put whitespace inside white-space: pre-wrap bubbles
 STATIC = Path(__file__).parent / "static"
-ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js")
+ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js", "conversation.js")
 
 
 def origin_guard(cfg: WebSettings):
@@ -89,7 +89,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
         bus.close()
 
     hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),
-            Link(rel="stylesheet", href="/static/app.css"),
+            Link(rel="stylesheet", href="/static/app.css"), Link(rel="stylesheet", href="/static/conversation.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
     before = [Beforeware(origin_guard(cfg))]
     guard = auth.Auth(cfg.token) if cfg.token else None

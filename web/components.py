@@ -273,8 +273,8 @@ def status_line(s: Status, swap: str | None = None) -> Div:
     return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 
-def chat_form() -> Form:
-    return Form(
+def chat_form(*hidden) -> Form:
+    return Form(*hidden,
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
                  rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE)),
         Div(Button("Send", type="submit", cls="primary"),
@@ -284,7 +284,10 @@ def chat_form() -> Form:
     )
 
 
-def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False) -> tuple:
+def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False,
+         conversation: tuple = (), chat_top=(), stream: str = "", main_attrs: dict | None = None) -> tuple:
+    """`chat_top`, `conversation` (the chat form's hidden fields), `stream` (the event stream's query)
+    and `main_attrs` come from web/conversation_ui.py."""
     return (
         Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
@@ -301,11 +304,12 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
                     trust_ui.list_controls(),
                     Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
                     cls="panel todo"),
-            Section(Div(*chat, id="chat-log", aria_live="polite"),
+            Section(chat_top, Div(*chat, id="chat-log", aria_live="polite"),
                     Div(id="chat-error", cls="error", role="alert"),
-                    chat_form(), cls="panel chat"),
+                    chat_form(*conversation), cls="panel chat"),
+            **(main_attrs or {}),
         ),
-        Div(id="bus", hx_ext="sse", sse_connect=f"/events?after={cursor}", sse_swap="message",
+        Div(id="bus", hx_ext="sse", sse_connect=f"/events?after={cursor}{stream}", sse_swap="message",
             hx_swap="none"),
         Div(id="toasts", cls="toasts", aria_live="assertive"),
     )

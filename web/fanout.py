@@ -1,5 +1,8 @@
 """SSE to every tab: one formatted string per event, an id on each, a replay buffer for
-`Last-Event-ID`, and a `reset` snapshot when a tab asks for more than the buffer holds."""
+`Last-Event-ID`, and a `reset` snapshot when a tab asks for more than the buffer holds.
+
+An event may belong to a conversation: then only the tabs showing that conversation get it (and
+tabs that follow every conversation, which asked for none); the others never see it, live or replayed."""
 
 from __future__ import annotations
 
@@ -25,33 +28,40 @@ class Fanout:
     def __init__(self, epoch: str):
         self.epoch = epoch
         self.n = 0
-        self.buffer: deque[tuple[int, str]] = deque(maxlen=REPLAY)
-        self.tabs: set[asyncio.Queue] = set()
+        self.buffer: deque[tuple[int, str | None, str]] = deque(maxlen=REPLAY)
+        self.tabs: dict[asyncio.Queue, str | None] = {}  # each tab's conversation (None: every one)
 
     @property
     def cursor(self) -> str:
         return f"{self.epoch}-{self.n}"
 
-    def emit(self, html: str) -> None:
+    def emit(self, html: str, conversation: str | None = None) -> None:
+        """To every tab, or (`conversation`) to the tabs showing it and those following all."""
         if not html:
             return
         self.n += 1
         text = sse(self.cursor, html)
-        self.buffer.append((self.n, text))
-        for q in list(self.tabs):
+        self.buffer.append((self.n, conversation, text))
+        for q, shows in list(self.tabs.items()):
+            if conversation is not None and shows is not None and shows != conversation:
+                continue
             try:
                 q.put_nowait(text)
             except asyncio.QueueFull:
                 self._drop(q)
 
+    def shown(self) -> set[str | None]:
+        """The conversations the tabs show (None: a tab following every one)."""
+        return set(self.tabs.values())
+
     def _drop(self, q: asyncio.Queue) -> None:
         """A tab too slow to keep up is cut off; its browser reconnects and replays or resets."""
-        self.tabs.discard(q)
+        self.tabs.pop(q, None)
         while not q.empty():
             q.get_nowait()
         q.put_nowait(None)
 
-    def missed(self, last_id: str) -> list[str] | None:
+    def missed(self, last_id: str, conversation: str | None = None) -> list[str] | None:
         """Events after `last_id`, or None when the buffer can't cover it (another epoch, or too old)."""
         epoch, _, n = last_id.rpartition("-")
         if epoch != self.epoch or not n.isdigit() or int(n) > self.n:
@@ -60,18 +70,20 @@ class Fanout:
         oldest = self.buffer[0][0] if self.buffer else self.n + 1
         if n < oldest - 1:
             return None
-        return [text for k, text in self.buffer if k > n]
+        return [text for k, where, text in self.buffer
+                if k > n and (where is None or conversation is None or where == conversation)]
 
-    def subscribe(self, last_id: str, snapshot: Callable[[], str]) -> tuple[asyncio.Queue, list[str]]:
+    def subscribe(self, last_id: str, snapshot: Callable[[], str],
+                  conversation: str | None = None) -> tuple[asyncio.Queue, list[str]]:
         q: asyncio.Queue = asyncio.Queue(maxsize=TAB_QUEUE)
-        initial = self.missed(last_id) if last_id else []
+        initial = self.missed(last_id, conversation) if last_id else []
         if initial is None:
             initial = [sse(self.cursor, snapshot(), event="message")]
-        self.tabs.add(q)
+        self.tabs[q] = conversation
         return q, initial
 
     def unsubscribe(self, q: asyncio.Queue) -> None:
-        self.tabs.discard(q)
+        self.tabs.pop(q, None)
 
     async def keepalive(self) -> None:
         """One comment to every tab every 15 s keeps proxies from idling the stream out."""

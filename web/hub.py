@@ -11,7 +11,7 @@ from fasthtml.common import Div
 
 from bus import contract as c
 from bus.client import Bus, JobSender, new_id
-from web import components as ui
+from web import components as ui, conversation_ui
 from web.fanout import Fanout
 from web.live import Live, stored_end
 from web.renderer import RenderCache, Renderer
@@ -21,7 +21,8 @@ from web.store import CHAT_PAGE, CHAT_PAGE_BYTES, ChatPage, Store
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
 QUIET_S = 2.0  # a reply in flight this quiet, and on no worker's active list, has lost its end
-TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health.", "settings.", "job."]
+TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health.", "settings.", "job.",
+          "conversation.changed"]
 
 
 class CrudUnavailable(Exception):
@@ -44,7 +45,7 @@ class Hub:
         self.listeners: list[Callable[[c.Msg], None]] = []  # also told of every bus message (web/mcp)
 
     async def request(self, msg: c.ChatUser | c.CrudRequest | c.UndoRequest | c.ApproveRequest | c.PolicyRequest
-                      | c.AgentCall) -> c.CrudReply:
+                      | c.AgentCall | c.ConversationRequest | c.RetryRequest) -> c.CrudReply:
         """Publish a request to the crud_worker and wait for its answer."""
         await self.startup.wait_for("crud_worker")
         if not self.live.up("crud_worker"):
@@ -69,30 +70,36 @@ class Hub:
         async for m in self.bus.messages():
             self.handle(m)
 
+    def emit_in(self, msg_id: str, html: str) -> None:
+        """An event of a reply: to the tabs showing its conversation (and those following every one)."""
+        self.fanout.emit(html, self.live.conversation_of(msg_id) if html else None)
+
     def handle(self, m: c.Msg) -> None:
         live, emit = self.live, self.fanout.emit
         for listener in self.listeners:
             listener(m)
         match m:
             case c.LlmDelta():
-                emit(live.on_delta(m))
+                self.emit_in(m.msg_id, live.on_delta(m))
             case c.LlmStart():
-                emit(live.on_start(m))
+                self.emit_in(m.msg_id, live.on_start(m))
             case c.LlmToolCall():
-                emit(live.on_tool_call(m))
+                self.emit_in(m.msg_id, live.on_tool_call(m))
             case c.LlmDone() | c.LlmError():
                 self.end(m)
             case c.CommandResult():
-                emit(live.on_result(m))
+                self.emit_in(m.msg_id, live.on_result(m))
             case c.TaskChanged():
                 emit(live.on_task(m))
             case c.ChatUser():
-                emit(live.on_chat_user(m))
+                emit(live.on_chat_user(m), m.conversation_id)
             case c.ReplyQueued():
-                emit(live.on_queued(m))
+                emit(live.on_queued(m), m.conversation_id)
+            case c.ConversationChanged():
+                self.on_conversation(m)
             case c.ChatNote():
                 note = ui.note(m.msg_id, m.kind, m.content, live.results)
-                emit(ui.to_html(Div(note, hx_swap_oob="beforeend:#chat-log")))
+                emit(ui.to_html(Div(note, hx_swap_oob="beforeend:#chat-log")), m.conversation_id or None)
             case c.UiAlert():
                 emit(ui.to_html(ui.toast(m.text)))
             case c.SettingChanged(key="model", value=value):
@@ -115,12 +122,12 @@ class Hub:
         if view is None:
             return
         if self.live.rendered(view.id, view.text) is not None:
-            self.fanout.emit(self.live.final(view))
+            self.emit_in(view.id, self.live.final(view))
             return
 
         async def render_then_emit() -> None:
             await self.renderer.render(view.id, view.text)
-            self.fanout.emit(self.live.final(view))
+            self.emit_in(view.id, self.live.final(view))
 
         task = asyncio.create_task(render_then_emit())
         self._ending.add(task)
@@ -157,18 +164,34 @@ class Hub:
                 self.live.hear(view.id)  # ask at most once per quiet spell
                 await self.bus.publish(c.LlmResend(msg_id=view.id))
 
-    def _page(self) -> tuple[ChatPage, list[ui.ReplyView]]:
-        """The newest page of the conversation as stored, and the replies the database doesn't hold yet."""
-        page = self.store.messages()
-        shown = {m.id for m in page.messages}
-        recent = [v for v in [*self.live.ended.values(), *self.live.replies.values()] if v.id not in shown]
-        stored_elsewhere = self.store.existing(v.id for v in recent)  # older than this page: not shown
-        return page, [v for v in recent if v.id not in stored_elsewhere]
+    def on_conversation(self, m: c.ConversationChanged) -> None:
+        """The list changed in every tab (each highlights its own); a tab showing the conversation re-reads
+        its messages when its attempts changed, and is told when it was deleted."""
+        items = self.store.conversations()
+        for shown in self.fanout.shown():
+            if shown is None:
+                continue
+            current = self.store.conversation(shown) or self.store.conversation(c.DEFAULT_CONVERSATION)
+            self.fanout.emit(ui.to_html(conversation_ui.drawer(items, current, swap="true")), shown)
+        if m.op == "attempts":
+            self.fanout.emit(self.chat_log_swap(m.conversation_id), m.conversation_id)
+        elif m.op == "delete":
+            self.fanout.emit(ui.to_html(conversation_ui.gone(m.conversation_id)), m.conversation_id)
 
-    async def warm(self) -> None:
+    def _page(self, conversation_id: str) -> tuple[ChatPage, list[ui.ReplyView], dict]:
+        """The newest page of the conversation as stored, the replies the database doesn't hold yet, and
+        its attempts."""
+        page = self.store.messages(conversation_id)
+        attempts = self.store.attempts(conversation_id)
+        shown = {m.id for m in page.messages}
+        recent = [v for v in self.live.shown_live(conversation_id, attempts) if v.id not in shown]
+        stored_elsewhere = self.store.existing(v.id for v in recent)  # older than this page, or hidden: not shown
+        return page, [v for v in recent if v.id not in stored_elsewhere], attempts
+
+    async def warm(self, conversation_id: str) -> None:
         """Render (off the event loop) every ended reply the page will show, so that `chat_items`, which
         runs without a pause between reading the state and subscribing a tab, finds them cached."""
-        page, unstored = self._page()
+        page, unstored, _ = self._page(conversation_id)
         for m in page.messages:
             if m.role == "assistant" and m.content:
                 await self.renderer.render(m.id, m.content)
@@ -176,8 +199,9 @@ class Hub:
             if v.status not in ("queued", "streaming") and v.text:
                 await self.renderer.render(v.id, v.text)
 
-    def chat_items(self) -> list:
-        page, unstored = self._page()
+    def chat_items(self, conversation_id: str) -> list:
+        page, unstored, attempts = self._page(conversation_id)
+        models = self.live.status().models
         messages = page.messages
         results = self.live.results_for([m.id for m in messages if m.role == "assistant" or m.kind == "agent"])
         items = []
@@ -187,6 +211,7 @@ class Hub:
         for m in messages:
             if m.role == "user" and m.kind in ("chat", "help"):
                 items.append(ui.user_bubble(m.id, m.content))
+                items.append(conversation_ui.user_bar(conversation_id, m.id, attempts.get(m.id)))
             elif m.role == "user":
                 items.append(ui.note(m.id, m.kind, m.content, results))
             elif m.role == "assistant":
@@ -195,12 +220,18 @@ class Hub:
                 view = ui.ReplyView(id=m.id, kind=m.kind, status=m.status, text=m.content, error=m.error or "",
                                     model=m.model or "")
                 items.append(ui.reply_bubble(view, results, rendered=self.live.rendered(m.id, m.content)))
-        items.extend(self.live.bubble(view) for view in unstored)
+                if m.kind in ("chat", "help"):
+                    items.append(conversation_ui.reply_bar(conversation_id, m.id, attempts.get(m.id), models))
+        for view in unstored:
+            items += [self.live.bubble(view), self.live.reply_bar(conversation_id, view, attempts.get(view.id))]
         items.extend(ui.job_card(j) for j in self.live.jobs.values() if j.state == "running")
         return items
 
-    def snapshot(self) -> str:
+    def chat_log_swap(self, conversation_id: str) -> str:
+        return ui.to_html(Div(*self.chat_items(conversation_id), id="chat-log", hx_swap_oob="true",
+                              aria_live="polite"))
+
+    def snapshot(self, conversation_id: str) -> str:
         """Everything a tab shows, as out-of-band swaps: sent when a reconnect can't be replayed."""
-        log_div = Div(*self.chat_items(), id="chat-log", hx_swap_oob="true", aria_live="polite")
         status = ui.status_line(self.live.status(), swap="true")
-        return ui.to_html(log_div) + self.live.task_list_swap() + ui.to_html(status)
+        return self.chat_log_swap(conversation_id) + self.live.task_list_swap() + ui.to_html(status)

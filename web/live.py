@@ -12,7 +12,7 @@ from bus import contract as c
 from commands import bang
 from commands.ids import commands_of, is_tool_call_id, tool_call_id
 from commands.splitter import Block, CommandSplitter, Hidden, Piece, Thinking
-from web import components as ui, trust_ui
+from web import components as ui, conversation_ui, trust_ui
 from web.render import Rendered
 from web.renderer import RenderCache
 from web.store import ChipResult, StoredMessage, Store
@@ -38,8 +38,16 @@ class Live:
         self.chosen_model = store.setting("model")
         self.jobs: OrderedDict[str, c.JobProgress] = OrderedDict()
         self.heard: dict[str, float] = {}  # when each reply in flight last had news
+        # Each reply's conversation and the chat reply whose attempt it is, as `chat.user` / `reply.queued`
+        # said ("" if we joined it late: its events then go only to tabs following every conversation).
+        self.where: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
-    def open_reply(self, msg_id: str, kind: str = "chat") -> tuple[ui.ReplyView, bool]:
+    def open_reply(self, msg_id: str, kind: str = "chat", conversation: str = "",
+                   answer: str = "") -> tuple[ui.ReplyView, bool]:
+        if conversation:
+            self.where[msg_id] = (conversation, answer)
+            while len(self.where) > RESULTS_KEEP:
+                self.where.popitem(last=False)
         if msg_id in self.replies:
             return self.replies[msg_id], False
         if msg_id in self.ended:
@@ -50,17 +58,48 @@ class Live:
         self.next_seq[msg_id] = 0
         return view, True
 
+    def conversation_of(self, msg_id: str) -> str:
+        """The reply's conversation ("" when unknown: its events go only to tabs following every one)."""
+        if msg_id in self.where:
+            return self.where[msg_id][0]
+        return self.store.conversation_of(msg_id) or ""
+
     def on_chat_user(self, m: c.ChatUser) -> str:
-        view, new = self.open_reply(m.reply_id)
+        if m.edit_of:
+            return ""  # shown once the crud_worker took it (`conversation.changed`): it may be refused
+        view, new = self.open_reply(m.reply_id, conversation=m.conversation_id, answer=m.reply_id)
         if not new:
             return ""
+        text = m.text.strip()
         card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
-        return ui.to_html(Div(ui.user_bubble(m.msg_id, m.text.strip()), card, self.bubble(view),
+        return ui.to_html(Div(ui.user_bubble(m.msg_id, text),
+                              conversation_ui.user_bar(m.conversation_id, m.msg_id, None),
+                              card, self.bubble(view), self.reply_bar(m.conversation_id, view),
                               hx_swap_oob="beforeend:#chat-log"))
 
     def on_queued(self, m: c.ReplyQueued) -> str:
-        view, new = self.open_reply(m.msg_id, m.kind)
-        return ui.to_html(Div(self.bubble(view), hx_swap_oob="beforeend:#chat-log")) if new else ""
+        view, new = self.open_reply(m.msg_id, m.kind, m.conversation_id, m.answer)
+        if not new:
+            return ""
+        return ui.to_html(Div(self.bubble(view), self.reply_bar(m.conversation_id, view),
+                              hx_swap_oob="beforeend:#chat-log"))
+
+    def reply_bar(self, conversation_id: str, view: ui.ReplyView, attempt=None) -> Div | str:
+        """A chat reply's Retry and attempts switcher (a follow-up or a comment has none)."""
+        if view.kind not in ("chat", "help"):
+            return ""
+        if attempt is None:
+            attempt = self.store.attempts(conversation_id).get(view.id)
+        return conversation_ui.reply_bar(conversation_id, view.id, attempt, self.status().models)
+
+    def shown_live(self, conversation_id: str, chosen: dict) -> list[ui.ReplyView]:
+        """Replies in flight or just ended in this conversation, but not of an attempt not chosen."""
+        out = []
+        for v in [*self.ended.values(), *self.replies.values()]:
+            where, answer = self.where.get(v.id, ("", ""))
+            if where == conversation_id and (answer not in chosen or chosen[answer].chosen):
+                out.append(v)
+        return out
 
     def _stream(self, msg_id: str, seq: int) -> ui.ReplyView | None:
         """The live view a stream message belongs to; after a gap the display waits for `done` to heal."""

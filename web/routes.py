@@ -13,7 +13,7 @@ from bus import contract as c
 from bus.client import new_id
 from bus.contract import MAX_NAME
 from commands import bang
-from web import components as ui, trust_routes
+from web import components as ui, conversation_routes, trust_routes
 from web.edge import ascii_id, msg_id_ok
 from web.hub import CrudUnavailable, Hub
 
@@ -36,13 +36,20 @@ def index(req: Request):
     """Built in a worker thread (a sync route), as the list of thousands of tasks takes a while; the
     replies on the page are rendered first, on the event loop's render process."""
     hub = hub_of(req)
-    anyio.from_thread.run(hub.warm)
+    shown, unknown = conversation_routes.resolve(req, req.query_params.get("c", ""))
+    if unknown:
+        return unknown
+    anyio.from_thread.run(hub.warm, shown)
     return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
-                   chat=hub.chat_items(), sign_out=req.app.state.signed_in)
+                   chat=hub.chat_items(shown), sign_out=req.app.state.signed_in,
+                   **conversation_routes.page_parts(hub, shown))
 
 
-async def chat(req: Request, msg: str = ""):
+async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: str = ""):
     hub = hub_of(req)
+    where, unknown = conversation_routes.resolve(req, conversation_id)
+    if unknown:
+        return unknown
     text = msg.strip()
     if not text:
         return refuse("#chat-error", "Type a message first.")
@@ -58,15 +65,23 @@ async def chat(req: Request, msg: str = ""):
             return await choose_model(req, name, "#chat-error")
         case bang.Pull(name):
             return await start_pull(req, name, "#chat-error")
+        case bang.NewChat():
+            return await conversation_routes.create(req)
     try:
         if isinstance(command, bang.SelfTest):
             await hub.request(c.CrudRequest(req_id=new_id("q"), op="selftest"))
             return clear("#chat-error")
         user_id, reply_id = new_id("u"), new_id("a")
-        reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text))
+        if edit_of and not msg_id_ok(edit_of):
+            return refuse("#chat-error", "There is no such message to edit.")
+        reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text,
+                                             conversation_id=where, edit_of=edit_of))
     except CrudUnavailable as err:
         return refuse("#chat-error", str(err))
     if not reply.ok:
+        if reply.code == "unknown":
+            return conversation_routes.missing(where) if "conversation" in reply.error else \
+                Response(reply.error, status_code=404, media_type="text/plain")
         return refuse("#chat-error", reply.error)
     # The bubbles reach every tab, this one too, over its event stream: on one ordered connection a
     # bubble always arrives before its reply's first delta, which a POST response can't promise.
@@ -125,7 +140,7 @@ async def _task_request(req: Request, **fields) -> Response | str:
         return refuse("#task-error", f"Couldn't do that: the name is over {MAX_NAME} characters.")
     try:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=f"{req.method} {req.url.path}",
-                                                        **fields))
+                                                        conversation_id=conversation_routes.tab_of(req), **fields))
     except CrudUnavailable as err:
         return refuse("#task-error", str(err))
     if not reply.ok:
@@ -161,12 +176,16 @@ async def poke(req: Request):
     return await _task_request(req, op="poke")
 
 
-async def events(req: Request, after: str = ""):
+async def events(req: Request, after: str = "", conversation: str = ""):
+    """`conversation`: only its events (and the list's, the status'); without, every conversation's."""
     hub = hub_of(req)
+    if conversation and not msg_id_ok(conversation):
+        return conversation_routes.missing(conversation)
+    shown = conversation or hub.store.newest_conversation()  # what a snapshot shows
     last_id = req.headers.get("last-event-id") or after
-    if last_id and hub.fanout.missed(last_id) is None:
-        await hub.warm()  # a snapshot may be needed: its replies rendered first
-    q, initial = hub.fanout.subscribe(last_id, hub.snapshot)
+    if last_id and hub.fanout.missed(last_id, conversation or None) is None:
+        await hub.warm(shown)  # a snapshot may be needed: its replies rendered first
+    q, initial = hub.fanout.subscribe(last_id, lambda: hub.snapshot(shown), conversation or None)
     return StreamingResponse(hub.fanout.stream(q, initial), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -206,3 +225,4 @@ def register(app) -> None:
     app.route("/tasks/{task_id:int}", methods=["PUT"])(rename_task)
     app.route("/tasks/{task_id:int}", methods=["DELETE"])(delete_task)
     trust_routes.register(app)
+    conversation_routes.register(app)

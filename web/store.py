@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from bus.contract import TaskRow
+from bus.contract import DEFAULT_CONVERSATION, TaskRow
 
 CHAT_PAGE = 100  # the page shows at most the last CHAT_PAGE messages
 CHAT_PAGE_BYTES = 500_000  # and at most this many bytes of their text (the newest is always shown)
@@ -50,6 +50,23 @@ class StoredChange(msgspec.Struct):
     agent: str = ""  # actor "agent": its name
 
 
+class StoredConversation(msgspec.Struct):
+    id: str
+    title: str  # "" until its first message names it
+    created_at: str
+    updated_at: str  # last activity
+
+
+class Attempt(msgspec.Struct, frozen=True):
+    """One attempt of a retried reply or an edited message: its place in its group, and its group's size."""
+
+    id: str
+    n: int
+    of: int
+    chosen: bool
+    ids: tuple[str, ...]  # the group's attempts, in order
+
+
 class ChatPage(msgspec.Struct):
     messages: list[StoredMessage]  # oldest first
     older: bool  # the conversation has messages before these
@@ -82,15 +99,65 @@ class Store:
     def tasks(self) -> list[TaskRow]:
         return [TaskRow.from_row(r) for r in self._rows(f"SELECT {TaskRow.COLUMNS} FROM tasks ORDER BY priority, id")]
 
-    def messages(self, conversation_id: str = "default", limit: int = CHAT_PAGE,
+    def messages(self, conversation_id: str = DEFAULT_CONVERSATION, limit: int = CHAT_PAGE,
                  max_bytes: int = CHAT_PAGE_BYTES) -> ChatPage:
-        """The newest messages, bounded by count and by the UTF-8 bytes of their text."""
+        """The newest messages shown (the chosen attempts'), bounded by count and by the UTF-8 bytes of their text."""
         rows = self._rows(
             "SELECT id, role, kind, content, status, model, error, created_at,"
             " SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
-            " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
+            " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
         kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[8] <= max_bytes]
         return ChatPage([StoredMessage(*r[:8]) for r in reversed(kept)], older=len(rows) > len(kept))
+
+    def all_messages(self, conversation_id: str) -> list[StoredMessage]:
+        """Every message shown in the conversation, oldest first (for an export: no page limit)."""
+        return [StoredMessage(*r) for r in self._rows(
+            "SELECT id, role, kind, content, status, model, error, created_at FROM messages"
+            " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at, rowid", (conversation_id,))]
+
+    def conversations(self) -> list[StoredConversation]:
+        """Every conversation, the most recently active first."""
+        return [StoredConversation(*r) for r in self._rows(
+            "SELECT id, title, created_at, updated_at FROM conversations ORDER BY updated_at DESC, rowid DESC")]
+
+    def conversation(self, conversation_id: str) -> StoredConversation | None:
+        """The conversation, or None; the default one exists before its first message."""
+        rows = self._rows("SELECT id, title, created_at, updated_at FROM conversations WHERE id = ?",
+                          (conversation_id,))
+        if rows:
+            return StoredConversation(*rows[0])
+        return StoredConversation(DEFAULT_CONVERSATION, "", "", "") if conversation_id == DEFAULT_CONVERSATION else None
+
+    def newest_conversation(self) -> str:
+        rows = self._rows("SELECT id FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT 1")
+        return rows[0][0] if rows else DEFAULT_CONVERSATION
+
+    def conversation_of(self, msg_id: str) -> str | None:
+        rows = self._rows("SELECT conversation_id FROM messages WHERE id = ?", (msg_id,))
+        return rows[0][0] if rows else None
+
+    def attempts(self, conversation_id: str) -> dict[str, Attempt]:
+        """The conversation's attempts (retried replies, edited messages) by id."""
+        groups: dict[str, list[tuple[str, int, int]]] = {}
+        for id_, grp, n, chosen in self._rows("SELECT id, grp, n, chosen FROM attempts WHERE conversation_id = ?"
+                                              " ORDER BY grp, n", (conversation_id,)):
+            groups.setdefault(grp, []).append((id_, n, chosen))
+        out = {}
+        for members in groups.values():
+            ids = tuple(m[0] for m in members)
+            for k, (id_, _, chosen) in enumerate(members):
+                out[id_] = Attempt(id=id_, n=k + 1, of=len(members), chosen=bool(chosen), ids=ids)
+        return out
+
+    def last_turn(self, conversation_id: str) -> tuple[str, str]:
+        """The conversation's newest shown chat message of the person, and its newest chat reply ("" if none)."""
+        user = self._rows("SELECT id FROM messages WHERE conversation_id = ? AND role = 'user' AND kind = 'chat'"
+                          " AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1", (conversation_id,))
+        if not user:
+            return "", ""
+        reply = self._rows("SELECT id FROM messages WHERE ask = ? AND role = 'assistant' AND answer = id"
+                           " AND hidden = 0 ORDER BY created_at DESC LIMIT 1", (user[0][0],))
+        return user[0][0], reply[0][0] if reply else ""
 
     def message(self, msg_id: str) -> StoredMessage | None:
         rows = self._rows("SELECT id, role, kind, content, status, model, error, created_at FROM messages"

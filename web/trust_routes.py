@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from bus import contract as c
 from bus.client import new_id
 from web import trust_ui
+from web.conversation_ui import tab_of
 from web.hub import CrudUnavailable, Hub
 
 POLICY_ACTIONS = trust_ui.MUTATING
@@ -50,7 +51,7 @@ async def _undo(req: Request, scope: str, target: str = "", redo: bool = False) 
     if len(target) > 200:
         return JSONResponse({"ok": False, "error": "there is no such id"}, status_code=404)
     return await _ask(req, c.UndoRequest(req_id=new_id("q"), scope=scope, target=target, redo=redo, by=by,
-                                         route=_route(req)))
+                                         route=_route(req), conversation_id=tab_of(req)))
 
 
 async def undo_reply(req: Request, reply_id: str):

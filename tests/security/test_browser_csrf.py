@@ -24,7 +24,8 @@ async function attack() {{
   const writes = [["POST", "/tasks", "name=fetched+task+{mark}"], ["POST", "/tasks/{task}/toggle", ""],
                   ["POST", "/chat", "msg=fetched+chat+{mark}"], ["POST", "/poke", ""],
                   ["POST", "/tasks/order", "ids={task}"], ["PUT", "/tasks/{task}", "name=renamed+{mark}"],
-                  ["DELETE", "/tasks/{task}", ""]];
+                  ["DELETE", "/tasks/{task}", ""], ["POST", "/conversations", ""],
+                  ["DELETE", "/conversations/default", ""]];
   const results = [];
   for (const [method, path, body] of writes) {{
     try {{
@@ -77,7 +78,8 @@ class EvilSite:
 def state(stack) -> tuple:
     with stack.db() as db:
         return (db.execute("SELECT id, name, done, priority FROM tasks ORDER BY id").fetchall(),
-                db.execute("SELECT count(*) FROM messages WHERE role = 'user'").fetchone()[0])
+                db.execute("SELECT count(*) FROM messages WHERE role = 'user'").fetchone()[0],
+                db.execute("SELECT id, title FROM conversations ORDER BY id").fetchall())
 
 
 def test_another_origins_page_cannot_write(stack, fake_ollama, browser):
@@ -96,8 +98,8 @@ def test_another_origins_page_cannot_write(stack, fake_ollama, browser):
             landed = sink.content()
     finally:
         context.close()
-    STATS["security"]["cross-origin browser writes tried"] += len(results)  # 7 fetches and the form
-    assert len(results) == 8, results
+    STATS["security"]["cross-origin browser writes tried"] += len(results)  # 9 fetches and the form
+    assert len(results) == 10, results
     assert "cross-origin request refused" in landed, "the form POST reached the app and was refused"
     assert "read /health blocked" in results, "and the page cannot read the app's answers (no CORS)"
     assert state(stack) == before, "nothing the page sent took effect"

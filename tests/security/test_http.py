@@ -20,7 +20,11 @@ WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"
           ("POST", "/undo/last", {"by": "anyone"}), ("POST", "/redo/last", None), ("POST", "/undo/reply/x", None),
           ("POST", "/undo/command/x:0", None), ("POST", "/undo/change/{seq}", None), ("POST", "/redo/command/x:0", None),
           ("POST", "/approve/x:0", {"decision": "allow"}), ("POST", "/settings/ask", {"action": "delete", "policy": "off"}),
-          ("POST", "/mcp", None)]  # an agent's tool call (a foreign Origin is refused on every method there)
+          ("POST", "/mcp", None),  # an agent's tool call (a foreign Origin is refused on every method there)
+          # conversations: new, open, rename, delete, retry, choose an attempt
+          ("POST", "/conversations", None), ("POST", "/conversations/default/open", None),
+          ("POST", "/conversations/default/rename", {"title": "renamed!"}), ("DELETE", "/conversations/default", None),
+          ("POST", "/conversations/default/retry", None), ("POST", "/conversations/default/attempts/x", None)]
 
 
 def test_the_default_host_is_loopback():
@@ -72,7 +76,9 @@ def snapshot_of(stack) -> tuple:
                            " ORDER BY id").fetchall(),
                 db.execute("SELECT id, kind, content FROM messages WHERE role = 'user' AND content NOT LIKE"
                            " '%control %' ORDER BY id").fetchall(),
-                db.execute("SELECT key, value FROM settings WHERE key LIKE 'ask%' ORDER BY key").fetchall())
+                db.execute("SELECT key, value FROM settings WHERE key LIKE 'ask%' ORDER BY key").fetchall(),
+                db.execute("SELECT id, title FROM conversations ORDER BY id").fetchall(),
+                db.execute("SELECT id, chosen FROM attempts ORDER BY id").fetchall())
 
 
 @pytest.mark.parametrize("origin", [EVIL, "null", "http://127.0.0.1:1", "http://127.0.0.1.evil.example",

@@ -53,3 +53,16 @@ def test_a_tab_too_slow_to_keep_up_is_cut_off_and_its_stream_ends():
 
     chunks = asyncio.run(drain())
     assert len(chunks) == 1 and chunks[0].startswith("retry:")
+
+
+def test_a_conversations_events_reach_only_the_tabs_showing_it_live_and_on_replay():
+    f = Fanout("ep")
+    on_a, _ = f.subscribe("", snapshot=str, conversation="a")
+    on_b, _ = f.subscribe("", snapshot=str, conversation="b")
+    every, _ = f.subscribe("", snapshot=str)
+    f.emit("<p>in a</p>", "a")
+    f.emit("<p>the list</p>")
+    assert [q.qsize() for q in (on_a, on_b, every)] == [2, 1, 2]
+    assert "in a" not in on_b.get_nowait()
+    assert [("in a" in m) for m in f.missed("ep-0", "b")] == [False]
+    assert len(f.missed("ep-0", "a")) == 2 and len(f.missed("ep-0")) == 2

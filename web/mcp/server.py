@@ -156,7 +156,8 @@ class Agents:
             body = msgspec.json.encode({"tasks": store.tasks()}).decode()
             return [ReadResourceContents(body, "application/json")]
         if str(uri) == tools.CHAT_URI:
-            lines = [f"{who(m.role, m.kind)}: {m.content}" for m in store.messages(limit=CHAT_LINES).messages]
+            recent = store.messages(store.newest_conversation(), limit=CHAT_LINES).messages  # where the person last was
+            lines = [f"{who(m.role, m.kind)}: {m.content}" for m in recent]
             return [ReadResourceContents("\n".join(lines) or "(no messages yet)", "text/plain")]
         raise Refused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
 
