@@ -210,9 +210,16 @@ class Usage(Msg, kw_only=True, omit_defaults=True):
 
 
 class Timing(Msg, kw_only=True, omit_defaults=True):
+    """Measured by the llm_worker, the one process that sees the stream: `first_token_ms` from the
+    request to the first text or thinking (None: nothing came), `total_ms` to the stream's end, and
+    `tokens_per_s` the model's generation rate: the completion tokens after the first, over the time
+    from the first to the last token (None where the server did not count its tokens, or sent them
+    all at once: unknown, never 0)."""
+
     queued_ms: float = 0.0
     first_token_ms: float | None = None
     total_ms: float = 0.0
+    tokens_per_s: float | None = None
 
 
 class LlmDone(Msg, kw_only=True, omit_defaults=True):
@@ -229,6 +236,24 @@ class LlmDone(Msg, kw_only=True, omit_defaults=True):
     # Why the reply ended, when a person should know: "length" (cut at the model's token limit) or
     # "too_long" (stopped by us at GHOSTWIRE_MAX_REPLY_CHARS); "" for a reply that simply finished.
     stop_reason: str = ""  # a str, not a Literal: an unknown reason from a newer worker must not drop the end
+
+
+class ReplyStats(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → all: a reply's figures, published once the reply is stored with them (so a page
+    loaded later shows the same). The model as the worker named it (a path where the server names
+    its models by path); the llm_worker's Timing and the server's Usage as they came (None: unknown,
+    never 0); `commands` run while the reply streamed and at its end, and the time the crud_worker
+    spent running them (`commands_ms`, 0.0 when there were none). Receivers may rely on every figure
+    being measured by the process that saw it, and on at most one ReplyStats per stored reply."""
+
+    msg_id: str
+    model: str = ""
+    first_token_ms: float | None = None
+    tokens_per_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    commands: int = 0
+    commands_ms: float = 0.0
 
 
 class LlmError(Msg, kw_only=True, omit_defaults=True):
@@ -331,6 +356,7 @@ TOPICS: dict[str, type[Msg]] = {
     "task.changed": TaskChanged,
     "command.result": CommandResult,
     "reply.queued": ReplyQueued,
+    "reply.stats": ReplyStats,
     "llm.start": LlmStart,
     "llm.delta": LlmDelta,
     "llm.tool_call": LlmToolCall,

@@ -7,7 +7,9 @@ import time
 
 from sqlite_utils import Database
 
-from bus.contract import JobMessage, LlmJob, ReplyKind, Usage
+import msgspec
+
+from bus.contract import JobMessage, LlmJob, ReplyKind, ReplyStats, Usage
 from crud_worker import prompts, tasks
 from commands.schema import tool_definitions
 from crud_worker.db import now
@@ -20,14 +22,15 @@ JOB_TTL_S = 20.0
 
 def store(db: Database, *, msg_id: str, role: str, kind: str, content: str, status: str = "done",
           conversation_id: str = "default", model: str = "", usage: Usage | None = None, error: str = "",
-          created_at: str | None = None) -> bool:
+          created_at: str | None = None, stats: ReplyStats | None = None) -> bool:
     """Insert a message once; a replay of the same id changes nothing. Returns whether it was new."""
     cur = db.execute(
         "INSERT OR IGNORE INTO messages (id, conversation_id, role, kind, content, status, model, usage, error,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, stats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [msg_id, conversation_id, role, kind, content, status, model or None,
          json.dumps({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens})
-         if usage else None, error or None, created_at or now()],
+         if usage else None, error or None, created_at or now(),
+         msgspec.json.encode(stats).decode() if stats else None],
     )
     return cur.rowcount == 1
 

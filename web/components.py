@@ -12,10 +12,10 @@ import msgspec
 from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, TaskRow
+from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
-from web import render, trust_ui
+from web import render, reply_meta, trust_ui
 from web.store import ChipResult
 
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
@@ -60,6 +60,7 @@ class ReplyView:
     error: str = ""
     model: str = ""
     stop_reason: str = ""  # llm.done's: "length" or "too_long" get a note under the reply
+    stats: ReplyStats | None = None  # reply.stats: the quiet line of figures under an ended reply
 
 
 def chip_id(command_id: str) -> str:
@@ -142,7 +143,8 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
     elif empty:  # a real server can end a reply having written nothing: say so, never an empty bubble
         tail.append(P("The model returned nothing. Try again, or rephrase.", cls="meta"))
     if not live:
-        tail.append(trust_ui.undo_all(r.id, results))
+        tail += [trust_ui.undo_all(r.id, results), reply_meta.copy_button(r.id, r.text)]
+    tail.append(reply_meta.line(r.id, r.stats))
     meta = model_label(r.id, r.model)
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap)

@@ -86,6 +86,8 @@ class Hub:
                 emit(live.on_chat_user(m))
             case c.ReplyQueued():
                 emit(live.on_queued(m))
+            case c.ReplyStats():
+                emit(live.on_stats(m))
             case c.ChatNote():
                 emit(ui.to_html(Div(ui.note(m.msg_id, m.kind, m.content), hx_swap_oob="beforeend:#chat-log")))
             case c.UiAlert():
@@ -147,6 +149,7 @@ class Hub:
         for view in self.live.quiet(QUIET_S):
             stored = self.store.message(view.id)
             if stored is not None and stored.role == "assistant":
+                view.stats = stored.stats  # its reply.stats was lost with its end
                 self.end(stored_end(stored))
             elif view.status == "streaming" and view.id not in active:
                 self.live.hear(view.id)  # ask at most once per quiet spell
@@ -188,7 +191,7 @@ class Hub:
                 if m.kind == "comment" and m.status == "cancelled" and not m.content:
                     continue
                 view = ui.ReplyView(id=m.id, kind=m.kind, status=m.status, text=m.content, error=m.error or "",
-                                    model=m.model or "")
+                                    model=m.model or "", stats=m.stats)
                 items.append(ui.reply_bubble(view, results, rendered=self.live.rendered(m.id, m.content)))
         items.extend(self.live.bubble(view) for view in unstored)
         items.extend(ui.job_card(j) for j in self.live.jobs.values() if j.state == "running")
