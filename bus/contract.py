@@ -71,14 +71,37 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     conversation_id: str = "default"
 
 
+class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A task in the task list's export file: its name and whether it is done (ids stay with the list)."""
+
+    name: str
+    done: bool = False
+
+
+EXPORT_FORMAT = "ghostwire.tasks"
+
+
+class TaskExport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The task list as a file: `GET /tasks/export.json` writes it, `POST /tasks/import` reads it back
+    (anything else is refused whole). Tasks in list order."""
+
+    format: Literal["ghostwire.tasks"]
+    version: Literal[1]
+    tasks: list[ExportedTask]
+    exported_at: str = ""
+
+
 class CrudRequest(Msg, kw_only=True, omit_defaults=True):
-    """web → crud_worker: a person's click on the todo list."""
+    """web → crud_worker: a person's click on the todo list. An `import` adds `tasks` at the end of the
+    list in one transaction (all or none), logged as one group under `req_id` (the changes' `reply_id`,
+    so `undo/reply/{req_id}` takes it all back) and announced as one `task.changed` reorder."""
 
     req_id: str
-    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model"]
+    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model", "import"]
     task_id: int | None = None
     name: str | None = None
     ids: list[int] | None = None
+    tasks: list[ExportedTask] | None = None
     route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
 
 
@@ -140,6 +163,9 @@ class TaskRow(Msg, kw_only=True, omit_defaults=True):
 
 
 class TaskChanged(Msg, kw_only=True, omit_defaults=True):
+    """One change to the list. `change_seq` counts the list's changes; a receiver that sees it skip
+    re-reads the list (an import's many inserts are announced so: one reorder with the newest seq)."""
+
     op: Literal["insert", "update", "delete", "reorder"]
     origin: Literal["user", "model"]
     task: TaskRow | None = None

@@ -28,7 +28,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
     kind: Literal["person", "model", "client"]
     route: str = ""  # the person: which route ("POST /tasks/3/toggle")
-    reply_id: str = ""  # the model: which reply and command
+    reply_id: str = ""  # the model: which reply and command; the person: which import (one group to undo)
     command_id: str = ""
 
     def origin(self) -> Literal["user", "model"]:

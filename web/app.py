@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
-from web import auth, routes
+from web import auth, routes, transfer
 from web.edge import BodyLimit
 from web.hub import TOPICS, Hub
 from web.store import Store
@@ -105,6 +105,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.signed_in = bool(guard)  # the page shows "Sign out"
     routes.register(app)
+    transfer.register(app)
     if guard:
         app.route("/login", methods=["GET"])(guard.login_page)
         app.route("/login", methods=["POST"])(guard.login_post)

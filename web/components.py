@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import msgspec
 
-from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
+from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr, Option,
                              P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
 from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow
@@ -271,6 +271,20 @@ def status_line(s: Status, swap: str | None = None) -> Div:
     return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 
+def transfer_controls() -> Div:
+    """Export the list as a file, import one (web/transfer.py); an import's outcome shows beside them."""
+    return Div(A("Export", href="/tasks/export.json", download="ghostwire-tasks.json", cls="export-link",
+                 aria_label="Export the task list as JSON"),
+               Form(Label("Import", Input(type="file", name="file", accept="application/json,.json",
+                                          hx_post="/tasks/import", hx_encoding="multipart/form-data",
+                                          hx_trigger="change", hx_swap="none", id="import-file",
+                                          aria_label="Import tasks from a JSON export"),
+                          cls="import-label"),
+                    id="import-form", hx_on__after_request="this.reset()"),
+               Div(id="import-result", aria_live="polite"),
+               cls="transfer")
+
+
 def chat_form() -> Form:
     return Form(
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
@@ -296,7 +310,7 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
-                    trust_ui.list_controls(),
+                    trust_ui.list_controls(), transfer_controls(),
                     Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
                     cls="panel todo"),
             Section(Div(*chat, id="chat-log", aria_live="polite"),

@@ -8,15 +8,11 @@ as 0. The line is always rendered (empty until the figures come) so a later swap
 
 from __future__ import annotations
 
-import re
-
 from fasthtml.common import Button, Div, Span
 
 from bus.contract import ReplyStats
-from commands.splitter import Prose, split_all
 
 UNKNOWN = "not reported by the model server"
-_GAPS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 def line_id(msg_id: str) -> str:
@@ -53,16 +49,10 @@ def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     return Div(*parts, cls="reply-meta", id=line_id(msg_id), hx_swap_oob=swap)
 
 
-def copy_text(text: str) -> str:
-    """What Copy puts on the clipboard: the reply's markdown as the model wrote it, without the command
-    blocks (shown as chips, never as text) and its thinking."""
-    prose = "".join(p.text for p in split_all(text) if isinstance(p, Prose))
-    return _GAPS.sub("\n\n", prose).strip()  # a command taken out leaves no run of blank lines
-
-
 def copy_button(msg_id: str, text: str) -> Button | str:
-    source = copy_text(text)
-    if not source:
+    """Copy puts the reply's text on the clipboard as the page shows it (rendered: no markdown marks),
+    without its chips and its thinking (app.js reads it from the bubble, so the page carries no copy)."""
+    if not text.strip():
         return ""
-    return Button("Copy", type="button", cls="copy", data_copy=source, id=f"copy-{msg_id}",
-                  aria_label="Copy this reply's text (markdown)", title="Copy the reply as markdown")
+    return Button("Copy", type="button", cls="copy", data_copy=f"body-{msg_id}", id=f"copy-{msg_id}",
+                  aria_label="Copy this reply's text", title="Copy the reply's text")

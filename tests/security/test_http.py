@@ -19,7 +19,10 @@ WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"
           # undo / ask-first: /undo/last would take back the target task's insert if it got through
           ("POST", "/undo/last", {"by": "anyone"}), ("POST", "/redo/last", None), ("POST", "/undo/reply/x", None),
           ("POST", "/undo/command/x:0", None), ("POST", "/undo/change/{seq}", None), ("POST", "/redo/command/x:0", None),
-          ("POST", "/approve/x:0", {"decision": "allow"}), ("POST", "/settings/ask", {"action": "delete", "policy": "off"})]
+          ("POST", "/approve/x:0", {"decision": "allow"}), ("POST", "/settings/ask", {"action": "delete", "policy": "off"}),
+          # a well-formed export file: it would add a task named "cross-origin import" if it got through
+          ("POST", "/tasks/import", {"file": '{"format": "ghostwire.tasks", "version": 1, '
+                                             '"tasks": [{"name": "cross-origin import"}]}'})]
 
 
 def test_the_default_host_is_loopback():

@@ -134,7 +134,7 @@ def test_the_token_never_shows(guarded):
 
 ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"), ("POST", "/stop/x"),
           ("POST", "/tasks"), ("POST", "/tasks/1/toggle"), ("PUT", "/tasks/1"), ("DELETE", "/tasks/1"),
-          ("POST", "/tasks/order"), ("POST", "/poke")]
+          ("POST", "/tasks/order"), ("POST", "/poke"), ("GET", "/tasks/export.json"), ("POST", "/tasks/import")]
 
 
 def made_up_session() -> dict[str, str]:
