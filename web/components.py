@@ -147,7 +147,8 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
     tail.append(reply_meta.line(r.id, r.stats))
     meta = model_label(r.id, r.model)
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
-                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap)
+                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap,
+                   aria_busy="true" if live else None)
 
 
 def refusal_runs(msg_id: str, results: dict[str, ChipResult]) -> dict[int, int]:
@@ -232,13 +233,15 @@ def models_card(models: tuple[str, ...], current: str) -> Article:
 
 def task_item(t: TaskRow, swap: str | None = None) -> Li:
     return Li(
-        Span("⋮⋮", cls="handle", title="Drag to reorder"),
+        Span("⋮⋮", cls="handle", title="Drag to reorder", aria_hidden="true"),
         Input(type="hidden", name="ids", value=str(t.id)),
         Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
               aria_label=f"Done: {t.name}", cls="toggle"),
         Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
-              cls="name", aria_label="Task name", maxlength=str(MAX_NAME)),
-        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}"),
+              cls="name", aria_label="Task name", maxlength=str(MAX_NAME), id=f"name-{t.id}"),
+        Label(t.name, fr=f"name-{t.id}", cls="name-text"),  # at phone widths: the whole name, wrapped; a tap edits
+        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}",
+               type="button"),
         id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id), hx_swap_oob=swap,
     )
 
@@ -272,15 +275,16 @@ def status_line(s: Status, swap: str | None = None) -> Div:
 
 
 def transfer_controls() -> Div:
-    """Export the list as a file, import one (web/transfer.py); an import's outcome shows beside them."""
+    """Export the list as a file, import one (web/transfer.py); an import's outcome shows beside them.
+    The file input posts itself (no form of its own: the page has three forms, each with a job)."""
     return Div(A("Export", href="/tasks/export.json", download="ghostwire-tasks.json", cls="export-link",
                  aria_label="Export the task list as JSON"),
-               Form(Label("Import", Input(type="file", name="file", accept="application/json,.json",
-                                          hx_post="/tasks/import", hx_encoding="multipart/form-data",
-                                          hx_trigger="change", hx_swap="none", id="import-file",
-                                          aria_label="Import tasks from a JSON export"),
-                          cls="import-label"),
-                    id="import-form", hx_on__after_request="this.reset()"),
+               Label("Import", Input(type="file", name="file", accept="application/json,.json",
+                                     hx_post="/tasks/import", hx_encoding="multipart/form-data",
+                                     hx_trigger="change", hx_swap="none", id="import-file",
+                                     hx_on__after_request="this.value = ''",
+                                     aria_label="Import tasks from a JSON export"),
+                     cls="import-label"),
                Div(id="import-result", aria_live="polite"),
                cls="transfer")
 
@@ -288,32 +292,41 @@ def transfer_controls() -> Div:
 def chat_form() -> Form:
     return Form(
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
-                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE)),
+                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE), aria_label="Message to the model"),
         Div(Button("Send", type="submit", cls="primary"),
-            Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge"),
+            Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge",
+                   aria_label="Poke: ask the model for a nudge"),
             cls="actions"),
         hx_post="/chat", hx_target="#chat-log", hx_swap="beforeend", id="chat-form",
     )
 
 
+def chat_log(items: list, swap: str | None = None) -> Div:
+    """The conversation: a polite live region of additions only. A reply streams inside an article marked
+    aria-busy (reply_bubble), so a screen reader waits and reads it once, when its final bubble replaces it."""
+    return Div(*items, id="chat-log", role="log", aria_live="polite", aria_relevant="additions", hx_swap_oob=swap)
+
+
 def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False) -> tuple:
     return (
-        Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
+        Header(H1("Ghostwire", Span("👻", cls="ghost", aria_hidden="true")), status_line(status),
+               Button("⋯", id="status-toggle", type="button", aria_expanded="false", aria_controls="status",
+                      aria_label="Show the whole status"),  # only at phone widths, where the status is one line
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
-                      aria_pressed="false"),
+                      aria_pressed="false", aria_label="Green glow for the model's text"),
                Form(Button("Sign out", type="submit"), method="post", action="/logout", id="sign-out")
                if sign_out else ""),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
-                               id="new-task"),
+                               id="new-task", aria_label="New task"),
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
                     trust_ui.list_controls(), transfer_controls(),
                     Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
                     cls="panel todo"),
-            Section(Div(*chat, id="chat-log", aria_live="polite"),
+            Section(chat_log(chat),
                     Div(id="chat-error", cls="error", role="alert"),
                     chat_form(), cls="panel chat"),
         ),

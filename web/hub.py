@@ -199,6 +199,6 @@ class Hub:
 
     def snapshot(self) -> str:
         """Everything a tab shows, as out-of-band swaps: sent when a reconnect can't be replayed."""
-        log_div = Div(*self.chat_items(), id="chat-log", hx_swap_oob="true", aria_live="polite")
+        log_div = ui.chat_log(self.chat_items(), swap="true")
         status = ui.status_line(self.live.status(), swap="true")
         return ui.to_html(log_div) + self.live.task_list_swap() + ui.to_html(status)
