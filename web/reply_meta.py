@@ -25,6 +25,8 @@ def model_name(model: str) -> str:
 
 
 def _seconds(ms: float) -> str:
+    if ms < 10:
+        return f"{ms:.1f} ms"  # a command takes about a millisecond: "1 ms" would hide the difference
     return f"{ms:,.0f} ms" if ms < 1000 else f"{ms / 1000:,.2f} s"
 
 

@@ -98,6 +98,12 @@ def test_at_390_px_the_input_the_list_and_a_whole_long_name_are_on_screen(stack,
     assert phone.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth"), "no sideways scroll"
     header = box(phone, "header")
     assert header["height"] <= 60, f"the header is compact: {header}"
+    widths = "() => [...document.querySelectorAll('#status .proc')].map(e => e.getBoundingClientRect().width)"
+    assert max(phone.evaluate(widths)) < 16, "the processes fold to their lights"
+    phone.tap("#status-toggle")
+    assert phone.get_attribute("#status-toggle", "aria-expanded") == "true"
+    wait_for(lambda: min(phone.evaluate(widths)) > 40, what="the whole status shown, names and all")
+    assert phone.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
     assert not phone.errors
 
 
