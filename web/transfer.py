@@ -20,7 +20,7 @@ from bus import contract as c
 from bus.client import new_id
 from web import components as ui
 from web.hub import CrudUnavailable, Hub
-from web.routes import refuse
+from web.routes import clear, refuse
 
 ROUTE = "POST /tasks/import"
 FILE_NAME = "ghostwire-tasks.json"
@@ -50,10 +50,10 @@ def parse(body: bytes) -> list[c.ExportedTask]:
     """The tasks of an export file, names cleaned; ValueError says what is wrong, for a person to read."""
     try:
         export = _decoder.decode(body)
+    except msgspec.ValidationError as err:  # first: it is a DecodeError too
+        raise ValueError(f"that file is not a Ghostwire task export ({err})") from None
     except msgspec.DecodeError:
         raise ValueError("that file is not JSON, so it is not a Ghostwire task export") from None
-    except msgspec.ValidationError as err:
-        raise ValueError(f"that file is not a Ghostwire task export ({err})") from None
     out = []
     for n, task in enumerate(export.tasks, start=1):
         try:
@@ -69,10 +69,11 @@ async def _body(req: Request) -> bytes:
     """The file: a form's `file` (the page's upload, or `curl -F file=@tasks.json`) or the request
     body itself (`--data-binary @tasks.json`)."""
     if req.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        upload = (await req.form()).get("file")
-        if isinstance(upload, UploadFile):
+        values = (await req.form()).getlist("file")
+        upload = next((v for v in values if isinstance(v, UploadFile)), None)
+        if upload is not None:
             return await upload.read()
-        return (upload or "").encode()
+        return str(values[0] if values else "").encode()
     return await req.body()
 
 
@@ -80,13 +81,16 @@ def _answer(req: Request, result: Result) -> Response:
     status = 200 if result.ok else 422
     if "hx-request" not in req.headers:
         return JSONResponse(msgspec.to_builtins(result), status_code=status)
-    if not result.ok:
-        return refuse("#task-error", f"Nothing was imported: {result.error}.")
+    if not result.ok:  # the error where the list's errors go; an earlier import's note goes
+        refused = refuse("#task-error", f"Nothing was imported: {result.error}.")
+        refused.body += ui.to_html(ui.import_result(swap="true")).encode()
+        refused.headers["content-length"] = str(len(refused.body))
+        return refused
     noun = "task" if result.imported == 1 else "tasks"
     note = P(Span(f"Imported {result.imported:,} {noun}. "),
              Button("Undo import", hx_post=result.undo, hx_swap="none", type="button", cls="chip-action undo"),
              cls="import-result")
-    return Response(ui.to_html(note), media_type="text/html",
+    return Response(ui.to_html(note) + clear("#task-error"), media_type="text/html",
                     headers={"HX-Retarget": "#import-result", "HX-Reswap": "innerHTML"})
 
 

@@ -239,3 +239,25 @@ def test_copy_puts_the_replys_text_on_the_clipboard(stack, fake_ollama, browser)
         assert "Added" not in copied and "action" not in copied, "no chip, no command"
     finally:
         context.close()
+
+
+def test_the_page_imports_a_file_and_undoes_the_import(stack, phone, tmp_path):
+    put_tasks(stack, ["already here"])
+    file = tmp_path / "tasks.json"
+    file.write_text('{"format": "ghostwire.tasks", "version": 1, "tasks": [{"name": "from the file"},'
+                    ' {"name": "done in the file", "done": true}]}')
+    open_page(phone, stack)
+    phone.set_input_files("#import-file", str(file))
+    phone.wait_for_selector("#import-result >> text=Imported 2 tasks.")
+    wait_for(lambda: phone.eval_on_selector_all("#task-list .name-text", "els => els.map(e => e.innerText)")
+             == ["already here", "from the file", "done in the file"], what="the imported tasks shown")
+    assert phone.locator("#task-list li.done .name-text").inner_text() == "done in the file"
+    phone.tap("#import-result button")
+    wait_for(lambda: [t[1] for t in stack.tasks()] == ["already here"], what="the whole import undone")
+    other = tmp_path / "other.json"
+    other.write_text('{"tasks": []}')
+    phone.set_input_files("#import-file", str(other))
+    phone.wait_for_selector("#task-error >> text=Nothing was imported: that file is not a Ghostwire task export (Object missing required field `format`)")
+    assert phone.inner_text("#import-result") == "", "the earlier import's note is gone"
+    assert [t[1] for t in stack.tasks()] == ["already here"]
+    assert not phone.errors

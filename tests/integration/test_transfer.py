@@ -73,12 +73,12 @@ def test_the_page_imports_an_uploaded_file(stack):
 
 LONG = "x" * 501
 BAD = [
-    ("not JSON", b"name,done\nmilk,0\n", "not JSON"),
-    ("another format", json.dumps({"tasks": [{"name": "a"}]}).encode(), "not a Ghostwire task export"),
+    ("not JSON", b"name,done\nmilk,0\n", "that file is not JSON"),
+    ("another format", json.dumps({"tasks": [{"name": "a"}]}).encode(), "not a Ghostwire task export (Object missing"),
     ("a newer version", json.dumps({"format": "ghostwire.tasks", "version": 2, "tasks": []}).encode(),
-     "not a Ghostwire task export"),
+     "not a Ghostwire task export (Invalid enum value 2"),
     ("an unknown field", json.dumps({"format": "ghostwire.tasks", "version": 1,
-                                     "tasks": [{"name": "a", "priority": 3}]}).encode(), "not a Ghostwire task export"),
+                                     "tasks": [{"name": "a", "priority": 3}]}).encode(), "unknown field `priority`"),
     ("an empty name", json.dumps({"format": "ghostwire.tasks", "version": 1,
                                   "tasks": [{"name": "fine"}, {"name": "   "}]}).encode(), "task 2 of the file"),
     ("a name too long", json.dumps({"format": "ghostwire.tasks", "version": 1,
