@@ -259,5 +259,10 @@ def test_the_page_imports_a_file_and_undoes_the_import(stack, phone, tmp_path):
     phone.set_input_files("#import-file", str(other))
     phone.wait_for_selector("#task-error >> text=Nothing was imported: that file is not a Ghostwire task export (Object missing required field `format`)")
     assert phone.inner_text("#import-result") == "", "the earlier import's note is gone"
+    huge = tmp_path / "huge.json"  # over the edge's 256 KB
+    huge.write_text('{"format": "ghostwire.tasks", "version": 1, "tasks": [' +
+                    ", ".join(f'{{"name": "huge {i} {"y" * 200}"}}' for i in range(1_500)) + "]}")
+    phone.set_input_files("#import-file", str(huge))
+    phone.wait_for_selector("#task-error >> text=Nothing was imported: the file is too large (request too large")
     assert [t[1] for t in stack.tasks()] == ["already here"]
     assert not phone.errors

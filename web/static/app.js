@@ -176,3 +176,15 @@ document.addEventListener("htmx:afterRequest", (e) => {
     document.getElementById("task-error")?.replaceChildren();
   }
 });
+
+// An import file over the body limit is refused at the edge (413, plain text, before any route): say so
+// where the list's errors go, as text.
+document.addEventListener("htmx:responseError", (e) => {
+  const xhr = e.detail.xhr;
+  if (xhr.status !== 413 || e.detail.pathInfo.requestPath !== "/tasks/import") return;
+  const p = document.createElement("p");
+  p.className = "error-text";
+  p.textContent = "Nothing was imported: the file is too large (" + xhr.responseText.trim() + ").";
+  document.getElementById("task-error")?.replaceChildren(p);
+  document.getElementById("import-result")?.replaceChildren();
+});
