@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 import msgspec
 
-from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr, Option,
-                             P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
+from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr,
+                             Option, P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
 from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow
 from commands.ids import command_id as command_id_of, commands_of
@@ -276,7 +276,7 @@ def status_line(s: Status, swap: str | None = None) -> Div:
 
 def transfer_controls() -> Div:
     """Export the list as a file, import one (web/transfer.py); an import's outcome shows beside them.
-    The file input posts itself (no form of its own: the page has three forms, each with a job)."""
+    The file input posts itself, its file in a multipart body (no form of its own is needed)."""
     return Div(A("Export", href="/tasks/export.json", download="ghostwire-tasks.json", cls="export-link",
                  aria_label="Export the task list as JSON"),
                Label("Import", Input(type="file", name="file", accept="application/json,.json",

@@ -257,7 +257,8 @@ def test_the_page_imports_a_file_and_undoes_the_import(stack, phone, tmp_path):
     other = tmp_path / "other.json"
     other.write_text('{"tasks": []}')
     phone.set_input_files("#import-file", str(other))
-    phone.wait_for_selector("#task-error >> text=Nothing was imported: that file is not a Ghostwire task export (Object missing required field `format`)")
+    phone.wait_for_selector("#task-error >> text=Nothing was imported: that file is not a Ghostwire task export"
+                            " (Object missing required field `format`)")
     assert phone.inner_text("#import-result") == "", "the earlier import's note is gone"
     huge = tmp_path / "huge.json"  # over the edge's 256 KB
     huge.write_text('{"format": "ghostwire.tasks", "version": 1, "tasks": [' +
