@@ -84,14 +84,37 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     edit_of: str = ""
 
 
+class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A task in the task list's export file: its name and whether it is done (ids stay with the list)."""
+
+    name: str
+    done: bool = False
+
+
+EXPORT_FORMAT = "ghostwire.tasks"
+
+
+class TaskExport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The task list as a file: `GET /tasks/export.json` writes it, `POST /tasks/import` reads it back
+    (anything else is refused whole). Tasks in list order."""
+
+    format: Literal["ghostwire.tasks"]
+    version: Literal[1]
+    tasks: list[ExportedTask]
+    exported_at: str = ""
+
+
 class CrudRequest(Msg, kw_only=True, omit_defaults=True):
-    """web → crud_worker: a person's click on the todo list."""
+    """web → crud_worker: a person's click on the todo list. An `import` adds `tasks` at the end of the
+    list in one transaction (all or none), logged as one group under `req_id` (the changes' `reply_id`,
+    so `undo/reply/{req_id}` takes it all back) and announced as one `task.changed` reorder."""
 
     req_id: str
-    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model"]
+    op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model", "import"]
     task_id: int | None = None
     name: str | None = None
     ids: list[int] | None = None
+    tasks: list[ExportedTask] | None = None
     route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
     conversation_id: str = ""  # the tab's: the event line and the model's comment go there ("" = the newest)
 
@@ -214,6 +237,9 @@ class TaskRow(Msg, kw_only=True, omit_defaults=True):
 
 
 class TaskChanged(Msg, kw_only=True, omit_defaults=True):
+    """One change to the list. `change_seq` counts the list's changes; a receiver that sees it skip
+    re-reads the list (an import's many inserts are announced so: one reorder with the newest seq)."""
+
     op: Literal["insert", "update", "delete", "reorder"]
     origin: Literal["user", "model", "agent"]
     agent: str = ""  # origin "agent": the agent's name (its MCP clientInfo.name; escape it to show it)
@@ -288,9 +314,16 @@ class Usage(Msg, kw_only=True, omit_defaults=True):
 
 
 class Timing(Msg, kw_only=True, omit_defaults=True):
+    """Measured by the llm_worker, the one process that sees the stream: `first_token_ms` from the
+    request to the first text or thinking (None: nothing came), `total_ms` to the stream's end, and
+    `tokens_per_s` the model's generation rate: the completion tokens after the first, over the time
+    from the first to the last token (None where the server did not count its tokens, or sent them
+    all at once: unknown, never 0)."""
+
     queued_ms: float = 0.0
     first_token_ms: float | None = None
     total_ms: float = 0.0
+    tokens_per_s: float | None = None
 
 
 class LlmDone(Msg, kw_only=True, omit_defaults=True):
@@ -307,6 +340,24 @@ class LlmDone(Msg, kw_only=True, omit_defaults=True):
     # Why the reply ended, when a person should know: "length" (cut at the model's token limit) or
     # "too_long" (stopped by us at GHOSTWIRE_MAX_REPLY_CHARS); "" for a reply that simply finished.
     stop_reason: str = ""  # a str, not a Literal: an unknown reason from a newer worker must not drop the end
+
+
+class ReplyStats(Msg, kw_only=True, omit_defaults=True):
+    """crud_worker → all: a reply's figures, published once the reply is stored with them (so a page
+    loaded later shows the same). The model as the worker named it (a path where the server names
+    its models by path); the llm_worker's Timing and the server's Usage as they came (None: unknown,
+    never 0); `commands` run while the reply streamed and at its end, and the time the crud_worker
+    spent running them (`commands_ms`, 0.0 when there were none). Receivers may rely on every figure
+    being measured by the process that saw it, and on at most one ReplyStats per stored reply."""
+
+    msg_id: str
+    model: str = ""
+    first_token_ms: float | None = None
+    tokens_per_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    commands: int = 0
+    commands_ms: float = 0.0
 
 
 class LlmError(Msg, kw_only=True, omit_defaults=True):
@@ -413,6 +464,7 @@ TOPICS: dict[str, type[Msg]] = {
     "task.changed": TaskChanged,
     "command.result": CommandResult,
     "reply.queued": ReplyQueued,
+    "reply.stats": ReplyStats,
     "llm.start": LlmStart,
     "llm.delta": LlmDelta,
     "llm.tool_call": LlmToolCall,

@@ -28,7 +28,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
     kind: Literal["person", "model", "client", "agent"]
     route: str = ""  # the person: which route ("POST /tasks/3/toggle")
-    reply_id: str = ""  # the model: which reply and command (an agent: its note and command)
+    reply_id: str = ""  # the model: which reply and command (an agent: its note and command); the person: which import
     command_id: str = ""
     agent: str = ""  # an outside agent: its name (the MCP client's clientInfo.name)
 

@@ -7,7 +7,9 @@ import time
 
 from sqlite_utils import Database
 
-from bus.contract import DEFAULT_CONVERSATION, JobMessage, LlmJob, ReplyKind, Usage
+import msgspec
+
+from bus.contract import DEFAULT_CONVERSATION, JobMessage, LlmJob, ReplyKind, ReplyStats, Usage
 from crud_worker import prompts, tasks
 from commands.schema import tool_definitions
 from crud_worker.db import now
@@ -34,16 +36,16 @@ def title_of(text: str) -> str:
 
 def store(db: Database, *, msg_id: str, role: str, kind: str, content: str, status: str = "done",
           conversation_id: str = DEFAULT, model: str = "", usage: Usage | None = None, error: str = "",
-          created_at: str | None = None, ask: str = "", answer: str = "") -> bool:
+          created_at: str | None = None, ask: str = "", answer: str = "", stats: ReplyStats | None = None) -> bool:
     """Insert a message once; a replay of the same id changes nothing. Returns whether it was new.
     The conversation's last activity moves on, and its first chat message names it."""
     at = created_at or now()
     cur = db.execute(
         "INSERT OR IGNORE INTO messages (id, conversation_id, role, kind, content, status, model, usage, error,"
-        " created_at, ask, answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, ask, answer, stats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [msg_id, conversation_id, role, kind, content, status, model or None,
          json.dumps({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens})
-         if usage else None, error or None, at, ask, answer],
+         if usage else None, error or None, at, ask, answer, msgspec.json.encode(stats).decode() if stats else None],
     )
     if cur.rowcount != 1:
         return False

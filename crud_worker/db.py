@@ -117,6 +117,13 @@ def m004_conversations(db: Database) -> None:
     db.execute("CREATE INDEX messages_ask ON messages (ask) WHERE ask != ''")
 
 
+@migrations()
+def m005_reply_stats(db: Database) -> None:
+    """A reply's figures (bus.contract.ReplyStats as JSON: model, first token, tokens/s, tokens in and
+    out, its commands' time), stored with it so a page loaded later shows what the live one did."""
+    db.execute("ALTER TABLE messages ADD COLUMN stats TEXT")
+
+
 class Unwritable(Exception):
     """The database can't be written: said at start, in words that name the cause."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 
+import msgspec
+
 from sqlite_utils import Database
 
 from bus import contract as c
@@ -145,6 +147,10 @@ class Handlers:
                 return tasks.reorder(db, m.ids or [], by=by), "The user reordered the list"
             case "poke":
                 return None, "The user poked you: give them a short nudge about their list."
+            case "import":
+                items = m.tasks or []
+                change = tasks.import_all(db, items, by=msgspec.structs.replace(by, reply_id=m.req_id))
+                return change, f"The user imported {len(items)} tasks from a file"
         raise tasks.TaskError(f"unknown request {m.op!r}")
 
 

@@ -51,6 +51,7 @@ class Reply:
     gap: bool = False
     commands: int = 0
     tool_calls: int = 0
+    commands_ms: float = 0.0  # time spent running this reply's commands (execute), for its ReplyStats
     feedback: list[str] = field(default_factory=list)
     told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
     sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
@@ -164,7 +165,7 @@ class Replies:
         for n, call in enumerate(m.tool_calls):
             await self._run_tool_call(reply, call, n)
         await self._finish(reply, m.text, "done" if m.status == "done" else "cancelled", model=m.model,
-                           usage=m.usage)
+                           usage=m.usage, timing=m.timing)
 
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):
@@ -191,6 +192,7 @@ class Replies:
                         from_tool_call(call.name, call.arguments))
 
     async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
+        began = time.perf_counter()
         try:
             outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
                               command=command, ask_timeout=self.settings.ask_timeout)
@@ -201,6 +203,8 @@ class Replies:
             await self.bus.publish(c.CommandResult(msg_id=reply.msg_id, command_id=command_id, ok=False,
                                                    summary=f"Not done: {why}"))
             return
+        finally:
+            reply.commands_ms += (time.perf_counter() - began) * 1000
         if outcome.feedback:
             reply.feedback.append(outcome.feedback)
         for change in outcome.changes:
@@ -210,7 +214,13 @@ class Replies:
         await self.bus.publish(outcome.result)
 
     async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
-                      usage: c.Usage | None = None, error: str = "") -> None:
+                      usage: c.Usage | None = None, error: str = "", timing: c.Timing | None = None) -> None:
+        stats = c.ReplyStats(msg_id=reply.msg_id, model=model,
+                             first_token_ms=timing.first_token_ms if timing else None,
+                             tokens_per_s=timing.tokens_per_s if timing else None,
+                             prompt_tokens=usage.prompt_tokens if usage else None,
+                             completion_tokens=usage.completion_tokens if usage else None,
+                             commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1))
         self.live.pop(reply.msg_id, None)
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
@@ -219,15 +229,18 @@ class Replies:
             return
         try:
             with store.write(self.db):
-                conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind, content=text,
-                                   status=status, conversation_id=reply.conversation_id, model=model, usage=usage,
-                                   error=error, created_at=reply.created_at, ask=reply.ask, answer=reply.answer)
+                stored = conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind,
+                                            content=text, status=status, conversation_id=reply.conversation_id,
+                                            model=model, usage=usage, error=error, created_at=reply.created_at,
+                                            ask=reply.ask, answer=reply.answer, stats=stats)
         except sqlite3.Error as err:
             if (why := unsaved.reason(err)) is None:
                 raise
             log.error("reply %s not stored: %s", reply.msg_id, err)
             await self.bus.publish(c.UiAlert(text=f"That reply was shown but not saved: {why}"))
             return
+        if stored:
+            await self.bus.publish(stats)
         # A follow-up that only wrote again a command it was just told was refused gets no further
         # turn: it would show the same refusal as a second and a third chip.
         news = [line for line in reply.feedback if line not in reply.told or not line.startswith(REFUSED)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from bus import contract
-from bus.contract import MAX_ID, TaskChanged, TaskRow
+from bus.contract import MAX_ID, ExportedTask, TaskChanged, TaskRow
 from crud_worker import changelog, db as store
 from crud_worker.changelog import Actor, Reverting
 from crud_worker.db import now
@@ -66,7 +66,7 @@ def _changed(op, by: Actor, task: TaskRow | None, seq: int, ids: list[int] | Non
     return TaskChanged(op=op, origin=by.origin(), agent=by.agent, task=task, ids=ids, change_seq=seq)
 
 
-def add(db: Database, name: str, *, by: Actor) -> TaskChanged:
+def add(db: Database, name: str, *, by: Actor, done: bool = False) -> TaskChanged:
     name = clean_name(name)
     (count, top, high), = db.execute("SELECT count(*), coalesce(max(priority), 0), coalesce(max(id), 0)"
                                      " FROM tasks").fetchall()
@@ -77,8 +77,8 @@ def add(db: Database, name: str, *, by: Actor) -> TaskChanged:
     task_id = max(store.next_seq(db, TASK_ID_SETTING), high + 1)
     store.set_setting(db, TASK_ID_SETTING, str(task_id))
     stamp = now()
-    db.execute("INSERT INTO tasks (id, name, done, priority, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)",
-               [task_id, name, top + 1, stamp, stamp])
+    db.execute("INSERT INTO tasks (id, name, done, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+               [task_id, name, int(done), top + 1, stamp, stamp])
     task = get(db, task_id)
     return _changed("insert", by, task, changelog.record(db, op="insert", by=by, task_id=task_id, after=task))
 
@@ -123,6 +123,20 @@ def restore(db: Database, task: TaskRow, *, by: Actor, reverting: Reverting) -> 
                [task.id, task.name, int(task.done), task.priority, stamp, stamp])
     seq = changelog.record(db, op="insert", by=by, task_id=task.id, after=task, reverting=reverting)
     return _changed("reorder", by, task, seq, [t.id for t in all_tasks(db)])
+
+
+def import_all(db: Database, items: list[ExportedTask], *, by: Actor) -> TaskChanged:
+    """Add every task of an import at the end of the list, in its order; the caller's transaction makes
+    it all or none (a bad name or a full list raises, naming the task). Announced as one reorder."""
+    if not items:
+        raise TaskError("the file holds no tasks")
+    seq = 0
+    for n, item in enumerate(items, start=1):
+        try:
+            seq = add(db, item.name, by=by, done=item.done).change_seq
+        except TaskError as err:
+            raise TaskError(f"task {n} of the file: {err}; nothing was imported") from None
+    return _changed("reorder", by, None, seq, [t.id for t in all_tasks(db)])
 
 
 def priorities(db: Database) -> list[tuple[int, int]]:

@@ -30,6 +30,15 @@ MAX_PER_S = 60
 EARLY_FLUSHES = 25  # at most one per command the crud_worker would run (its per-reply cap)
 
 
+def tokens_per_s(usage: c.Usage | None, first: float | None, last: float) -> float | None:
+    """The generation rate as c.Timing defines it: the tokens after the first over the time from the
+    first token to the last. None (unknown) without the server's count or a measurable span."""
+    count = usage.completion_tokens if usage else None
+    if count is None or count < 2 or first is None or last - first < 0.001:
+        return None
+    return round((count - 1) / (last - first), 1)
+
+
 class Run:
     def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str, tools: list[dict] | None = None,
                  max_chars: int = 200_000):
@@ -47,6 +56,7 @@ class Run:
         self.depth = 0
         self.early_flushes = 0
         self.end: c.LlmDone | c.LlmError | None = None  # kept by the worker, to publish again if asked
+        self.last_token = 0.0  # monotonic: when the newest text or thinking arrived
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -112,7 +122,8 @@ class Run:
                 async for ev in events:
                     match ev:
                         case TextDelta(text=t) | ThinkingDelta(text=t) if t:
-                            first = first or time.monotonic()
+                            self.last_token = time.monotonic()
+                            first = first or self.last_token
                             if len(t) > self.room:  # closing the stream (aclosing) stops the model
                                 t, stop_reason = t[:self.room], "too_long"
                             self.room -= len(t)
@@ -160,7 +171,8 @@ class Run:
         now = time.monotonic()
         timing = c.Timing(queued_ms=round((time.time() - self.job.queued_at) * 1000 - (now - started) * 1000, 1),
                           first_token_ms=round((first - started) * 1000, 1) if first else None,
-                          total_ms=round((now - started) * 1000, 1))
+                          total_ms=round((now - started) * 1000, 1),
+                          tokens_per_s=tokens_per_s(usage, first, self.last_token))
         self.end = c.LlmDone(
             msg_id=self.job.msg_id, seq=self._next_seq(), text="".join(self.text), status=status,
             thinking="".join(self.thinking), usage=usage, timing=timing, backend=self.backend.name, model=self.model,

@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
-from web import auth, routes
+from web import auth, routes, transfer
 from web.edge import BodyLimit
 from web.hub import TOPICS, Hub
 from web.mcp import endpoint as mcp_endpoint
@@ -109,6 +109,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
     routes.register(app)
     host_check = origin_guard(cfg)
     app.state.agents = mcp_endpoint.mount(app, lambda req: host_check(req, None), guard.check if guard else None)
+    transfer.register(app)
     if guard:
         app.route("/login", methods=["GET"])(guard.login_page)
         app.route("/login", methods=["POST"])(guard.login_post)

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, replace
 
 import msgspec
 
-from fasthtml.common import (Article, Button, Details, Div, Form, H1, H2, Header, Input, Li, Main, NotStr, Option,
-                             P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
+from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr,
+                             Option, P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, TaskRow
+from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
-from web import render, trust_ui
+from web import render, reply_meta, trust_ui
 from web.store import ChipResult
 
 OLLAMA_HINT = "Install Ollama from ollama.com and run `ollama pull llama3.2`; Ghostwire switches over by itself."
@@ -60,6 +60,7 @@ class ReplyView:
     error: str = ""
     model: str = ""
     stop_reason: str = ""  # llm.done's: "length" or "too_long" get a note under the reply
+    stats: ReplyStats | None = None  # reply.stats: the quiet line of figures under an ended reply
 
 
 def chip_id(command_id: str) -> str:
@@ -146,10 +147,12 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
     elif empty:  # a real server can end a reply having written nothing: say so, never an empty bubble
         tail.append(P("The model returned nothing. Try again, or rephrase.", cls="meta"))
     if not live:
-        tail.append(trust_ui.undo_all(r.id, results))
+        tail += [trust_ui.undo_all(r.id, results), reply_meta.copy_button(r.id, r.text)]
+    tail.append(reply_meta.line(r.id, r.stats))
     meta = model_label(r.id, r.model)
     return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
-                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap)
+                   cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap,
+                   aria_busy="true" if live else None)
 
 
 def refusal_runs(msg_id: str, results: dict[str, ChipResult]) -> dict[int, int]:
@@ -234,13 +237,15 @@ def models_card(models: tuple[str, ...], current: str) -> Article:
 
 def task_item(t: TaskRow, swap: str | None = None) -> Li:
     return Li(
-        Span("⋮⋮", cls="handle", title="Drag to reorder"),
+        Span("⋮⋮", cls="handle", title="Drag to reorder", aria_hidden="true"),
         Input(type="hidden", name="ids", value=str(t.id)),
         Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
               aria_label=f"Done: {t.name}", cls="toggle"),
         Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
-              cls="name", aria_label="Task name", maxlength=str(MAX_NAME)),
-        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}"),
+              cls="name", aria_label="Task name", maxlength=str(MAX_NAME), id=f"name-{t.id}"),
+        Label(t.name, fr=f"name-{t.id}", cls="name-text"),  # at phone widths: the whole name, wrapped; a tap edits
+        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}",
+               type="button"),
         id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id), hx_swap_oob=swap,
     )
 
@@ -273,15 +278,42 @@ def status_line(s: Status, swap: str | None = None) -> Div:
     return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 
+def transfer_controls() -> Div:
+    """Export the list as a file, import one (web/transfer.py); an import's outcome shows beside them.
+    The file input posts itself, its file in a multipart body (no form of its own is needed)."""
+    return Div(A("Export", href="/tasks/export.json", download="ghostwire-tasks.json", cls="export-link",
+                 aria_label="Export the task list as JSON"),
+               Label("Import", Input(type="file", name="file", accept="application/json,.json",
+                                     hx_post="/tasks/import", hx_encoding="multipart/form-data",
+                                     hx_trigger="change", hx_swap="none", id="import-file",
+                                     hx_on__after_request="this.value = ''",
+                                     aria_label="Import tasks from a JSON export"),
+                     cls="import-label"),
+               import_result(),
+               cls="transfer")
+
+
+def import_result(*parts, swap: str | None = None) -> Div:
+    """Where an import's outcome shows ("Imported 3 tasks. Undo import"); emptied when a later one fails."""
+    return Div(*parts, id="import-result", aria_live="polite", hx_swap_oob=swap)
+
+
 def chat_form(*hidden) -> Form:
     return Form(*hidden,
         Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
-                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE)),
+                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE), aria_label="Message to the model"),
         Div(Button("Send", type="submit", cls="primary"),
-            Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge"),
+            Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge",
+                   aria_label="Poke: ask the model for a nudge"),
             cls="actions"),
         hx_post="/chat", hx_target="#chat-log", hx_swap="beforeend", id="chat-form",
     )
+
+
+def chat_log(items: list, swap: str | None = None) -> Div:
+    """The conversation: a polite live region of additions only. A reply streams inside an article marked
+    aria-busy (reply_bubble), so a screen reader waits and reads it once, when its final bubble replaces it."""
+    return Div(*items, id="chat-log", role="log", aria_live="polite", aria_relevant="additions", hx_swap_oob=swap)
 
 
 def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False,
@@ -289,22 +321,24 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
     """`chat_top`, `conversation` (the chat form's hidden fields), `stream` (the event stream's query)
     and `main_attrs` come from web/conversation_ui.py."""
     return (
-        Header(H1("Ghostwire", Span("👻", cls="ghost")), status_line(status),
+        Header(H1("Ghostwire", Span("👻", cls="ghost", aria_hidden="true")), status_line(status),
+               Button("⋯", id="status-toggle", type="button", aria_expanded="false", aria_controls="status",
+                      aria_label="Show the whole status"),  # only at phone widths, where the status is one line
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
-                      aria_pressed="false"),
+                      aria_pressed="false", aria_label="Green glow for the model's text"),
                Form(Button("Sign out", type="submit"), method="post", action="/logout", id="sign-out")
                if sign_out else ""),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
-                               id="new-task"),
+                               id="new-task", aria_label="New task"),
                          Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
-                    trust_ui.list_controls(),
+                    trust_ui.list_controls(), transfer_controls(),
                     Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
                     cls="panel todo"),
-            Section(chat_top, Div(*chat, id="chat-log", aria_live="polite"),
+            Section(chat_top, chat_log(chat),
                     Div(id="chat-error", cls="error", role="alert"),
                     chat_form(*conversation), cls="panel chat"),
             **(main_attrs or {}),

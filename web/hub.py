@@ -97,6 +97,8 @@ class Hub:
                 emit(live.on_queued(m), m.conversation_id)
             case c.ConversationChanged():
                 self.on_conversation(m)
+            case c.ReplyStats():
+                self.emit_in(m.msg_id, live.on_stats(m))
             case c.ChatNote():
                 note = ui.note(m.msg_id, m.kind, m.content, live.results)
                 emit(ui.to_html(Div(note, hx_swap_oob="beforeend:#chat-log")), m.conversation_id or None)
@@ -159,6 +161,7 @@ class Hub:
         for view in self.live.quiet(QUIET_S):
             stored = self.store.message(view.id)
             if stored is not None and stored.role == "assistant":
+                view.stats = stored.stats  # its reply.stats was lost with its end
                 self.end(stored_end(stored))
             elif view.status == "streaming" and view.id not in active:
                 self.live.hear(view.id)  # ask at most once per quiet spell
@@ -218,7 +221,7 @@ class Hub:
                 if m.kind == "comment" and m.status == "cancelled" and not m.content:
                     continue
                 view = ui.ReplyView(id=m.id, kind=m.kind, status=m.status, text=m.content, error=m.error or "",
-                                    model=m.model or "")
+                                    model=m.model or "", stats=m.stats)
                 items.append(ui.reply_bubble(view, results, rendered=self.live.rendered(m.id, m.content)))
                 if m.kind in ("chat", "help"):
                     items.append(conversation_ui.reply_bar(conversation_id, m.id, attempts.get(m.id), models))
@@ -228,8 +231,7 @@ class Hub:
         return items
 
     def chat_log_swap(self, conversation_id: str) -> str:
-        return ui.to_html(Div(*self.chat_items(conversation_id), id="chat-log", hx_swap_oob="true",
-                              aria_live="polite"))
+        return ui.to_html(ui.chat_log(self.chat_items(conversation_id), swap="true"))
 
     def snapshot(self, conversation_id: str) -> str:
         """Everything a tab shows, as out-of-band swaps: sent when a reconnect can't be replayed."""

@@ -12,7 +12,7 @@ from bus import contract as c
 from commands import bang
 from commands.ids import commands_of, is_tool_call_id, tool_call_id
 from commands.splitter import Block, CommandSplitter, Hidden, Piece, Thinking
-from web import components as ui, conversation_ui, trust_ui
+from web import components as ui, conversation_ui, reply_meta, trust_ui
 from web.render import Rendered
 from web.renderer import RenderCache
 from web.store import ChipResult, StoredMessage, Store
@@ -217,6 +217,14 @@ class Live:
             return chip
         # Undone, redone or decided after the reply ended: its Undo all may change too.
         return chip + ui.to_html(trust_ui.undo_all_swap(m.msg_id, self.results_for([m.msg_id])))
+
+    def on_stats(self, m: c.ReplyStats) -> str:
+        """A reply's figures: kept with its view (a final bubble still rendering will carry them) and
+        swapped into its line."""
+        view = self.replies.get(m.msg_id) or self.ended.get(m.msg_id)
+        if view is not None:
+            view.stats = m
+        return ui.to_html(reply_meta.line(m.msg_id, m, swap="true"))
 
     def bubble(self, view: ui.ReplyView, swap: str | None = None):
         if view.status in ("queued", "streaming"):

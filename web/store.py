@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from bus.contract import DEFAULT_CONVERSATION, TaskRow
+from bus.contract import DEFAULT_CONVERSATION, ReplyStats, TaskRow
 
 CHAT_PAGE = 100  # the page shows at most the last CHAT_PAGE messages
 CHAT_PAGE_BYTES = 500_000  # and at most this many bytes of their text (the newest is always shown)
@@ -24,6 +24,15 @@ class StoredMessage(msgspec.Struct):
     model: str | None
     error: str | None
     created_at: str
+    stats: ReplyStats | None = None  # a reply's figures, where the crud_worker stored them
+
+
+_stats = msgspec.json.Decoder(ReplyStats)
+_MESSAGE_COLS = "id, role, kind, content, status, model, error, created_at, stats"
+
+
+def _message(row: tuple) -> StoredMessage:
+    return StoredMessage(*row[:8], stats=_stats.decode(row[8]) if row[8] else None)
 
 
 class ChipResult(NamedTuple):
@@ -103,16 +112,16 @@ class Store:
                  max_bytes: int = CHAT_PAGE_BYTES) -> ChatPage:
         """The newest messages shown (the chosen attempts'), bounded by count and by the UTF-8 bytes of their text."""
         rows = self._rows(
-            "SELECT id, role, kind, content, status, model, error, created_at,"
+            f"SELECT {_MESSAGE_COLS},"
             " SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
             " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
-        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[8] <= max_bytes]
-        return ChatPage([StoredMessage(*r[:8]) for r in reversed(kept)], older=len(rows) > len(kept))
+        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[9] <= max_bytes]
+        return ChatPage([_message(r) for r in reversed(kept)], older=len(rows) > len(kept))
 
     def all_messages(self, conversation_id: str) -> list[StoredMessage]:
         """Every message shown in the conversation, oldest first (for an export: no page limit)."""
-        return [StoredMessage(*r) for r in self._rows(
-            "SELECT id, role, kind, content, status, model, error, created_at FROM messages"
+        return [_message(r) for r in self._rows(
+            f"SELECT {_MESSAGE_COLS} FROM messages"
             " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at, rowid", (conversation_id,))]
 
     def conversations(self) -> list[StoredConversation]:
@@ -160,9 +169,8 @@ class Store:
         return user[0][0], reply[0][0] if reply else ""
 
     def message(self, msg_id: str) -> StoredMessage | None:
-        rows = self._rows("SELECT id, role, kind, content, status, model, error, created_at FROM messages"
-                          " WHERE id = ?", (msg_id,))
-        return StoredMessage(*rows[0]) if rows else None
+        rows = self._rows(f"SELECT {_MESSAGE_COLS} FROM messages WHERE id = ?", (msg_id,))
+        return _message(rows[0]) if rows else None
 
     def existing(self, msg_ids) -> set[str]:
         """Which of these messages the database holds."""

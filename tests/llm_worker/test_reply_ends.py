@@ -7,7 +7,7 @@ import asyncio
 
 from bus import contract as c
 from llm_worker.backends.base import BackendError, Done, TextDelta, ThinkingDelta, Usage
-from llm_worker.runner import Run
+from llm_worker.runner import Run, tokens_per_s
 from tests.llm_worker.test_coalescing import Recorder
 
 
@@ -76,3 +76,19 @@ def test_a_reply_exactly_at_the_cap_is_not_cut():
 def test_a_backend_error_is_an_llm_error_with_its_kind():
     end = end_of(Scripted([TextDelta("so far")], fail=BackendError("too long for this model's context", kind="context")))
     assert isinstance(end, c.LlmError) and (end.kind, end.text) == ("context", "so far")
+
+
+def test_tokens_per_second_counts_the_tokens_after_the_first_over_their_span():
+    assert tokens_per_s(c.Usage(completion_tokens=11), 10.0, 12.0) == 5.0  # 10 tokens in 2 s
+    assert tokens_per_s(None, 10.0, 12.0) is None, "no count from the server: unknown"
+    assert tokens_per_s(c.Usage(prompt_tokens=5), 10.0, 12.0) is None
+    assert tokens_per_s(c.Usage(completion_tokens=1), 10.0, 12.0) is None, "one token has no rate"
+    assert tokens_per_s(c.Usage(completion_tokens=9), 10.0, 10.0) is None, "all at once: no span to divide by"
+    assert tokens_per_s(c.Usage(completion_tokens=9), None, 0.0) is None
+
+
+def test_the_end_carries_the_rate_only_where_the_server_counted():
+    counted = end_of(Scripted([TextDelta("a"), TextDelta("b"), Usage(3, 2), Done()]))
+    assert counted.timing.first_token_ms is not None and counted.timing.total_ms >= counted.timing.first_token_ms
+    uncounted = end_of(Scripted([TextDelta("a"), TextDelta("b"), Done()]))
+    assert uncounted.timing.tokens_per_s is None

@@ -25,7 +25,8 @@ async function attack() {{
                   ["POST", "/chat", "msg=fetched+chat+{mark}"], ["POST", "/poke", ""],
                   ["POST", "/tasks/order", "ids={task}"], ["PUT", "/tasks/{task}", "name=renamed+{mark}"],
                   ["DELETE", "/tasks/{task}", ""], ["POST", "/conversations", ""],
-                  ["DELETE", "/conversations/default", ""]];
+                  ["DELETE", "/conversations/default", ""],
+                  ["POST", "/tasks/import", "file=%7B%22format%22%3A+%22ghostwire.tasks%22%2C+%22version%22%3A+1%2C+%22tasks%22%3A+%5B%7B%22name%22%3A+%22imported+{mark}%22%7D%5D%7D"]];
   const results = [];
   for (const [method, path, body] of writes) {{
     try {{
@@ -34,10 +35,12 @@ async function attack() {{
       results.push(method + " " + path + " " + r.type);
     }} catch (e) {{ results.push(method + " " + path + " blocked"); }}
   }}
-  try {{
-    const r = await fetch(APP + "/health");
-    results.push("read /health " + r.status);
-  }} catch (e) {{ results.push("read /health blocked"); }}
+  for (const path of ["/health", "/tasks/export.json"]) {{
+    try {{
+      const r = await fetch(APP + path);
+      results.push("read " + path + " " + r.status);
+    }} catch (e) {{ results.push("read " + path + " blocked"); }}
+  }}
   window.__results = results;
   document.getElementById("f").submit();
 }}
@@ -98,10 +101,11 @@ def test_another_origins_page_cannot_write(stack, fake_ollama, browser):
             landed = sink.content()
     finally:
         context.close()
-    STATS["security"]["cross-origin browser writes tried"] += len(results)  # 9 fetches and the form
-    assert len(results) == 10, results
+    STATS["security"]["cross-origin browser writes tried"] += len(results) - 1  # 10 fetches and the form
+    assert len(results) == 12, results
     assert "cross-origin request refused" in landed, "the form POST reached the app and was refused"
     assert "read /health blocked" in results, "and the page cannot read the app's answers (no CORS)"
+    assert "read /tasks/export.json blocked" in results, "nor the list's export"
     assert state(stack) == before, "nothing the page sent took effect"
     with stack.db() as db:
         assert db.execute("SELECT count(*) FROM messages WHERE content LIKE ?", [f"%{MARK}%"]).fetchone() == (0,)

@@ -44,9 +44,10 @@ def post_streaming(stack, path: str, total: int) -> int:
         return int(answer.split()[1]), sent
 
 
-def test_a_100_mb_name_is_refused_before_it_reaches_the_bus(stack):
+@pytest.mark.parametrize("path", ["/tasks", "/tasks/import"])  # a name; a task list's file
+def test_a_100_mb_body_is_refused_before_it_reaches_the_bus(stack, path):
     with ReplyTap(stack, also=(b"crud.",)) as tap:
-        status, sent = post_streaming(stack, "/tasks", HUNDRED_MB)
+        status, sent = post_streaming(stack, path, HUNDRED_MB)
         # A control through the same pipe: the web's requests leave on one PUB socket, in order, so once
         # the control is on the bus a request published before it would have been seen already.
         assert stack.http.post("/tasks", data={"name": "edge control"}).status_code == 200

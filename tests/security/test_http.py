@@ -24,7 +24,10 @@ WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"
           # conversations: new, open, rename, delete, retry, choose an attempt
           ("POST", "/conversations", None), ("POST", "/conversations/default/open", None),
           ("POST", "/conversations/default/rename", {"title": "renamed!"}), ("DELETE", "/conversations/default", None),
-          ("POST", "/conversations/default/retry", None), ("POST", "/conversations/default/attempts/x", None)]
+          ("POST", "/conversations/default/retry", None), ("POST", "/conversations/default/attempts/x", None),
+          # a well-formed export file: it would add a task named "cross-origin import" if it got through
+          ("POST", "/tasks/import", {"file": '{"format": "ghostwire.tasks", "version": 1, '
+                                             '"tasks": [{"name": "cross-origin import"}]}'})]
 
 
 def test_the_default_host_is_loopback():

@@ -138,7 +138,8 @@ ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"
           ("POST", "/conversations"), ("GET", "/conversations"),
           ("POST", "/conversations/default/open"), ("POST", "/conversations/default/rename"),
           ("DELETE", "/conversations/default"), ("GET", "/conversations/default/export.md"),
-          ("POST", "/conversations/default/retry"), ("POST", "/conversations/default/attempts/x")]
+          ("POST", "/conversations/default/retry"), ("POST", "/conversations/default/attempts/x"),
+          ("GET", "/tasks/export.json"), ("POST", "/tasks/import")]
 
 
 def made_up_session() -> dict[str, str]:

@@ -69,12 +69,58 @@ document.addEventListener("htmx:oobAfterSwap", (e) => {
 });
 
 // Drag to reorder: Sortable fires "end" on the list, which the order form turns into a POST.
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 htmx.onLoad((content) => {
   const lists = content.matches && content.matches(".tasks") ? [content] : content.querySelectorAll(".tasks");
   lists.forEach((list) => {
-    // forceFallback: pointer events rather than native HTML5 drag, the same on mouse, touch and pen.
-    if (!list.sortable) list.sortable = new Sortable(list, { handle: ".handle", animation: 150, forceFallback: true });
+    // forceFallback: pointer events rather than native HTML5 drag, the same on mouse, touch and pen. A finger
+    // on the handle drags at once (app.css gives the handle touch-action: none, so the page doesn't scroll
+    // instead); a few pixels of tolerance keep a tap a tap.
+    if (!list.sortable) list.sortable = new Sortable(list, {
+      handle: ".handle", forceFallback: true, fallbackTolerance: 3, touchStartThreshold: 3,
+      animation: reducedMotion.matches ? 0 : 150,
+    });
   });
+});
+
+// Copy: a reply's text as the page shows it (rendered, not its markdown source), without its chips and
+// its thinking; the clipboard API where the page is a secure context, else the older copy command.
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest("button.copy[data-copy]");
+  if (!button) return;
+  const body = document.getElementById(button.dataset.copy);
+  if (!body) return;
+  body.classList.add("copying");  // hides the chips (app.css) for the moment innerText is read
+  const text = body.innerText.trim();
+  body.classList.remove("copying");
+  let ok = false;
+  if (navigator.clipboard && window.isSecureContext) {
+    try { await navigator.clipboard.writeText(text); ok = true; } catch (_) { ok = false; }
+  }
+  if (!ok) {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    ok = document.execCommand("copy");
+    area.remove();
+  }
+  button.textContent = ok ? "Copied" : "Couldn't copy";
+  button.dataset.copied = "1";
+  setTimeout(() => { button.textContent = "Copy"; delete button.dataset.copied; }, 1500);
+});
+
+// At phone widths the status is one line; the toggle shows all of it.
+document.addEventListener("click", (e) => {
+  const toggle = e.target.closest("#status-toggle");
+  if (!toggle) return;
+  const header = toggle.closest("header");
+  const open = !header.hasAttribute("data-open");
+  header.toggleAttribute("data-open", open);
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
 });
 window.addEventListener("load", () => {
   const log = document.getElementById("chat-log");
@@ -129,4 +175,16 @@ document.addEventListener("htmx:afterRequest", (e) => {
   if (e.detail.successful && path && /^\/(undo|redo|approve)\//.test(path)) {
     document.getElementById("task-error")?.replaceChildren();
   }
+});
+
+// An import file over the body limit is refused at the edge (413, plain text, before any route): say so
+// where the list's errors go, as text.
+document.addEventListener("htmx:responseError", (e) => {
+  const xhr = e.detail.xhr;
+  if (xhr.status !== 413 || e.detail.pathInfo.requestPath !== "/tasks/import") return;
+  const p = document.createElement("p");
+  p.className = "error-text";
+  p.textContent = "Nothing was imported: the file is too large (" + xhr.responseText.trim() + ").";
+  document.getElementById("task-error")?.replaceChildren(p);
+  document.getElementById("import-result")?.replaceChildren();
 });

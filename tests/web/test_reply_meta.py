@@ -1,0 +1,38 @@
+"""The quiet line under a reply: what it says for figures known and unknown."""
+
+from __future__ import annotations
+
+import re
+
+from bus.contract import ReplyStats
+from web import reply_meta
+from web.components import to_html
+
+
+def text(stats: ReplyStats | None) -> str:
+    return re.sub(r"<[^>]+>", "", to_html(reply_meta.line("a1", stats)))
+
+
+def test_known_figures_read_as_a_line():
+    line = text(ReplyStats(msg_id="a1", model="llama3.2:3b", first_token_ms=212.4, tokens_per_s=38.25,
+                           prompt_tokens=1234, completion_tokens=56, commands=2, commands_ms=3.42))
+    assert line == "llama3.2:3bfirst token 212 ms38.2 tok/s1,234 in · 56 out2 commands in 3.4 ms"
+
+
+def test_unknown_figures_show_as_a_question_mark_never_zero():
+    line = text(ReplyStats(msg_id="a1", model="m"))
+    assert "? tok/s" in line and "? in · ? out" in line and "0" not in line
+    assert "first token" not in line and "command" not in line, "nothing said of what didn't happen"
+
+
+def test_a_model_named_by_its_path_shows_its_file_name():
+    html = to_html(reply_meta.line("a1", ReplyStats(msg_id="a1", model="/models/SmolLM2-135M.Q4_1.gguf")))
+    assert ">SmolLM2-135M.Q4_1.gguf<" in html and 'title="/models/SmolLM2-135M.Q4_1.gguf"' in html
+
+
+def test_before_the_figures_come_the_line_is_an_empty_place_to_swap():
+    assert to_html(reply_meta.line("a1", None)) == '<div id="stats-a1" class="reply-meta"></div>'
+
+
+def test_seconds_past_one_and_a_slow_first_token():
+    assert "first token 2.50 s" in text(ReplyStats(msg_id="a1", first_token_ms=2500))

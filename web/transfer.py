@@ -1,0 +1,115 @@
+"""The task list as a file: export it as JSON, import one back.
+
+An import is checked whole here (the format, every name by the contract's rule) before anything
+crosses the bus, then runs in the crud_worker as one transaction logged as one group, so it is all
+or nothing and `POST /undo/reply/{id}` takes it all back. A body over the edge's limit never gets
+here (web/edge.py answers 413).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import msgspec
+from fasthtml.common import Button, P, Span
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bus import contract as c
+from bus.client import new_id
+from web import components as ui
+from web.hub import CrudUnavailable, Hub
+from web.routes import clear, refuse
+
+ROUTE = "POST /tasks/import"
+FILE_NAME = "ghostwire-tasks.json"
+_decoder = msgspec.json.Decoder(c.TaskExport)
+_encoder = msgspec.json.Encoder()
+
+
+class Result(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What `POST /tasks/import` answers a script with (the page gets the same as a fragment)."""
+
+    ok: bool
+    imported: int = 0
+    undo: str = ""  # the route that takes the whole import back
+    error: str = ""
+
+
+def export_tasks(req: Request) -> Response:
+    hub: Hub = req.app.state.hub
+    body = c.TaskExport(format=c.EXPORT_FORMAT, version=1,
+                        exported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        tasks=[c.ExportedTask(name=t.name, done=t.done) for t in hub.store.tasks()])
+    return Response(_encoder.encode(body), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{FILE_NAME}"'})
+
+
+def parse(body: bytes) -> list[c.ExportedTask]:
+    """The tasks of an export file, names cleaned; ValueError says what is wrong, for a person to read."""
+    try:
+        export = _decoder.decode(body)
+    except msgspec.ValidationError as err:  # first: it is a DecodeError too
+        raise ValueError(f"that file is not a Ghostwire task export ({err})") from None
+    except msgspec.DecodeError:
+        raise ValueError("that file is not JSON, so it is not a Ghostwire task export") from None
+    out = []
+    for n, task in enumerate(export.tasks, start=1):
+        try:
+            out.append(c.ExportedTask(name=c.clean_name(task.name), done=task.done))
+        except c.InvalidName as err:
+            raise ValueError(f"task {n} of the file can't be imported: {err}") from None
+    if not out:
+        raise ValueError("the file holds no tasks")
+    return out
+
+
+async def _body(req: Request) -> bytes:
+    """The file: a form's `file` (the page's upload, or `curl -F file=@tasks.json`) or the request
+    body itself (`--data-binary @tasks.json`)."""
+    if req.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        values = (await req.form()).getlist("file")
+        upload = next((v for v in values if isinstance(v, UploadFile)), None)
+        if upload is not None:
+            return await upload.read()
+        return str(values[0] if values else "").encode()
+    return await req.body()
+
+
+def _answer(req: Request, result: Result) -> Response:
+    status = 200 if result.ok else 422
+    if "hx-request" not in req.headers:
+        return JSONResponse(msgspec.to_builtins(result), status_code=status)
+    if not result.ok:  # the error where the list's errors go; an earlier import's note goes
+        refused = refuse("#task-error", f"Nothing was imported: {result.error}.")
+        refused.body += ui.to_html(ui.import_result(swap="true")).encode()
+        refused.headers["content-length"] = str(len(refused.body))
+        return refused
+    noun = "task" if result.imported == 1 else "tasks"
+    note = P(Span(f"Imported {result.imported:,} {noun}. "),
+             Button("Undo import", hx_post=result.undo, hx_swap="none", type="button", cls="chip-action undo"),
+             cls="import-result")
+    return Response(ui.to_html(note) + clear("#task-error"), media_type="text/html",
+                    headers={"HX-Retarget": "#import-result", "HX-Reswap": "innerHTML"})
+
+
+async def import_tasks(req: Request) -> Response:
+    try:
+        items = parse(await _body(req))
+    except ValueError as err:
+        return _answer(req, Result(ok=False, error=str(err)))
+    import_id = new_id("i")
+    hub: Hub = req.app.state.hub
+    try:
+        reply = await hub.request(c.CrudRequest(req_id=import_id, op="import", tasks=items, route=ROUTE))
+    except CrudUnavailable as err:
+        return _answer(req, Result(ok=False, error=str(err)))
+    if not reply.ok:
+        return _answer(req, Result(ok=False, error=reply.error))
+    return _answer(req, Result(ok=True, imported=len(items), undo=f"/undo/reply/{import_id}"))
+
+
+def register(app) -> None:
+    app.route("/tasks/export.json", methods=["GET"])(export_tasks)
+    app.route("/tasks/import", methods=["POST"])(import_tasks)
