@@ -165,10 +165,13 @@ class OpenAIBackend(core.HttpBackend):
         self.max_tokens = max_tokens
         self._ids: dict[str, str] = {}  # shown name -> the server's id (a file path on llama.cpp)
         self._learned = ""
+        # How this server takes a reply schema: OpenAI's `json_schema` (OpenAI, vLLM, LM Studio, llama-server),
+        # or `json_object` with a `schema` (llama-cpp-python, which refuses the first), learned on refusal.
+        self.schema_form = "json_schema"
         # Local servers (llama.cpp, LM Studio) often serve one reply at a time and llama-cpp-python
         # interrupts the running one for any new request, so a local server that does not say how
         # many slots it has gets one request at a time; a remote API queues for itself.
-        self.slots = 1 if _is_local(self.url) else 0
+        self.slots = 1 if is_local(self.url) else 0
 
     def unreachable(self) -> str:
         return f"{SERVICE} is not reachable at {self.url}. Check that it is running, or set OPENAI_BASE_URL."
@@ -226,10 +229,30 @@ class OpenAIBackend(core.HttpBackend):
             body["max_tokens"] = self.max_tokens
         if request.tools:
             body["tools"] = request.tools
+        if request.schema is not None:
+            body["response_format"] = _response_format(self.schema_form, request.schema)
         return body
+
+    def refused(self, body: dict, error: BackendError) -> dict | None:
+        """A server that refuses `json_schema` by name gets the schema the other way it is spelt."""
+        form = body.get("response_format", {})
+        if form.get("type") != "json_schema" or error.kind not in ("bad_request", "server") \
+                or not _NAMES_FORMAT.search(error.message):
+            return None
+        self.schema_form = "json_object"
+        return {**body, "response_format": _response_format(self.schema_form, form["json_schema"]["schema"])}
 
     def reply(self) -> _Reply:
         return _Reply(self._api_key, self.context)
+
+
+_NAMES_FORMAT = re.compile(r"response_format|json_schema|json_object")
+
+
+def _response_format(form: str, schema: dict) -> dict:
+    if form == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "ghostwire_reply", "schema": schema}}
 
 
 def _shown(model_id: str) -> str:
@@ -238,7 +261,7 @@ def _shown(model_id: str) -> str:
         else model_id
 
 
-def _is_local(url: str) -> bool:
+def is_local(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     try:
         return ipaddress.ip_address(host).is_loopback
