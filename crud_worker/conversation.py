@@ -7,13 +7,12 @@ import time
 
 from sqlite_utils import Database
 
-from bus.contract import JobMessage, LlmJob, ReplyKind, Usage
+from bus.contract import CHARS_PER_TOKEN, JobMessage, LlmJob, ReplyKind, Usage
 from crud_worker import prompts, tasks
 from commands.schema import tool_definitions
 from crud_worker.db import now
 
 HISTORY_LIMIT = 40
-CHARS_PER_TOKEN = 3  # conservative: real tokenizers average 3.5–4 characters per token in English
 REPLY_RESERVE = 0.25  # share of the context window left free for the reply
 JOB_TTL_S = 20.0
 

@@ -28,6 +28,6 @@ class LlmSettings:
     max_reply_chars: int = var("GHOSTWIRE_MAX_REPLY_CHARS", 200_000)
     # Constrain replies to {"say", "commands"} by the server's grammar (backends/structured.py); auto: on for
     # a local OpenAI-compatible server (llama.cpp, LM Studio, vLLM), where small models write no JSON unaided.
-    structured: str = var("LLM_STRUCTURED", "auto", choices=STRUCTURED)
+    structured: str = var("LLM_STRUCTURED", "off", choices=STRUCTURED)
 
     __repr__ = masked

@@ -27,7 +27,7 @@ def pieces(text: str, size: int = 4) -> list[str]:
 @pytest.fixture(scope="module")
 def served():
     with FakeOpenAI.llama_cpp(n_ctx=4096) as fake:
-        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url)  # LLM_STRUCTURED=auto: on, a local server
+        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url, LLM_STRUCTURED="auto")  # auto: on, a local server
         try:
             stack.start()
             assert stack.http.post("/tasks", data={"name": "walk the dog"}).status_code < 300
