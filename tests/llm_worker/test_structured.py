@@ -10,9 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bus import settings
 from commands.splitter import Block, split_all
 from commands.schema import SPEC, Insert, Toggle, parse_block, reply_schema
 from llm_worker.backends.structured import COMMAND_BREAK, ReplyDecoder
+from llm_worker.selector import Selector
+from llm_worker.settings import LlmSettings
 
 INSERT = {"action": "insert", "target": "task", "args": {"name": "Buy {apples} \"now\""}}
 TOGGLE = {"action": "toggle", "target": "task", "args": {"id": 3}}
@@ -125,3 +128,32 @@ def test_any_say_and_names_survive_any_chunking(say, names, data):
     assert got.startswith(say)
     assert got == say + "".join(COMMAND_BREAK + json.dumps(c, ensure_ascii=False) + "\n" for c in commands) or \
         got == say + "".join(COMMAND_BREAK + json.dumps(c) + "\n" for c in commands)
+
+
+def test_a_reply_cut_between_its_parts_shows_no_stray_syntax():
+    for cut in ('{"say": "hi", "comm', '{"say": "hi", ', '{"say": "hi"}', '{"say": "hi", "commands": ['):
+        assert decode([cut]) == "hi", cut
+
+
+@pytest.mark.parametrize(("env", "on"), [
+    ({"LLM_BACKEND": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, False),  # the default is off
+    ({"LLM_BACKEND": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "LLM_STRUCTURED": "auto"}, True),
+    ({"LLM_BACKEND": "openai", "OPENAI_BASE_URL": "https://api.example.org/v1", "LLM_STRUCTURED": "auto"}, False),
+    ({"LLM_BACKEND": "openai", "OPENAI_BASE_URL": "https://api.example.org/v1", "LLM_STRUCTURED": "on"}, True),
+    ({"LLM_BACKEND": "ollama", "LLM_STRUCTURED": "on"}, True),
+    ({"LLM_BACKEND": "ollama", "LLM_STRUCTURED": "auto"}, False),
+    ({"LLM_BACKEND": "anthropic", "LLM_STRUCTURED": "on"}, False),  # Anthropic's API has no such mode
+    ({"LLM_BACKEND": "demo", "LLM_STRUCTURED": "on"}, False),
+])
+def test_when_structured_output_is_used(env, on):
+    assert Selector(settings.load(LlmSettings, environ=env)).structured() is on
+
+
+def test_ollama_gets_the_schema_as_its_format_and_openai_as_json_schema():
+    from llm_worker.backends.base import ChatRequest, Message
+    from llm_worker.backends.ollama import OllamaBackend
+    from llm_worker.backends.openai import OpenAIBackend
+    req = ChatRequest(model="m", messages=[Message("user", "hi")], schema=reply_schema())
+    assert OllamaBackend("http://127.0.0.1:11434").body(req, "m")["format"] == reply_schema()
+    assert OpenAIBackend("https://api.example.org/v1").body(req, "m")["response_format"] == {
+        "type": "json_schema", "json_schema": {"name": "ghostwire_reply", "schema": reply_schema()}}
