@@ -76,9 +76,10 @@ class Selector:
     def structured(self) -> bool:
         """Structured output for the next reply: where the server constrains replies to a schema (Ollama,
         OpenAI-compatible; Anthropic's API has no such mode) and the setting asks for it."""
-        if self.cfg.structured == "off" or self.backend is not self.primary or self.backend.name not in STRUCTURED_BACKENDS:
+        mode = self.cfg.structured
+        if mode == "off" or self.backend is not self.primary or self.backend.name not in STRUCTURED_BACKENDS:
             return False
-        return self.cfg.structured == "on" or (self.backend.name == "openai" and is_local(self.cfg.openai_base_url))
+        return mode == "on" or (self.backend.name == "openai" and is_local(self.cfg.openai_base_url))
 
     def status(self) -> c.LlmStatus:
         return c.LlmStatus(backend=self.backend.name, model=self.probe.model, reachable=self.probe.reachable,

@@ -30,7 +30,7 @@ def test_structured_replies_stream_their_say_text_and_every_command_parses(stack
             final_bubble(sse, reply)
             row = stored(stack, reply)
             assert (row.status, row.error) == ("done", ""), row
-            assert not row.content.lstrip().startswith('{"say"'), f"the JSON reached the reply undecoded: {row.content!r}"
+            assert not row.content.lstrip().startswith('{"say"'), f"the JSON reached the reply as JSON: {row.content!r}"
             seen = streamed(sse, reply)
             assert '"say"' not in seen and '"commands"' not in seen, seen
             if seen.strip():

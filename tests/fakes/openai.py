@@ -118,7 +118,8 @@ class FakeOpenAI(FakeServer):
             await self._error(conn, 500, "internal_server_error", None, (
                 f"1 validation error:\n  {{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
                 f"'msg': \"Input should be {expected}\", 'input': '{kind}', 'ctx': {{'expected': \"{expected}\"}}}}"
-                "\n\n  File \"llama_cpp/server/app.py\", line 376, in create_chat_completion\n    POST /v1/chat/completions"))
+                "\n\n  File \"llama_cpp/server/app.py\", line 376, in create_chat_completion"
+                "\n    POST /v1/chat/completions"))
             return
         script = self.next_script(body)
         if script.error_status is not None:
