@@ -1,8 +1,10 @@
 """`python -m bench.real_model`: can a real small model drive the todo list? The same 15 requests
 (add / tick / delete × 5) through the real four processes against llama-cpp-python's server running
 SmolLM2-135M-Instruct (`make engine` provides both), tallied per request from the commands table:
-ran (a command applied), refused (only commands that couldn't apply), nothing (no command at all).
-Prints a table and writes bench/results/real_model.json."""
+ran (a command applied), refused (only commands that couldn't apply), nothing (no command at all),
+and of those that ran, how many ran what was asked (an insert for "add", a toggle or update for
+"tick", a delete for "delete"), with the time per reply. `--structured on|off` sets LLM_STRUCTURED.
+Prints a table and writes bench/results/real_model[-structured-MODE].json."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ REQUESTS = (
                                      f"please delete '{SEEDED[4]}'"]]
 )
 REPLY_TIMEOUT_S = 180
+ASKED = {"add": {"insert"}, "tick": {"toggle", "update"}, "delete": {"delete"}}  # the action each kind asks for
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Outcome:
     kind: str
     request: str
     verdict: str  # ran | refused | nothing
+    asked: bool   # a command that ran was the action the request asked for
     status: str
     error: str
     seconds: float
@@ -56,9 +60,10 @@ def run_one(stack: Stack, kind: str, text: str) -> Outcome:
     except AssertionError:  # wait_for's deadline: the reply is still going; its commands so far count
         status, content, error = "still streaming", "", ""
     with stack.db() as db:
-        rows = db.execute("SELECT ok, result FROM commands WHERE msg_id = ? ORDER BY id", [reply]).fetchall()
-    return Outcome(kind, text, verdict([ok for ok, _ in rows]), status, error or "",
-                   round(time.monotonic() - started, 1), [result for _, result in rows], content[:300])
+        rows = db.execute("SELECT ok, result, action FROM commands WHERE msg_id = ? ORDER BY id", [reply]).fetchall()
+    asked = any(ok and action in ASKED[kind] for ok, _, action in rows)
+    return Outcome(kind, text, verdict([ok for ok, _, _ in rows]), asked, status, error or "",
+                   round(time.monotonic() - started, 1), [result for _, result, _ in rows], content[:300])
 
 
 def _ended(stack: Stack, reply: str) -> tuple[str, str, str | None] | None:
@@ -69,13 +74,15 @@ def _ended(stack: Stack, reply: str) -> tuple[str, str, str | None] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-ctx", type=int, default=4096, help="the server's context (and Ghostwire's LLM_NUM_CTX)")
+    parser.add_argument("--structured", choices=("auto", "on", "off"), default="auto",
+                        help="LLM_STRUCTURED for the stack (auto is on for this local server)")
     args = parser.parse_args()
     if reason := why_unavailable():
         print(reason, file=sys.stderr)
         return 2
     engine = EngineServer(args.n_ctx, "--interrupt_requests", "False").start()
     stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx),
-                  GHOSTWIRE_LLM_SLOTS="1")
+                  GHOSTWIRE_LLM_SLOTS="1", LLM_STRUCTURED=args.structured)
     outcomes: list[Outcome] = []
     engine_log = ""
     try:
@@ -93,13 +100,21 @@ def main() -> int:
         engine.stop()
     tally = {kind: Counter(o.verdict for o in outcomes if o.kind == kind) for kind in ("add", "tick", "delete")}
     total = Counter(o.verdict for o in outcomes)
-    print("\n| request | ran | refused | nothing |\n|---|---|---|---|")
+    for kind in tally:
+        tally[kind]["asked"] = sum(o.asked for o in outcomes if o.kind == kind)
+        tally[kind]["seconds"] = round(sum(o.seconds for o in outcomes if o.kind == kind), 1)
+    total["asked"], total["seconds"] = sum(o.asked for o in outcomes), round(sum(o.seconds for o in outcomes), 1)
+    print(f"\nLLM_STRUCTURED={args.structured}\n| request | ran | of which as asked | refused | nothing | s per reply |"
+          "\n|---|---|---|---|---|---|")
     for kind, c in [*tally.items(), ("all", total)]:
-        print(f"| {kind} | {c['ran']} | {c['refused']} | {c['nothing']} |")
+        n = c["ran"] + c["refused"] + c["nothing"]
+        print(f"| {kind} | {c['ran']} | {c['asked']} | {c['refused']} | {c['nothing']} | {c['seconds'] / n:.1f} |")
     print(eval_speed(engine_log))
-    out = Path(__file__).parent / "results" / "real_model.json"
+    suffix = "" if args.structured == "auto" else f"-structured-{args.structured}"
+    out = Path(__file__).parent / "results" / f"real_model{suffix}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"n_ctx": args.n_ctx, "tally": {k: dict(v) for k, v in tally.items()},
+    out.write_text(json.dumps({"n_ctx": args.n_ctx, "structured": args.structured,
+                               "tally": {k: dict(v) for k, v in tally.items()},
                                "outcomes": [asdict(o) for o in outcomes]},
                               indent=2, ensure_ascii=False))
     print(f"wrote {out}")

@@ -47,6 +47,7 @@ Policy = Literal["auto", "ask", "off"]
 
 MAX_MESSAGE = 8_000  # characters in a person's chat message
 MAX_NAME = 500  # characters in a task's name, after clean_name
+CHARS_PER_TOKEN = 3  # conservative: real tokenizers average 3.5–4 characters per token in English
 MAX_ID = 2**63 - 1  # a task id is 1..MAX_ID: SQLite's integer range
 DEFAULT_CONVERSATION = "default"  # a database's first conversation (and one from before conversations)
 MAX_TITLE = 200  # characters in a conversation's title as the person names it (whitespace collapsed)

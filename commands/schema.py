@@ -334,6 +334,33 @@ def tool_definitions() -> list[dict]:
             for a in SPEC.values()]
 
 
+# Names are not length-capped here (clean_name refuses a long one): llama.cpp's schema converter makes a
+# bounded repeat one grammar rule per character. `minimum` is JSON Schema that llama-cpp-python 0.3.36's
+# converter ignores (llama-server's honours it), so there a 0 can still reach validation and be refused.
+_REPLY_TYPES = {"text": {"type": "string", "minLength": 1},
+                "ref": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]},
+                "flag": {"type": "boolean"}}
+
+
+def reply_schema() -> dict:
+    """JSON Schema of a whole reply in structured-output mode: {"say": text, "commands": [command, ...]}, each
+    command in the same envelope the command language teaches (action first, so the splitter sees a command),
+    made from SPEC."""
+    def command(action: str, a: Action) -> dict:
+        args = {k: _REPLY_TYPES[f.kind] for k, f in a.fields.items() if f.tool}
+        envelope = {"action": {"const": action}, "target": {"const": "task"},
+                    "args": {"type": "object", "properties": args, "required": list(a.required),
+                             "additionalProperties": False}}
+        if not a.fields:
+            envelope = {"action": {"const": action}}
+        return {"type": "object", "properties": envelope, "required": list(envelope), "additionalProperties": False}
+
+    return {"type": "object",
+            "properties": {"say": {"type": "string"},
+                           "commands": {"type": "array", "items": {"anyOf": [command(k, a) for k, a in SPEC.items()]}}},
+            "required": ["say", "commands"], "additionalProperties": False}
+
+
 COMMAND_LANGUAGE = """\
 You change the todo list by writing commands in your reply. A command is one JSON
 object, on its own or in a ```json block; you may write several, and prose around them.

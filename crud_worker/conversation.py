@@ -9,13 +9,12 @@ from sqlite_utils import Database
 
 import msgspec
 
-from bus.contract import DEFAULT_CONVERSATION, JobMessage, LlmJob, ReplyKind, ReplyStats, Usage
+from bus.contract import CHARS_PER_TOKEN, DEFAULT_CONVERSATION, JobMessage, LlmJob, ReplyKind, ReplyStats, Usage
 from crud_worker import prompts, tasks
 from commands.schema import tool_definitions
 from crud_worker.db import now
 
 HISTORY_LIMIT = 40
-CHARS_PER_TOKEN = 3  # conservative: real tokenizers average 3.5–4 characters per token in English
 REPLY_RESERVE = 0.25  # share of the context window left free for the reply
 JOB_TTL_S = 20.0
 DEFAULT = DEFAULT_CONVERSATION

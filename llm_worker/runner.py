@@ -21,6 +21,8 @@ from collections import deque
 
 from bus import contract as c
 from bus.client import Bus
+from commands.schema import reply_schema
+from llm_worker.backends import structured
 from llm_worker.backends.base import (Backend, BackendError, ChatRequest, Done, Message, TextDelta, ThinkingDelta,
                                       ToolCall, Usage)
 
@@ -41,8 +43,9 @@ def tokens_per_s(usage: c.Usage | None, first: float | None, last: float) -> flo
 
 class Run:
     def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str, tools: list[dict] | None = None,
-                 max_chars: int = 200_000):
+                 max_chars: int = 200_000, structured: bool = False):
         self.bus, self.job, self.backend, self.model, self.tools = bus, job, backend, model, tools
+        self.structured = structured
         self.max_chars = self.room = max_chars  # room: characters of reply text still allowed
         self.seq = 0
         self.text: list[str] = []
@@ -115,7 +118,8 @@ class Run:
         calls: list[c.ToolCallMsg] = []
         await self.bus.publish(c.LlmStart(msg_id=job.msg_id, worker=worker, backend=self.backend.name,
                                           model=self.model))
-        request = ChatRequest(model=self.model, system=job.system, num_ctx=job.num_ctx, tools=self.tools,
+        request = ChatRequest(model=self.model, system=job.system + (structured.HINT if self.structured else ""),
+                              num_ctx=job.num_ctx, tools=self.tools, schema=reply_schema() if self.structured else None,
                               messages=[Message(role=m.role, content=m.content) for m in job.messages])
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as events:

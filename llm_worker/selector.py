@@ -10,11 +10,13 @@ from llm_worker.backends import make_backend
 from llm_worker.backends.base import Backend, ModelInfo, Probe
 from llm_worker.backends.demo import DemoBackend
 from llm_worker.backends.ollama_models import is_chat_model
+from llm_worker.backends.openai import is_local
 from llm_worker.settings import LlmSettings
 
 log = logging.getLogger(__name__)
 PROBE_FAST_S = 3.0   # while on the demo model or a backend is down
 PROBE_SLOW_S = 30.0  # while everything answers
+STRUCTURED_BACKENDS = ("openai", "ollama")  # those whose servers take a reply schema
 
 DEMO_NOTE = ("No Ollama answered at {host}, so this is the built-in demo model. For a real one: install "
              "Ollama from ollama.com, run `ollama pull llama3.2`, and Ghostwire switches over by itself.")
@@ -70,6 +72,14 @@ class Selector:
         if self.backend.name in ("openai", "anthropic"):
             return True
         return any(m.name == model and "tools" in m.capabilities for m in self.probe.models)
+
+    def structured(self) -> bool:
+        """Structured output for the next reply: where the server constrains replies to a schema (Ollama,
+        OpenAI-compatible; Anthropic's API has no such mode) and the setting asks for it."""
+        mode = self.cfg.structured
+        if mode == "off" or self.backend is not self.primary or self.backend.name not in STRUCTURED_BACKENDS:
+            return False
+        return mode == "on" or (self.backend.name == "openai" and is_local(self.cfg.openai_base_url))
 
     def status(self) -> c.LlmStatus:
         return c.LlmStatus(backend=self.backend.name, model=self.probe.model, reachable=self.probe.reachable,

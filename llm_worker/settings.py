@@ -8,6 +8,7 @@ import dataclasses
 from bus.settings import Common, masked, var
 
 NAMES = ("ollama", "openai", "anthropic", "demo")  # every backend llm_worker/backends/ can build
+STRUCTURED = ("auto", "on", "off")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -25,5 +26,8 @@ class LlmSettings:
     demo_rate: float = var("GHOSTWIRE_DEMO_RATE", 40.0)
     slots: int = var("GHOSTWIRE_LLM_SLOTS", 4)
     max_reply_chars: int = var("GHOSTWIRE_MAX_REPLY_CHARS", 200_000)
+    # Constrain replies to {"say", "commands"} by the server's grammar (backends/structured.py); auto: on for
+    # a local OpenAI-compatible server (llama.cpp, LM Studio, vLLM), where small models write no JSON unaided.
+    structured: str = var("LLM_STRUCTURED", "off", choices=STRUCTURED)
 
     __repr__ = masked

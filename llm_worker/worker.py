@@ -45,9 +45,10 @@ class Worker:
                 run = Pull(self.bus, job, self.selector)
             else:
                 model = job.model or self.selector.model
-                tools = job.tools if job.tools and self.selector.supports_tools(model) else None
+                structured = self.selector.structured()
+                tools = job.tools if job.tools and self.selector.supports_tools(model) and not structured else None
                 run = Run(self.bus, job, self.selector.backend, model, tools=tools,
-                          max_chars=self.selector.cfg.max_reply_chars)
+                          max_chars=self.selector.cfg.max_reply_chars, structured=structured)
             if job.msg_id in self.cancelled:
                 run.cancelled_by_user = True
             task = asyncio.create_task(self._run(run))

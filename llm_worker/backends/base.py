@@ -26,6 +26,8 @@ class ChatRequest(msgspec.Struct, frozen=True, kw_only=True):
     num_ctx: int = 8192
     temperature: float | None = None
     tools: list[dict] | None = None
+    # Structured-output mode: the JSON Schema the reply must follow (structured.py decodes it back to text).
+    schema: dict | None = None
 
 
 class TextDelta(msgspec.Struct, frozen=True, tag="text"):

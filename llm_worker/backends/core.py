@@ -17,7 +17,8 @@ import httpx
 import httpx_sse
 import msgspec
 
-from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, Probe, ToolCall
+from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, Probe, TextDelta, ToolCall
+from llm_worker.backends.structured import ReplyDecoder
 
 # Reads are unbounded at the httpx level: a cold model load can take minutes before the
 # first byte. Our own first-token / inter-token timeouts (Pacer) bound the wait instead.
@@ -170,6 +171,10 @@ class HttpBackend:
         """The name the server wants in a request (a listed name may be shortened for people)."""
         return model
 
+    def refused(self, body: dict, error: BackendError) -> dict | None:
+        """Another body to try once when the server refused this one before streaming (None: give up)."""
+        return None
+
     # --- the shared part --------------------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
@@ -233,11 +238,37 @@ class HttpBackend:
             await response.aclose()
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        if request.schema is None:
+            async for event in self._stream(request):
+                yield event
+            return
+        # Structured output: the constrained JSON leaves the seam as ordinary text (structured.py).
+        decoder = ReplyDecoder()
+        async with contextlib.aclosing(self._stream(request)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    if text := decoder.feed(event.text):
+                        yield TextDelta(text)
+                    continue
+                if isinstance(event, Done) and (text := decoder.end()):
+                    yield TextDelta(text)
+                yield event
+
+    async def _open(self, stack: contextlib.AsyncExitStack, pacer: Pacer, body: dict, model: str) -> AsyncIterator:
+        try:
+            return await stack.enter_async_context(self.open(pacer, self.chat_path, body, model))
+        except BackendError as err:
+            if (other := self.refused(body, err)) is None:
+                raise
+            return await stack.enter_async_context(self.open(pacer, self.chat_path, other, model))
+
+    async def _stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         model = await self.resolve(request)
         async with self._turn():
             pacer = Pacer(self.first_token_timeout, self.inter_token_timeout, self.service)
             body = self.body(request, self.wire_model(model))
-            async with self.open(pacer, self.chat_path, body, model) as items:
+            async with contextlib.AsyncExitStack() as stack:
+                items = await self._open(stack, pacer, body, model)
                 reply = self.reply()
                 while (item := await pacer.next(items)) is not None:
                     if self.sse and not item.data:

@@ -169,6 +169,8 @@ class OllamaBackend(core.HttpBackend):
             body["think"] = False
         if request.tools:
             body["tools"] = request.tools
+        if request.schema is not None:
+            body["format"] = request.schema  # Ollama 0.5+: a JSON Schema the reply is constrained to
         return body
 
     def reply(self) -> _Reply:

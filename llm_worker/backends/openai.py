@@ -11,11 +11,14 @@ import httpx
 import httpx_sse
 import msgspec
 
+from bus.contract import CHARS_PER_TOKEN
 from llm_worker.backends import core
 from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, TextDelta, ThinkingDelta, Usage
 
 SERVICE = "The OpenAI-compatible endpoint"
 NOT_CHAT = ("embed", "whisper", "tts", "dall-e", "moderation", "transcribe", "realtime", "audio", "image")
+PER_MESSAGE_TOKENS = 8  # a chat template's role markers around each message
+ROOM_MARGIN_TOKENS = 16  # left unused: a server that runs a token or two past max_tokens stays inside the context
 CONTEXT_CODES = ("context_length_exceeded", "exceed_context_size_error")
 _CONTEXT_IN_TEXT = re.compile(r"(?:maximum context length is|context window of|n_ctx[ =:]+)\s*(\d+)")
 
@@ -165,10 +168,13 @@ class OpenAIBackend(core.HttpBackend):
         self.max_tokens = max_tokens
         self._ids: dict[str, str] = {}  # shown name -> the server's id (a file path on llama.cpp)
         self._learned = ""
+        # How this server takes a reply schema: OpenAI's `json_schema` (OpenAI, vLLM, LM Studio, llama-server),
+        # or `json_object` with a `schema` (llama-cpp-python, which refuses the first), learned on refusal.
+        self.schema_form = "json_schema"
         # Local servers (llama.cpp, LM Studio) often serve one reply at a time and llama-cpp-python
         # interrupts the running one for any new request, so a local server that does not say how
         # many slots it has gets one request at a time; a remote API queues for itself.
-        self.slots = 1 if _is_local(self.url) else 0
+        self.slots = 1 if is_local(self.url) else 0
 
     def unreachable(self) -> str:
         return f"{SERVICE} is not reachable at {self.url}. Check that it is running, or set OPENAI_BASE_URL."
@@ -222,14 +228,53 @@ class OpenAIBackend(core.HttpBackend):
                                 "stream_options": {"include_usage": True}}
         if request.temperature is not None:
             body["temperature"] = request.temperature
-        if self.max_tokens:
-            body["max_tokens"] = self.max_tokens
+        if limit := min(filter(None, (self.max_tokens, self.room(request))), default=0):
+            body["max_tokens"] = limit
         if request.tools:
             body["tools"] = request.tools
+        if request.schema is not None:
+            body["response_format"] = _response_format(self.schema_form, request.schema)
         return body
+
+    def room(self, request: ChatRequest) -> int:
+        """Tokens the reply may use: the context less the prompt, so the server stops with `length` before
+        the context is full (llama-cpp-python 0.3.36 streaming past it dies with a ValueError, and no
+        finish reason). The context is the server's where it says it, else, on a local server, the one the
+        crud_worker fitted the history to; a remote API without one is left to its own limit (0)."""
+        context = self.context or (request.num_ctx if is_local(self.url) else 0)
+        if not context:
+            return 0
+        texts = [request.system, *(m.content for m in request.messages)]
+        prompt = sum(_tokens_at_most(t) + PER_MESSAGE_TOKENS for t in texts)
+        return max(context - prompt - ROOM_MARGIN_TOKENS, 0)
+
+    def refused(self, body: dict, error: BackendError) -> dict | None:
+        """A server that refuses `json_schema` by name gets the schema the other way it is spelt."""
+        form = body.get("response_format", {})
+        if form.get("type") != "json_schema" or error.kind not in ("bad_request", "server") \
+                or not _NAMES_FORMAT.search(error.message):
+            return None
+        self.schema_form = "json_object"
+        return {**body, "response_format": _response_format(self.schema_form, form["json_schema"]["schema"])}
 
     def reply(self) -> _Reply:
         return _Reply(self._api_key, self.context)
+
+
+def _tokens_at_most(text: str) -> int:
+    """A prompt's tokens, over- rather than underestimated: ASCII at CHARS_PER_TOKEN, any other character
+    one token (CJK text and emoji often take one or more each)."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return -(-ascii_chars // CHARS_PER_TOKEN) + (len(text) - ascii_chars)
+
+
+_NAMES_FORMAT = re.compile(r"response_format|json_schema|json_object")
+
+
+def _response_format(form: str, schema: dict) -> dict:
+    if form == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "ghostwire_reply", "schema": schema}}
 
 
 def _shown(model_id: str) -> str:
@@ -238,7 +283,7 @@ def _shown(model_id: str) -> str:
         else model_id
 
 
-def _is_local(url: str) -> bool:
+def is_local(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     try:
         return ipaddress.ip_address(host).is_loopback

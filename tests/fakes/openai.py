@@ -51,6 +51,7 @@ class FakeOpenAI(FakeServer):
         self.n_ctx: int | None = None  # a prompt over this many tokens gets an empty 200 when streaming
         self.props: dict | None = None  # served at GET /props (llama-server), else 404
         self.pings = False         # a keep-alive comment before every piece after the first
+        self.response_formats: tuple[str, ...] | None = None  # the response_format types taken (None: any)
 
     @classmethod
     def llama_cpp(cls, model_path: str = "/models/SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx: int = 4096,
@@ -59,6 +60,7 @@ class FakeOpenAI(FakeServer):
         also llama-server's GET /props saying its context and one slot."""
         fake = cls(models=[model_path], **kwargs)
         fake.usage, fake.any_model, fake.n_ctx, fake.pings, fake.interrupts = False, True, n_ctx, True, True
+        fake.response_formats = ("text", "json_object")  # json_object may carry a "schema"; json_schema: a 500
         if props:
             fake.props = {"default_generation_settings": {"n_ctx": n_ctx}, "total_slots": 1, "model_path": model_path}
         return fake
@@ -108,6 +110,16 @@ class FakeOpenAI(FakeServer):
         if self.models is not None and model not in self.models and not self.any_model:
             type_, code, text = ERRORS[404]
             await self._error(conn, 404, type_, code, text.format(model=model))
+            return
+        kind = (body.get("response_format") or {}).get("type")
+        if self.response_formats is not None and kind is not None and kind not in self.response_formats:
+            # llama-cpp-python 0.3.36's answer to a type its pydantic model lacks, as observed (trace shortened)
+            expected = " or ".join(f"'{t}'" for t in self.response_formats)
+            await self._error(conn, 500, "internal_server_error", None, (
+                f"1 validation error:\n  {{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                f"'msg': \"Input should be {expected}\", 'input': '{kind}', 'ctx': {{'expected': \"{expected}\"}}}}"
+                "\n\n  File \"llama_cpp/server/app.py\", line 376, in create_chat_completion"
+                "\n    POST /v1/chat/completions"))
             return
         script = self.next_script(body)
         if script.error_status is not None:

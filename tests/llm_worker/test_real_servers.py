@@ -184,3 +184,28 @@ def test_any_httpx_error_mid_stream_is_a_backend_error():
     client = core.httpx.AsyncClient(transport=core.httpx.MockTransport(answer))
     err = failure(OpenAIBackend("http://model.test/v1", model="m", client=client))
     assert err.kind == "stream" and "DecodingError" in err.message
+
+
+# The reply's room: max_tokens = context − an overestimate of the prompt, so a server stops with "length"
+# inside its context (llama-cpp-python 0.3.36 streaming past the end dies with a ValueError instead).
+
+def _room(url: str, context: int = 0, num_ctx: int = 1024, system: str = "x" * 300, user: str = "hi") -> int | None:
+    from llm_worker.backends.base import ChatRequest, Message
+    backend = OpenAIBackend(url)
+    backend.context = context
+    req = ChatRequest(model="m", system=system, num_ctx=num_ctx, messages=[Message("user", user)])
+    return backend.body(req, "m").get("max_tokens")
+
+
+def test_a_local_server_gets_max_tokens_from_the_fitted_context():
+    # 300 ASCII characters: at most 100 tokens, plus 8 per message for the template, and the margin.
+    assert _room("http://127.0.0.1:8080/v1") == 1024 - (100 + 8) - (1 + 8) - 16
+
+
+def test_the_context_the_server_said_wins_and_non_ascii_counts_a_token_a_character():
+    assert _room("https://api.example.org/v1", context=2048, user="日本語") == 2048 - 108 - (3 + 8) - 16
+
+
+def test_a_remote_api_without_a_known_context_and_a_prompt_over_it_get_no_max_tokens():
+    assert _room("https://api.example.org/v1") is None, "a remote API keeps its own limit"
+    assert _room("http://127.0.0.1:8080/v1", num_ctx=100) is None, "no room by the estimate: the overflow path says so"
