@@ -57,6 +57,14 @@ class InvalidName(ValueError):
     """A task name that can't be stored; str() is the reason, for a person or the model to read."""
 
 
+def shown_model(model: str) -> str:
+    """A model named by its file's path (llama.cpp's --model, vLLM) is shown by the file's name; any other
+    name ("qwen3:4b", "hf.co/org/model:q4") as it is. The llm_worker lists models this way; a receiver
+    showing a model name it was given raw (a stored reply's) applies the same rule."""
+    path_like = model.startswith(("/", "./", "~")) or model.endswith(".gguf") or "\\" in model
+    return model.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if path_like else model
+
+
 def clean_name(name: str | None) -> str:
     """The one rule for a task's name: NULs dropped, whitespace runs collapsed, not empty, at most MAX_NAME."""
     name = " ".join((name or "").replace("\x00", "").split())

@@ -12,7 +12,7 @@ import msgspec
 from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr,
                              Option, P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow
+from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
 from web import render, reply_meta, trust_ui
@@ -100,7 +100,7 @@ def note(msg_id: str, kind: str, text: str, results: dict[str, ChipResult] | Non
 
 
 def model_label(msg_id: str, model: str, swap: str | None = None) -> Span:
-    return Span(model or "", cls="meta model", id=f"model-{msg_id}", hx_swap_oob=swap)
+    return Span(shown_model(model or ""), cls="meta model", id=f"model-{msg_id}", hx_swap_oob=swap)
 
 
 def toast(text: str) -> Div:

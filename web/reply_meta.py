@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from fasthtml.common import Button, Div, Span
 
-from bus.contract import ReplyStats
+from bus.contract import ReplyStats, shown_model
 
 UNKNOWN = "not reported by the model server"
 
 
 def line_id(msg_id: str) -> str:
     return f"stats-{msg_id}"
-
-
-def model_name(model: str) -> str:
-    """A model named by its file's path (llama.cpp, vLLM) shows as the file's name."""
-    return model.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 def _seconds(ms: float) -> str:
@@ -38,7 +33,7 @@ def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     parts: list = []
     if stats is not None:
         if stats.model:
-            parts.append(Span(model_name(stats.model), cls="stat model-name", title=stats.model))
+            parts.append(Span(shown_model(stats.model), cls="stat model-name", title=stats.model))
         if stats.first_token_ms is not None:
             parts.append(Span("first token ", _seconds(stats.first_token_ms), cls="stat ttft"))
         rate = Span("?", cls="unknown", title=UNKNOWN) if stats.tokens_per_s is None else f"{stats.tokens_per_s:,.1f}"

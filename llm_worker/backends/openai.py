@@ -11,7 +11,7 @@ import httpx
 import httpx_sse
 import msgspec
 
-from bus.contract import CHARS_PER_TOKEN
+from bus.contract import CHARS_PER_TOKEN, shown_model
 from llm_worker.backends import core
 from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, TextDelta, ThinkingDelta, Usage
 
@@ -192,9 +192,9 @@ class OpenAIBackend(core.HttpBackend):
 
     def parse_models(self, body: bytes) -> list[ModelInfo]:
         cards = msgspec.json.decode(body, type=_Models).data or []
-        self._ids = {_shown(c.id): c.id for c in cards if c.id}
+        self._ids = {shown_model(c.id): c.id for c in cards if c.id}
         self.context = next((c.max_model_len for c in cards if c.max_model_len), 0) or self.context
-        return [ModelInfo(name=_shown(c.id)) for c in cards if c.id]
+        return [ModelInfo(name=shown_model(c.id)) for c in cards if c.id]
 
     def choose(self, models: tuple[ModelInfo, ...]) -> tuple[str, str]:
         if self.model:
@@ -275,12 +275,6 @@ def _response_format(form: str, schema: dict) -> dict:
     if form == "json_object":
         return {"type": "json_object", "schema": schema}
     return {"type": "json_schema", "json_schema": {"name": "ghostwire_reply", "schema": schema}}
-
-
-def _shown(model_id: str) -> str:
-    """A model listed by its file path (llama.cpp's --model) is shown by its file name."""
-    return model_id.rsplit("/", 1)[-1] if model_id.startswith(("/", "./", "~")) or model_id.endswith(".gguf") \
-        else model_id
 
 
 def is_local(url: str) -> bool:

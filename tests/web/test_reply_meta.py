@@ -36,3 +36,10 @@ def test_before_the_figures_come_the_line_is_an_empty_place_to_swap():
 
 def test_seconds_past_one_and_a_slow_first_token():
     assert "first token 2.50 s" in text(ReplyStats(msg_id="a1", first_token_ms=2500))
+
+
+def test_a_model_name_with_a_slash_that_is_no_path_shows_whole():
+    """Ollama names models from a registry "hf.co/org/model:q4": the rule (bus.contract.shown_model,
+    the same the llm_worker lists models by) keeps them whole."""
+    html = to_html(reply_meta.line("a1", ReplyStats(msg_id="a1", model="hf.co/org/model:q4")))
+    assert ">hf.co/org/model:q4<" in html
