@@ -109,7 +109,8 @@ def test_at_390_px_the_input_the_list_and_a_whole_long_name_are_on_screen(stack,
 
 def test_at_390_px_every_control_is_a_40_px_target(stack, fake_ollama, phone):
     put_tasks(stack, ["touch me"], fake_ollama)
-    fake_ollama.enqueue(Script(tokens=["Sure. ", '{"action": "insert", "target": "task", "args": {"name": "tap"}}']))
+    fake_ollama.enqueue(Script(tokens=["Sure, I will add that for you right now. " * 6,
+                                       '{"action": "insert", "target": "task", "args": {"name": "tap"}}']))
     open_page(phone, stack)
     phone.fill("#msg", "add tap")
     phone.press("#msg", "Enter")
@@ -122,6 +123,13 @@ def test_at_390_px_every_control_is_a_40_px_target(stack, fake_ollama, phone):
         .filter(([e, r]) => r.width < 40 || r.height < 40)
         .map(([e, r]) => `${e.outerHTML.slice(0, 80)} ${Math.round(r.width)}×${Math.round(r.height)}`)""")
     assert small == [], small
+    # A reply's bubble holds its Copy button and speed line (a message's kind is also a class: `.chat`
+    # once squeezed every chat reply to the panel's flex basis, its tail spilling over the Retry bar).
+    spilled = phone.evaluate("""() => [...document.querySelectorAll('.msg.assistant.done')].flatMap(m => {
+            const box = m.getBoundingClientRect();
+            return [...m.querySelectorAll('.copy, .reply-meta')].filter(e => e.getBoundingClientRect().bottom > box.bottom + 1)
+                .map(e => e.className); })""")
+    assert spilled == [], spilled
 
 
 def test_a_finger_drags_a_task_to_the_top(stack, phone):
