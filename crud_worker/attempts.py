@@ -92,6 +92,8 @@ class Attempts:
                 raise err
             await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, error=why))
             return
+        if isinstance(err, undo.Refused):
+            err = Busy(f"couldn't take back the earlier attempt's changes: {err}")
         code = "unknown" if isinstance(err, NotThere) else "conflict"
         await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, code=code, error=str(err)))
 
@@ -171,11 +173,8 @@ class Attempts:
                 done, withdrawn = _take_back(db, replies, _person(m.route))
                 _add(db, grp, m.reply_id, cid)
                 conversation.rehide(db, cid)
-        except (NotThere, Busy, sqlite3.Error) as err:
+        except (NotThere, Busy, undo.Refused, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
-            return
-        except undo.Refused as err:
-            await self._answer(m.req_id, Busy(f"couldn't take back the earlier attempt's changes: {err}"))
             return
         await self._announce(done, withdrawn)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=done.words()))
@@ -210,11 +209,8 @@ class Attempts:
                     conversation.store(db, msg_id=m.msg_id, role="user", kind="chat", content=text,
                                        conversation_id=cid, ask=m.msg_id)
                     conversation.rehide(db, cid)
-        except (NotThere, Busy, sqlite3.Error) as err:
+        except (NotThere, Busy, undo.Refused, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
-            return
-        except undo.Refused as err:
-            await self._answer(m.req_id, Busy(f"couldn't take back the earlier attempt's changes: {err}"))
             return
         await self._announce(done, withdrawn)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=done.words()))

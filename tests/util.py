@@ -95,3 +95,23 @@ class SseReader(threading.Thread):
 
     def text(self) -> str:
         return "\n".join(e.data for e in self.snapshot())
+
+
+def settle(stack, fake, seconds: float = 0.3) -> None:
+    """Every model request so far has its reply stored, and it stays that way for `seconds` (follow-ups
+    and comments from earlier steps must not eat the next step's scripts; longer than the crud_worker's
+    0.8 s comment window where a comment on setting up the list could come)."""
+    def answered() -> bool:
+        with stack.db() as db:
+            stored = db.execute("SELECT count(*) FROM messages WHERE role = 'assistant'").fetchone()[0]
+        return stored >= len(fake.requests) and not fake._scripts
+
+    def stays() -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not answered():
+                return False
+            time.sleep(0.05)
+        return True
+
+    wait_for(lambda: answered() and stays(), 30, interval=0.05, what="the stack to settle")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 
 import pytest
 
@@ -21,7 +20,7 @@ from bus import contract as c
 from tests.buspeer import publish
 from tests.faults.helpers import STATS
 from tests.fakes import Script
-from tests.util import wait_for
+from tests.util import settle, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -93,25 +92,6 @@ window.__dialogs = [];
   window.alert = window.confirm = window.prompt = (m) => { window.__dialogs.push(String(m)); };
 })();
 """
-
-
-def settle(stack, fake, seconds: float = 0.3) -> None:
-    """Every model request so far has its reply stored, and it stays that way for a moment (follow-ups
-    and comments from earlier steps must not eat the next step's scripts)."""
-    def answered() -> bool:
-        with stack.db() as db:
-            stored = db.execute("SELECT count(*) FROM messages WHERE role = 'assistant'").fetchone()[0]
-        return stored >= len(fake.requests) and not fake._scripts
-
-    def stays() -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if not answered():
-                return False
-            time.sleep(0.05)
-        return True
-
-    wait_for(lambda: answered() and stays(), 30, interval=0.05, what="the stack to settle")
 
 
 def words(text: str) -> str:

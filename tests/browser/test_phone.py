@@ -6,12 +6,11 @@ the clipboard."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from tests.fakes import Script
-from tests.util import wait_for
+from tests.util import settle, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -31,25 +30,6 @@ def phone(browser):
     context.close()
 
 
-def settled(stack, fake, seconds: float = 1.2) -> None:
-    """Every model request so far has its reply stored, and stays so for `seconds` (longer than the
-    crud_worker's 0.8 s comment window): a comment on setting up the list must not eat the test's script."""
-    def answered() -> bool:
-        with stack.db() as db:
-            stored = db.execute("SELECT count(*) FROM messages WHERE role = 'assistant'").fetchone()[0]
-        return stored >= len(fake.requests) and not fake._scripts
-
-    def stays() -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if not answered():
-                return False
-            time.sleep(0.05)
-        return True
-
-    wait_for(lambda: answered() and stays(), 30, interval=0.05, what="the stack to settle")
-
-
 def put_tasks(stack, names: list[str], fake=None) -> list[int]:
     """The list as `names`; with `fake`, also wait until the model's comments on it have come and gone."""
     for task_id, *_ in stack.tasks():
@@ -59,7 +39,7 @@ def put_tasks(stack, names: list[str], fake=None) -> list[int]:
     ids = wait_for(lambda: [[t[0] for t in stack.tasks()]] if [t[1] for t in stack.tasks()] == names else None,
                    what="the tasks")[0]
     if fake is not None:
-        settled(stack, fake)
+        settle(stack, fake, 1.2)
     return ids
 
 
@@ -191,7 +171,7 @@ def test_reduced_motion_stops_the_cursor_blinking_and_the_drag_animation(stack, 
 def test_a_streaming_reply_is_announced_once_politely(stack, fake_ollama, page):
     """The chat is a polite log of additions; the streaming reply is aria-busy (a screen reader holds its
     tokens) until its final bubble replaces it, which is then read once."""
-    settled(stack, fake_ollama)
+    settle(stack, fake_ollama, 1.2)
     fake_ollama.enqueue(Script(tokens=[f"word{i} " for i in range(40)], delay=0.04))
     open_page(page, stack)
     log = page.evaluate("() => { const l = document.getElementById('chat-log'); return [l.getAttribute('role'),"
