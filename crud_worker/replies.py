@@ -55,6 +55,7 @@ class Reply:
     feedback: list[str] = field(default_factory=list)
     told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
     sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
+    shortened: bool = False  # the one retry after a context overflow (never retried again)
     worker: str = ""
     asked_again: float = 0.0
     first_asked: float = 0.0
@@ -83,13 +84,13 @@ class Replies:
 
     async def queue(self, reply_id: str, kind: c.ReplyKind, *, depth: int = 0, extra: str = "",
                     conversation_id: str = conversation.DEFAULT, told: frozenset[str] = frozenset(),
-                    ask: str = "", answer: str = "", model: str = "") -> None:
+                    ask: str = "", answer: str = "", model: str = "", shortened: bool = False) -> None:
         model = model or store.get_setting(self.db, "model")
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
                                      num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
-                                    told=told, ask=ask, answer=answer, sent_chars=len(job.system) + sum(len(m.content) for m in job.messages))
+                                    told=told, ask=ask, answer=answer, sent_chars=_chars(job), shortened=shortened)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id, ask=ask,
                                              answer=answer))
         await self.jobs.send(job)
@@ -170,13 +171,32 @@ class Replies:
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):
             error = m.error
+            again = False
             if m.kind == "context" and reply.sent_chars:
                 # A server that never said its context (llama-cpp-python has no /props) refused this
                 # prompt: later turns send at most half of it, so one long message doesn't break them all.
-                self.shrunk = max(MIN_CONTEXT, reply.sent_chars // conversation.CHARS_PER_TOKEN // 2)
+                self.shrunk = max(MIN_CONTEXT, reply.sent_chars // c.CHARS_PER_TOKEN // 2)
                 log.warning("context overflow on %s: history now fitted to %d tokens", m.msg_id, self.shrunk)
-                error += " The next messages will carry a shorter history."
+                again = self._worth_shorter(reply)
+                error += (" Trying once more with a shorter history." if again
+                          else " The next messages will carry a shorter history.")
             await self._finish(reply, m.text, "failed", model=m.model, error=error)
+            if again:
+                retry_id = reply.msg_id + "-s"
+                await self.queue(retry_id, reply.kind, conversation_id=reply.conversation_id, ask=reply.ask,
+                                 answer=retry_id, model=m.model, shortened=True)
+
+    def _worth_shorter(self, reply: Reply) -> bool:
+        """One more try after an overflow is worth it for the person's own chat turn when it was the
+        history that overflowed: with the shrunk budget the prompt is smaller and still holds their
+        message whole (a message too long on its own is left failed, never answered cut)."""
+        if reply.kind != "chat" or reply.depth or reply.shortened or not reply.ask:
+            return False
+        row = self.db.execute("SELECT content FROM messages WHERE id = ?", [reply.ask]).fetchone()
+        job = conversation.build_job(self.db, reply_id=reply.msg_id, kind=reply.kind,
+                                     conversation_id=reply.conversation_id, num_ctx=self.num_ctx(),
+                                     persona=self.settings.persona)
+        return bool(row and job.messages and row[0] in job.messages[-1].content and _chars(job) < reply.sent_chars)
 
     async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
         for found in commands_of(reply.msg_id, block):
@@ -309,3 +329,8 @@ class Replies:
             reply.first_asked = reply.first_asked or now
             reply.asked_again = now
             await self.bus.publish(c.LlmResend(msg_id=reply.msg_id))
+
+
+def _chars(job: c.LlmJob) -> int:
+    """A prompt's size as sent: the system prompt and the history."""
+    return len(job.system) + sum(len(m.content) for m in job.messages)

@@ -314,3 +314,30 @@ def test_llama_cpp_without_props_one_long_message_does_not_break_the_turns_after
     assert long["status"] == "failed" and "too long for this model's context" in long["error"], long
     assert "shorter history" in long["error"]
     assert short["status"] == "done", short["error"]
+
+
+def chats(fake) -> list[dict]:
+    return [r for r in fake.requests if "messages" in r]
+
+
+def test_llama_cpp_without_props_a_history_too_long_is_retried_once_shorter():
+    """When it is the history that overflows (the person's message fits on its own), the turn is tried
+    once more with the shrunk history, and the person sees both: the overflow, then the answer."""
+    with FakeOpenAI.llama_cpp(LLAMA_PATH, n_ctx=100_000, props=False) as fake:
+        stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=fake.url)
+        try:
+            stack.start()
+            _, first = ask(stack, "remember this: " + "blah " * 600)
+            assert first["status"] == "done", first
+            # The server's context now holds that prompt but not that prompt and one more turn.
+            fake.n_ctx = len(json.dumps(chats(fake)[-1]["messages"])) // 4 - 10
+            for _ in range(2):  # the refused request takes a script too
+                fake.enqueue(Script(tokens=["Hello ", "again."]))
+            reply, short = ask(stack, "hi")
+            again = stored(stack, reply + "-s")
+        finally:
+            stack.stop()
+    assert short["status"] == "failed" and "Trying once more with a shorter history" in short["error"], short
+    assert (again["status"], again["content"]) == ("done", "Hello again."), again
+    sent = chats(fake)[-1]["messages"]
+    assert sent[-1]["content"] == "hi" and "blah blah" not in json.dumps(sent), "the retry left the long history out"
