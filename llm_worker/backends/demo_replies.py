@@ -141,8 +141,9 @@ def _summarise(text: str) -> str:
 
 def _comment(event: str) -> str:
     """One short remark on something the person did in the app (kept well under 40 words)."""
-    m = _QUOTED.search(event)
-    quoted = next((g for g in m.groups() if g), "") if m else ""
+    # The last quoted name is the task's: an agent's event names the agent first ("The agent 'x' … added 'y'").
+    found = _QUOTED.findall(event)
+    quoted = next((g for g in found[-1] if g), "") if found else ""
     name = f"\u201c{quoted}\u201d" if quoted else "That"
     lowered = event.lower()
     for keywords, options in _EVENT_COMMENTS:

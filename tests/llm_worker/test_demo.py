@@ -101,6 +101,11 @@ def test_completed_event_mentions_the_task():
     assert "milk" in reply("[event] The user completed task 'milk'")
 
 
+def test_an_agents_event_is_about_its_task_not_the_agent():
+    said = reply("[event] The agent 'Claude Desktop' (an outside program, through MCP) added 'water the plants'")
+    assert "water the plants" in said and "Claude Desktop" not in said
+
+
 @pytest.mark.parametrize("said", ["!help", "[help] The person typed !help.", "tell me a joke", "hi"])
 def test_anything_else_explains_the_demo_and_how_to_get_a_real_model(said):
     answer = reply(said)
