@@ -57,6 +57,14 @@ class InvalidName(ValueError):
     """A task name that can't be stored; str() is the reason, for a person or the model to read."""
 
 
+MAX_AGENT_NAME = 100  # characters kept of an outside agent's name (any text its MCP client chose)
+
+
+def agent_name(client: str) -> str:
+    """An outside agent's name as stored and shown: whitespace collapsed, at most MAX_AGENT_NAME."""
+    return " ".join(client.split())[:MAX_AGENT_NAME] or "an unnamed agent"
+
+
 def shown_model(model: str) -> str:
     """A model named by its file's path (llama.cpp's --model, vLLM) is shown by the file's name; any other
     name ("qwen3:4b", "hf.co/org/model:q4") as it is. The llm_worker lists models this way; a receiver
@@ -91,6 +99,9 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     # replies) stays as a sibling attempt; its changes still in effect are undone first. Tabs show an
     # edit when `conversation.changed` says so, not at this message (it may yet be refused).
     edit_of: str = ""
+    # Sent by an outside agent (MCP `send_message`) under this name; "" = the person. Stored with the
+    # message, shown on its bubble ("— by NAME") and told to the model with it.
+    agent: str = ""
 
 
 class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ import json
 import msgspec
 from sqlite_utils import Database
 
-from bus.contract import AgentCall, CommandResult, CommandState, TaskChanged, TaskRow
+from bus.contract import AgentCall, CommandResult, CommandState, TaskChanged, TaskRow, agent_name
 from commands.ids import command_id as command_id_of
 from commands.schema import Delete, Insert, Refusal, Toggle, Update, from_tool_call
 from crud_worker import approvals, conversation, db as store, tasks
@@ -26,7 +26,6 @@ from crud_worker.changelog import Actor
 from crud_worker.executor import action_of, apply, pinned, what
 
 KIND = "agent"  # the kind of an agent's note in `messages`
-MAX_AGENT_NAME = 100  # characters of the client's name kept (it is any text the client chose)
 
 
 class Ran(msgspec.Struct):
@@ -39,10 +38,6 @@ class Ran(msgspec.Struct):
     conversation_id: str  # where the note went
 
 
-def name_of(client: str) -> str:
-    return " ".join(client.split())[:MAX_AGENT_NAME] or "an unnamed agent"
-
-
 def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
     """Run one agent call. Raises tasks.TaskError (nothing stored) when it is refused."""
     command = from_tool_call(m.tool, m.arguments)
@@ -50,7 +45,7 @@ def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
         raise tasks.TaskError(command.reason)
     if not isinstance(command, (Insert, Update, Toggle, Delete)):
         raise tasks.TaskError(f"{m.tool} is not a change an agent can ask for")
-    agent = name_of(m.client)
+    agent = agent_name(m.client)
     action = action_of(command)
     command_id = command_id_of(m.msg_id, 0)
     by = Actor(kind="agent", agent=agent, reply_id=m.msg_id, command_id=command_id)

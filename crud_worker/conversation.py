@@ -84,14 +84,16 @@ def exists(db: Database, conversation_id: str) -> bool:
 def history(db: Database, conversation_id: str, budget_chars: int) -> list[JobMessage]:
     """The newest messages that fit the budget, oldest dropped first, in chronological order."""
     rows = db.execute(
-        "SELECT role, kind, content, status FROM messages WHERE conversation_id = ? AND hidden = 0"
+        "SELECT role, kind, content, status, model FROM messages WHERE conversation_id = ? AND hidden = 0"
         " ORDER BY created_at DESC, rowid DESC LIMIT ?", [conversation_id, HISTORY_LIMIT]).fetchall()
     picked: list[JobMessage] = []
     used = 0
-    for role, kind, content, status in rows:
+    for role, kind, content, status, model in rows:
         if role == "assistant" and not content:
             continue
         text = prompts.event_line(content) if kind in ("event", "agent") else content  # agent: crud_worker/agents.py
+        if role == "user" and kind == "chat" and model:  # a person's message names no model: an agent sent it
+            text = prompts.from_agent(model, text)
         if role == "assistant" and status != "done":
             text += f"\n[reply {status}]"
         if picked and used + len(text) > budget_chars:

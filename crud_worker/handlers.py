@@ -41,7 +41,8 @@ class Handlers:
                     raise attempts.NotThere(f"there is no conversation {m.conversation_id!r}")
                 untitled = not conversation.title(self.db, m.conversation_id)
                 new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
-                                         conversation_id=m.conversation_id, ask=m.msg_id)
+                                         conversation_id=m.conversation_id, ask=m.msg_id,
+                                         model=c.agent_name(m.agent) if m.agent else "")
                 named = conversation.title(self.db, m.conversation_id) if untitled else ""
         except attempts.NotThere as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="unknown", error=str(err)))

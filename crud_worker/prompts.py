@@ -46,6 +46,11 @@ def event_line(text: str) -> str:
     return f"[event] {text}"
 
 
+def from_agent(name: str, text: str) -> str:
+    """A chat message an outside agent sent (MCP send_message): the model knows who is speaking."""
+    return f"[from the agent '{name}', an outside program, not the person] {text}"
+
+
 def results_message(lines: list[str]) -> str:
     shown = lines[:RESULT_LINES]
     more = f"\n- … and {len(lines) - len(shown)} more like these" if len(lines) > len(shown) else ""

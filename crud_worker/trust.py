@@ -36,7 +36,7 @@ class Trust:
             approvals.publish_effective(self.db, self.cfg.ask)
 
     async def on_undo(self, m: c.UndoRequest) -> None:
-        agent = agents.name_of(m.agent) if m.agent else ""
+        agent = c.agent_name(m.agent) if m.agent else ""
         by = Actor(kind="agent", agent=agent) if agent else person(m.route)
         event_id = m.req_id
         try:

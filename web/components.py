@@ -85,8 +85,10 @@ def chip(command_id: str, result: ChipResult | None, times: int = 1, swap: str |
                 cls=trust_ui.chip_class(result), id=chip_id(command_id), hx_swap_oob=swap)
 
 
-def user_bubble(msg_id: str, text: str) -> Article:
-    return Article(Div(text, cls="text"), cls="msg user", id=f"msg-{msg_id}")
+def user_bubble(msg_id: str, text: str, agent: str = "") -> Article:
+    """A chat message: the person's, or an outside agent's (MCP send_message), which says whose."""
+    by = Div(f"— by {agent}", cls="meta by") if agent else ""
+    return Article(Div(text, cls="text"), by, cls="msg user" + (" agent" if agent else ""), id=f"msg-{msg_id}")
 
 
 def note(msg_id: str, kind: str, text: str, results: dict[str, ChipResult] | None = None) -> Div | str:

@@ -120,11 +120,12 @@ def markdown(c: StoredConversation, messages: list[StoredMessage]) -> str:
     out = [f"# {title(c)}", ""]
     for m in messages:
         if m.role == "user" and m.kind == "chat":
-            out += [f"## You · {m.created_at[:16].replace('T', ' ')}", "", m.content, ""]
+            who = f"{m.model} (an agent)" if m.model else "You"  # a user message names a model only when an agent sent it
+            out += [f"## {who} · {m.created_at[:16].replace('T', ' ')}", "", m.content, ""]
         elif m.role == "assistant" and m.content:
             who = f"Ghostwire ({m.model})" if m.model else "Ghostwire"
             out += [f"## {who} · {m.created_at[:16].replace('T', ' ')}", "", m.content, ""]
-        elif m.kind == "event":
+        elif m.kind in ("event", "agent"):
             out += [f"> {m.content}", ""]
     return "\n".join(out)
 

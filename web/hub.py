@@ -213,7 +213,7 @@ class Hub:
                              f"at most {CHAT_PAGE_BYTES // 1000:,} KB of text.", cls="msg event older"))
         for m in messages:
             if m.role == "user" and m.kind in ("chat", "help"):
-                items.append(ui.user_bubble(m.id, m.content))
+                items.append(ui.user_bubble(m.id, m.content, m.model or ""))  # an agent's: its name
                 items.append(conversation_ui.user_bar(conversation_id, m.id, attempts.get(m.id)))
             elif m.role == "user":
                 items.append(ui.note(m.id, m.kind, m.content, results))

@@ -72,7 +72,7 @@ class Live:
             return ""
         text = m.text.strip()
         card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
-        return ui.to_html(Div(ui.user_bubble(m.msg_id, text),
+        return ui.to_html(Div(ui.user_bubble(m.msg_id, text, c.agent_name(m.agent) if m.agent else ""),
                               conversation_ui.user_bar(m.conversation_id, m.msg_id, None),
                               card, self.bubble(view), self.reply_bar(m.conversation_id, view),
                               hx_swap_oob="beforeend:#chat-log"))

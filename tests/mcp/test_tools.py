@@ -168,6 +168,31 @@ def test_send_message_returns_the_fake_models_reply_and_its_command_results(stac
     assert stack.wait_message(later.structuredContent["message_id"])[0] == "user"
 
 
+def test_an_agents_message_says_whose_it_is_on_the_page_in_the_store_and_to_the_model(stack, fake_ollama):
+    script = Script(tokens=["Hello, agent."])
+    fake_ollama.pick = lambda body: script if "mcp who is speaking" in json.dumps(body.get("messages", [])) else None
+
+    async def go():
+        async with session(stack.url, AGENT) as s:
+            return await s.call_tool("send_message", {"text": "mcp who is speaking", "wait": True})
+
+    try:
+        with SseReader(stack.url, tab="agent-says") as sse:
+            sent = run(go)
+            bubble = wait_for(lambda: sse.matching("mcp who is speaking"), what="the agent's message in a tab")
+    finally:
+        fake_ollama.pick = None
+    assert not sent.isError, text(sent)
+    assert f"— by {html.escape(AGENT, quote=False)}" in bubble[-1].data, "the tab says whose message it is, escaped"
+    with stack.db() as db:
+        model = db.execute("SELECT model FROM messages WHERE id = ?", [sent.structuredContent["message_id"]]).fetchone()
+    assert model == (AGENT,), "stored with the agent's name"
+    asked = next(r for r in reversed(fake_ollama.requests) if "mcp who is speaking" in json.dumps(r.get("messages", [])))
+    assert asked["messages"][-1]["content"].startswith(f"[from the agent '{AGENT}'"), asked["messages"][-1]
+    page = stack.http.get("/").text
+    assert f"— by {html.escape(AGENT, quote=False)}" in page, "and so does the page after a reload"
+
+
 def test_the_conversation_resource_holds_the_recent_messages(stack):
     stack.wait_message(stack.chat("mcp can you read me"))
 

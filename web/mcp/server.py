@@ -157,7 +157,7 @@ class Agents:
             return [ReadResourceContents(body, "application/json")]
         if str(uri) == tools.CHAT_URI:
             recent = store.messages(store.newest_conversation(), limit=CHAT_LINES).messages  # where the person last was
-            lines = [f"{who(m.role, m.kind)}: {m.content}" for m in recent]
+            lines = [f"{who(m.role, m.kind, m.model)}: {m.content}" for m in recent]
             return [ReadResourceContents("\n".join(lines) or "(no messages yet)", "text/plain")]
         raise Refused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
 
@@ -246,7 +246,8 @@ class Agents:
         if wait:  # before the message goes: a fast reply can't end unseen
             self.waiters[reply_id] = waiter
         try:
-            reply = await self.ask(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text))
+            reply = await self.ask(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text,
+                                              agent=self.client(), conversation_id=self.hub_of().store.newest_conversation()))
             if not reply.ok:
                 raise Refused(f"Couldn't send it: {reply.error}.")
             if not wait:
@@ -290,7 +291,9 @@ def expected_commands(end: c.LlmDone) -> set[str]:
     return ids | {tool_call_id(end.msg_id, n) for n in range(len(end.tool_calls))}
 
 
-def who(role: str, kind: str) -> str:
+def who(role: str, kind: str, model: str | None = None) -> str:
     if kind in ("event", "agent", "result"):
         return kind
-    return "person" if role == "user" else "ghost"
+    if role == "user":
+        return f"agent {model}" if model else "person"  # a user message names a model only when an agent sent it
+    return "ghost"
