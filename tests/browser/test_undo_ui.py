@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.test_two_tabs import open_tab
 from tests.fakes import Script
-from tests.util import wait_for
+from tests.util import settle, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,7 @@ def test_undo_all_in_one_tab_restores_the_list_in_both(stack, fake_ollama, brows
     for name in ("ui keep", "ui doomed", "ui last"):
         assert stack.http.post("/tasks", data={"name": name}).status_code == 200
     wait_for(lambda: sum(t[1].startswith("ui ") for t in stack.tasks()) == 3, what="three tasks")
+    settle(stack, fake_ollama, 1.2)  # the model's comment on those adds must not take the reply's script
     doomed = next(t[0] for t in stack.tasks() if t[1] == "ui doomed")
     a, b = open_tab(browser, stack.url), open_tab(browser, stack.url)
     before = shown(b)
