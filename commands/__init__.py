@@ -4,6 +4,6 @@ fields declared once, the native tool definitions made from them), command ids, 
 
 What is here is what a model (or a person typing `!`) can say. The limits of what is stored — a
 task's name and id, a chat message's length — and the task row are the bus contract's
-(`bus/contract.py`): a person's click produces tasks too, without any command language, and
+(`bus/contract/rules.py`): a person's click produces tasks too, without any command language, and
 `TaskRow` crosses the bus. This package refers to them; it never defines its own.
 """
