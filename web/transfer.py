@@ -9,6 +9,7 @@ here (web/edge.py answers 413).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Literal
 
 import msgspec
 from fasthtml.common import Button, P, Span
@@ -24,7 +25,20 @@ from web.routes import clear, refuse
 
 ROUTE = "POST /tasks/import"
 FILE_NAME = "ghostwire-tasks.json"
-_decoder = msgspec.json.Decoder(c.TaskExport)
+EXPORT_FORMAT = "ghostwire.tasks"
+
+
+class TaskExport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The task list as a file: `GET /tasks/export.json` writes it, `POST /tasks/import` reads it back
+    (anything else is refused whole). Tasks in list order."""
+
+    format: Literal["ghostwire.tasks"]
+    version: Literal[1]
+    tasks: list[c.ExportedTask]
+    exported_at: str = ""
+
+
+_decoder = msgspec.json.Decoder(TaskExport)
 _encoder = msgspec.json.Encoder()
 
 
@@ -39,9 +53,9 @@ class Result(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 def export_tasks(req: Request) -> Response:
     hub: Hub = req.app.state.hub
-    body = c.TaskExport(format=c.EXPORT_FORMAT, version=1,
-                        exported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        tasks=[c.ExportedTask(name=t.name, done=t.done) for t in hub.store.tasks()])
+    body = TaskExport(format=EXPORT_FORMAT, version=1,
+                      exported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      tasks=[c.ExportedTask(name=t.name, done=t.done) for t in hub.store.tasks()])
     return Response(_encoder.encode(body), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{FILE_NAME}"'})
 

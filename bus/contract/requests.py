@@ -41,19 +41,6 @@ class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     done: bool = False
 
 
-EXPORT_FORMAT = "ghostwire.tasks"
-
-
-class TaskExport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The task list as a file: `GET /tasks/export.json` writes it, `POST /tasks/import` reads it back
-    (anything else is refused whole). Tasks in list order."""
-
-    format: Literal["ghostwire.tasks"]
-    version: Literal[1]
-    tasks: list[ExportedTask]
-    exported_at: str = ""
-
-
 class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     """web → crud_worker: a person's click on the todo list. An `import` adds `tasks` at the end of the
     list in one transaction (all or none), logged as one group under `req_id` (the changes' `reply_id`,
