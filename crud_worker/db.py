@@ -6,6 +6,7 @@ The web process opens the same file read-only; WAL lets it read while we write.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -122,6 +123,22 @@ def m005_reply_stats(db: Database) -> None:
     """A reply's figures (bus.contract.ReplyStats as JSON: model, first token, tokens/s, tokens in and
     out, its commands' time), stored with it so a page loaded later shows what the live one did."""
     db.execute("ALTER TABLE messages ADD COLUMN stats TEXT")
+
+
+_TIMING, _USAGE = ("first_token_ms", "tokens_per_s"), ("prompt_tokens", "completion_tokens")
+
+
+@migrations()
+def m006_stats_nested(db: Database) -> None:
+    """ReplyStats holds the worker's Timing and Usage as they came, instead of copies of four of their
+    fields: stored figures move into that shape, so there is one shape to read."""
+    rows = db.execute("SELECT rowid, stats FROM messages WHERE stats IS NOT NULL").fetchall()
+    for rowid, raw in rows:
+        old = json.loads(raw)
+        timing = {k: old.pop(k) for k in _TIMING if k in old}
+        usage = {k: old.pop(k) for k in _USAGE if k in old}
+        new = {**old, **({"timing": timing} if timing else {}), **({"usage": usage} if usage else {})}
+        db.execute("UPDATE messages SET stats = ? WHERE rowid = ?", [json.dumps(new), rowid])
 
 
 class Unwritable(Exception):

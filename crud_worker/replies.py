@@ -235,11 +235,7 @@ class Replies:
 
     async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
                       usage: c.Usage | None = None, error: str = "", timing: c.Timing | None = None) -> None:
-        stats = c.ReplyStats(msg_id=reply.msg_id, model=model,
-                             first_token_ms=timing.first_token_ms if timing else None,
-                             tokens_per_s=timing.tokens_per_s if timing else None,
-                             prompt_tokens=usage.prompt_tokens if usage else None,
-                             completion_tokens=usage.completion_tokens if usage else None,
+        stats = c.ReplyStats(msg_id=reply.msg_id, model=model, timing=timing, usage=usage,
                              commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1))
         self.live.pop(reply.msg_id, None)
         self.finished[reply.msg_id] = None

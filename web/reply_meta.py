@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fasthtml.common import Button, Div, Span
 
-from bus.contract import ReplyStats, shown_model
+from bus.contract import ReplyStats, Timing, Usage, shown_model
 
 UNKNOWN = "not reported by the model server"
 
@@ -34,11 +34,12 @@ def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     if stats is not None:
         if stats.model:
             parts.append(Span(shown_model(stats.model), cls="stat model-name", title=stats.model))
-        if stats.first_token_ms is not None:
-            parts.append(Span("first token ", _seconds(stats.first_token_ms), cls="stat ttft"))
-        rate = Span("?", cls="unknown", title=UNKNOWN) if stats.tokens_per_s is None else f"{stats.tokens_per_s:,.1f}"
+        timing, usage = stats.timing or Timing(), stats.usage or Usage()
+        if timing.first_token_ms is not None:
+            parts.append(Span("first token ", _seconds(timing.first_token_ms), cls="stat ttft"))
+        rate = Span("?", cls="unknown", title=UNKNOWN) if timing.tokens_per_s is None else f"{timing.tokens_per_s:,.1f}"
         parts.append(Span(rate, " tok/s", cls="stat rate"))
-        parts.append(Span(_count(stats.prompt_tokens), " in · ", _count(stats.completion_tokens), " out",
+        parts.append(Span(_count(usage.prompt_tokens), " in · ", _count(usage.completion_tokens), " out",
                           cls="stat tokens"))
         if stats.commands:
             noun = "command" if stats.commands == 1 else "commands"

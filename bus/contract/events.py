@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bus.contract.rules import DEFAULT_CONVERSATION, CommandState, Msg, ReplyKind, TaskRow
+from bus.contract.stream import Timing, Usage
 
 
 class ReplyQueued(Msg, kw_only=True, omit_defaults=True):
@@ -58,10 +59,8 @@ class ReplyStats(Msg, kw_only=True, omit_defaults=True):
 
     msg_id: str
     model: str = ""
-    first_token_ms: float | None = None
-    tokens_per_s: float | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
+    timing: Timing | None = None  # None: the reply ended before the worker measured it
+    usage: Usage | None = None
     commands: int = 0
     commands_ms: float = 0.0
 

@@ -10,7 +10,7 @@ import re
 
 import msgspec
 
-from bus.contract import ReplyStats
+from bus.contract import ReplyStats, Timing, Usage
 from tests.fakes import Script
 from tests.fakes._http import go_json, rfc3339_now
 from tests.util import SseReader, wait_for
@@ -40,17 +40,17 @@ def test_figures_are_stored_and_shown_live_and_after_a_reload(stack, fake_ollama
         reply = stack.chat("add stats apples")
         live = wait_for(lambda: sse.matching(f'id="stats-{reply}"[^>]*>[^<]*<span'), 15, what="the live stats line")
     stats = stored_stats(stack, reply)
-    assert (stats.prompt_tokens, stats.completion_tokens) == (41, len(tokens))
+    assert (stats.usage.prompt_tokens, stats.usage.completion_tokens) == (41, len(tokens))
     assert stats.model == "llama3.2:3b"
-    assert stats.first_token_ms is not None and stats.first_token_ms > 0
+    assert stats.timing.first_token_ms is not None and stats.timing.first_token_ms > 0
     # five tokens after the first, 30 ms apart: about 33 tok/s; the machine's load only slows it
-    assert stats.tokens_per_s is not None and 0 < stats.tokens_per_s < 5 / 0.03 * 1.5
+    assert stats.timing.tokens_per_s is not None and 0 < stats.timing.tokens_per_s < 5 / 0.03 * 1.5
     assert stats.commands == 1 and stats.commands_ms > 0
     shown_live = stats_line(live[-1].data, reply)
     shown_later = stats_line(stack.http.get("/").text, reply)
     assert shown_live == shown_later, "the reloaded page shows what the live one did"
-    for expected in ("llama3.2:3b", "first token", f"{stats.tokens_per_s:,.1f} tok/s", f"41 in · {len(tokens)} out",
-                     "1 command in"):
+    rate = f"{stats.timing.tokens_per_s:,.1f} tok/s"
+    for expected in ("llama3.2:3b", "first token", rate, f"41 in · {len(tokens)} out", "1 command in"):
         assert expected in shown_later, (expected, shown_later)
 
 
@@ -66,10 +66,12 @@ def test_usage_the_server_did_not_report_stays_unknown(stack, fake_ollama):
     fake_ollama.enqueue(Script(raw=no_counts_reply("No counts from me.")))
     reply = stack.chat("how many tokens?")
     stats = stored_stats(stack, reply)
-    assert (stats.prompt_tokens, stats.completion_tokens, stats.tokens_per_s) == (None, None, None)
+    usage, timing = stats.usage or Usage(), stats.timing or Timing()
+    assert (usage.prompt_tokens, usage.completion_tokens, timing.tokens_per_s) == (None, None, None)
     with stack.db() as db:
         raw = json.loads(db.execute("SELECT stats FROM messages WHERE id = ?", [reply]).fetchone()[0])
-    assert "prompt_tokens" not in raw and "completion_tokens" not in raw, "unknown is absent, not 0"
+    counts = raw.get("usage", {})
+    assert "prompt_tokens" not in counts and "completion_tokens" not in counts, "unknown is absent, not 0"
     shown = stats_line(stack.http.get("/").text, reply)
     assert "? in · ? out" in shown and "? tok/s" in shown, shown
     assert "0 in" not in shown and "0 out" not in shown

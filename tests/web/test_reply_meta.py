@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bus.contract import ReplyStats
+from bus.contract import ReplyStats, Timing, Usage
 from web import reply_meta
 from web.components import to_html
 
@@ -14,8 +14,8 @@ def text(stats: ReplyStats | None) -> str:
 
 
 def test_known_figures_read_as_a_line():
-    line = text(ReplyStats(msg_id="a1", model="llama3.2:3b", first_token_ms=212.4, tokens_per_s=38.25,
-                           prompt_tokens=1234, completion_tokens=56, commands=2, commands_ms=3.42))
+    line = text(ReplyStats(msg_id="a1", model="llama3.2:3b", timing=Timing(first_token_ms=212.4, tokens_per_s=38.25),
+                           usage=Usage(prompt_tokens=1234, completion_tokens=56), commands=2, commands_ms=3.42))
     assert line == "llama3.2:3bfirst token 212 ms38.2 tok/s1,234 in · 56 out2 commands in 3.4 ms"
 
 
@@ -35,7 +35,7 @@ def test_before_the_figures_come_the_line_is_an_empty_place_to_swap():
 
 
 def test_seconds_past_one_and_a_slow_first_token():
-    assert "first token 2.50 s" in text(ReplyStats(msg_id="a1", first_token_ms=2500))
+    assert "first token 2.50 s" in text(ReplyStats(msg_id="a1", timing=Timing(first_token_ms=2500)))
 
 
 def test_a_model_name_with_a_slash_that_is_no_path_shows_whole():
