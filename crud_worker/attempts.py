@@ -15,24 +15,13 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import approvals, conversation, db as store, undo, unsaved
-from crud_worker.changelog import Actor
+from crud_worker import approvals, conversation, db as store, refusal, undo
+from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
+from crud_worker.refusal import Conflict, Refusal, Unknown
 from crud_worker.replies import Replies
 
 WITHDRAWN = "withdrawn: the person asked again, so this attempt's commands don't run"
-
-
-class NotThere(Exception):
-    """No such conversation or message (404)."""
-
-
-class Busy(Exception):
-    """The state forbids it (409): a reply of this turn still streaming, an older turn, a conflict."""
-
-
-def _person(route: str) -> Actor:
-    return Actor(kind="person", route=route) if route else Actor(kind="client")
 
 
 def newest_turn(db: Database, conversation_id: str) -> str:
@@ -86,16 +75,10 @@ class Attempts:
     def __init__(self, db: Database, bus: Bus, replies: Replies, comments: Commentator):
         self.db, self.bus, self.replies, self.comments = db, bus, replies, comments
 
-    async def _answer(self, req_id: str, err: Exception) -> None:
-        if isinstance(err, sqlite3.Error):
-            if (why := unsaved.reason(err)) is None:
-                raise err
-            await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, error=why))
-            return
-        if isinstance(err, undo.Refused):
-            err = Busy(f"couldn't take back the earlier attempt's changes: {err}")
-        code = "unknown" if isinstance(err, NotThere) else "conflict"
-        await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, code=code, error=str(err)))
+    async def _answer(self, req_id: str, err: Refusal | sqlite3.Error) -> None:
+        if isinstance(err, undo.Refused):  # the earlier attempt's changes can't be taken back
+            err = Conflict(f"couldn't take back the earlier attempt's changes: {err}")
+        await refusal.answer(self.bus, req_id, err)
 
     async def _announce(self, done: undo.Done, withdrawn: list[c.CommandResult]) -> None:
         for change in done.changes:
@@ -105,7 +88,7 @@ class Attempts:
 
     def _known(self, conversation_id: str) -> None:
         if not conversation.exists(self.db, conversation_id):
-            raise NotThere(f"there is no conversation {conversation_id!r}")
+            raise Unknown(f"there is no conversation {conversation_id!r}")
 
     async def on_request(self, m: c.ConversationRequest) -> None:
         db, cid = self.db, m.conversation_id
@@ -115,7 +98,7 @@ class Attempts:
                 await self.replies.drop_conversation(cid)  # stopped first: nothing more runs or is stored
             with store.write(db):
                 title = self._apply(m)
-        except (NotThere, Busy, sqlite3.Error) as err:
+        except (Refusal, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
             return
         if m.op == "delete" and self.comments.conversation == cid:
@@ -135,7 +118,7 @@ class Attempts:
         if m.op == "rename":
             title = " ".join(m.title.split())
             if not title or len(title) > c.MAX_TITLE:
-                raise Busy(f"a title is 1 to {c.MAX_TITLE} characters")
+                raise Refusal(f"a title is 1 to {c.MAX_TITLE} characters")
             stamp = store.now()
             db.execute("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)"
                        " ON CONFLICT(id) DO UPDATE SET title = excluded.title", [cid, title, stamp, stamp])
@@ -147,7 +130,7 @@ class Attempts:
             return ""
         row = db.execute("SELECT grp FROM attempts WHERE id = ? AND conversation_id = ?", [m.target, cid]).fetchone()
         if row is None:
-            raise NotThere(f"there is no attempt {m.target!r} in this conversation")
+            raise Unknown(f"there is no attempt {m.target!r} in this conversation")
         db.execute("UPDATE attempts SET chosen = (id = ?) WHERE grp = ?", [m.target, row[0]])
         conversation.rehide(db, cid)
         return ""
@@ -161,19 +144,19 @@ class Attempts:
                 row = db.execute("SELECT ask FROM messages WHERE id = ? AND conversation_id = ? AND role = 'assistant'"
                                  " AND answer = id AND hidden = 0", [m.target, cid]).fetchone()
                 if row is None:
-                    raise NotThere(f"there is no reply {m.target!r} to retry in this conversation")
+                    raise Unknown(f"there is no reply {m.target!r} to retry in this conversation")
                 if row[0] != ask:
-                    raise Busy("only the newest reply can be retried")
+                    raise Conflict("only the newest reply can be retried")
                 if self.replies.busy(cid, ask):
-                    raise Busy("a reply to this message is still coming: wait for it, or stop it, then retry")
+                    raise Conflict("a reply to this message is still coming: wait for it, or stop it, then retry")
                 grp, members = _group(db, m.target, cid)
                 marks = ",".join("?" * len(members))
                 replies = [r[0] for r in db.execute(
                     f"SELECT id FROM messages WHERE role = 'assistant' AND answer IN ({marks})", members)]
-                done, withdrawn = _take_back(db, replies, _person(m.route))
+                done, withdrawn = _take_back(db, replies, person(m.route))
                 _add(db, grp, m.reply_id, cid)
                 conversation.rehide(db, cid)
-        except (NotThere, Busy, undo.Refused, sqlite3.Error) as err:
+        except (Refusal, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
             return
         await self._announce(done, withdrawn)
@@ -195,21 +178,21 @@ class Attempts:
                     new = True
                     if not db.execute("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ? AND role = 'user'",
                                       [m.edit_of, cid]).fetchone():
-                        raise NotThere(f"there is no message {m.edit_of!r} to edit in this conversation")
+                        raise Unknown(f"there is no message {m.edit_of!r} to edit in this conversation")
                     if m.edit_of != newest_turn(db, cid):
-                        raise Busy("only your newest message can be edited")
+                        raise Conflict("only your newest message can be edited")
                     if self.replies.busy(cid, m.edit_of):
-                        raise Busy("a reply to this message is still coming: wait for it, or stop it, then edit")
+                        raise Conflict("a reply to this message is still coming: wait for it, or stop it, then edit")
                     grp, members = _group(db, m.edit_of, cid)
                     marks = ",".join("?" * len(members))
                     replies = [r[0] for r in db.execute(
                         f"SELECT id FROM messages WHERE role = 'assistant' AND ask IN ({marks})", members)]
-                    done, withdrawn = _take_back(db, replies, Actor(kind="person", route="POST /chat"))
+                    done, withdrawn = _take_back(db, replies, person("POST /chat"))
                     _add(db, grp, m.msg_id, cid)
                     conversation.store(db, msg_id=m.msg_id, role="user", kind="chat", content=text,
                                        conversation_id=cid, ask=m.msg_id)
                     conversation.rehide(db, cid)
-        except (NotThere, Busy, undo.Refused, sqlite3.Error) as err:
+        except (Refusal, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
             return
         await self._announce(done, withdrawn)

@@ -36,6 +36,11 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         return "user" if self.kind in ("person", "client") else self.kind
 
 
+def person(route: str) -> Actor:
+    """The person, through the web (which names its route); a request without one came from another client."""
+    return Actor(kind="person", route=route) if route else Actor(kind="client")
+
+
 class Reverting(msgspec.Struct, frozen=True):
     """A row that undoes (or redoes) the change with seq `target`."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 
 import msgspec
@@ -12,13 +11,13 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus
 from commands import bang
-from crud_worker import agents, attempts, conversation, db as store, prompts, tasks, unsaved
+from crud_worker import agents, conversation, db as store, prompts, refusal, tasks
 from crud_worker.attempts import Attempts
-from crud_worker.changelog import Actor
+from crud_worker.changelog import person
 from crud_worker.comments import Commentator
+from crud_worker.refusal import Refusal, Unknown
 from crud_worker.replies import Replies
 
-log = logging.getLogger(__name__)
 
 
 class Handlers:
@@ -30,7 +29,7 @@ class Handlers:
     async def on_chat(self, m: c.ChatUser) -> None:
         text = m.text.strip()
         if not text or len(text) > c.MAX_MESSAGE:
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))
+            await refusal.answer(self.bus, m.req_id, Refusal("message is empty or too long"))
             return
         if m.edit_of:
             await self.attempts.edit(m, text)
@@ -38,17 +37,14 @@ class Handlers:
         try:
             with store.write(self.db):
                 if not conversation.exists(self.db, m.conversation_id):
-                    raise attempts.NotThere(f"there is no conversation {m.conversation_id!r}")
+                    raise Unknown(f"there is no conversation {m.conversation_id!r}")
                 untitled = not conversation.title(self.db, m.conversation_id)
                 new = conversation.store(self.db, msg_id=m.msg_id, role="user", kind="chat", content=text,
                                          conversation_id=m.conversation_id, ask=m.msg_id,
                                          model=c.agent_name(m.agent) if m.agent else "")
                 named = conversation.title(self.db, m.conversation_id) if untitled else ""
-        except attempts.NotThere as err:
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="unknown", error=str(err)))
-            return
-        except sqlite3.Error as err:
-            await self._unsaved(m.req_id, err, reply_id=m.reply_id)
+        except (Refusal, sqlite3.Error) as err:
+            await refusal.answer(self.bus, m.req_id, err, reply_id=m.reply_id if isinstance(err, sqlite3.Error) else "")
             return
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if named:  # its first message named the conversation: every tab's list shows the title
@@ -80,11 +76,8 @@ class Handlers:
                         where = conversation.current(self.db)
                     conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event,
                                        conversation_id=where)
-        except tasks.TaskError as err:
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
-            return
-        except sqlite3.Error as err:
-            await self._unsaved(m.req_id, err)
+        except (Refusal, sqlite3.Error) as err:
+            await refusal.answer(self.bus, m.req_id, err)
             return
         if change:
             await self.bus.publish(change)
@@ -99,11 +92,8 @@ class Handlers:
         to the model like a person's click."""
         try:
             ran = agents.run(self.db, m, self.ask_timeout)
-        except tasks.TaskError as err:
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
-            return
-        except sqlite3.Error as err:
-            await self._unsaved(m.req_id, err)
+        except (Refusal, sqlite3.Error) as err:
+            await refusal.answer(self.bus, m.req_id, err)
             return
         for message in (*ran.changes, *ran.flipped, ran.result):
             await self.bus.publish(message)
@@ -113,16 +103,6 @@ class Handlers:
         await self.bus.publish(c.ChatNote(msg_id=m.msg_id, role="user", kind=agents.KIND, content=ran.event,
                                           conversation_id=ran.conversation_id))
         await self.comments.on_action(ran.conversation_id)
-
-    async def _unsaved(self, req_id: str, err: sqlite3.Error, reply_id: str = "") -> None:
-        """A write the disk refused: answer with the reason; any other database error is a bug (re-raised)."""
-        why = unsaved.reason(err)
-        if why is None:
-            raise err
-        log.error("request %s not saved: %s (%s)", req_id, err, why.split(" — ")[0])
-        await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, error=why))
-        if reply_id:  # every tab opened this message's reply bubble as it crossed the bus: end it
-            await self.bus.publish(c.LlmError(msg_id=reply_id, seq=0, error=why, kind="crud"))
 
     def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
         db = self.db
@@ -152,15 +132,10 @@ class Handlers:
                 items = m.tasks or []
                 change = tasks.import_all(db, items, by=msgspec.structs.replace(by, reply_id=m.req_id))
                 return change, f"The user imported {len(items)} tasks from a file"
-        raise tasks.TaskError(f"unknown request {m.op!r}")
-
-
-def person(route: str) -> Actor:
-    """The person, through the web (which names its route); a request without one came from another client."""
-    return Actor(kind="person", route=route) if route else Actor(kind="client")
+        raise Refusal(f"unknown request {m.op!r}")
 
 
 def _id(m: c.CrudRequest) -> int:
     if m.task_id is None:
-        raise tasks.TaskError("no task id given")
+        raise Refusal("no task id given")
     return m.task_id

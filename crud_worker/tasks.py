@@ -11,13 +11,14 @@ from bus.contract import MAX_ID, ExportedTask, TaskChanged, TaskRow
 from crud_worker import changelog, db as store
 from crud_worker.changelog import Actor, Reverting
 from crud_worker.db import now
+from crud_worker.refusal import Refusal
 
 MAX_TASKS = 5_000
 TASK_ID_SETTING = "task_id_seq"
 
 
-class TaskError(Exception):
-    """A refusal a person (or the model) can read: no such task, an empty name…"""
+class TaskError(Refusal):
+    """A refusal a person (or the model) can read: no such task ("unknown"), an empty name…"""
 
 
 def clean_name(name: str | None) -> str:
@@ -38,10 +39,10 @@ def all_tasks(db: Database, done: bool | None = None) -> list[TaskRow]:
 
 def get(db: Database, task_id: int) -> TaskRow:
     if not 1 <= task_id <= MAX_ID:
-        raise TaskError(f"there is no task #{task_id}")
+        raise TaskError(f"there is no task #{task_id}", "unknown")
     r = db.execute(f"SELECT {_COLS} FROM tasks WHERE id = ?", [task_id]).fetchone()
     if r is None:
-        raise TaskError(f"there is no task #{task_id}")
+        raise TaskError(f"there is no task #{task_id}", "unknown")
     return _row(r)
 
 
@@ -51,7 +52,7 @@ def resolve(db: Database, ref: int | str) -> TaskRow:
         return get(db, ref)
     rows = db.execute(f"SELECT {_COLS} FROM tasks WHERE lower(name) = lower(?) ORDER BY id", [ref.strip()]).fetchall()
     if not rows:
-        raise TaskError(f"there is no task named '{ref}'")
+        raise TaskError(f"there is no task named '{ref}'", "unknown")
     if len(rows) > 1:
         raise TaskError(f"'{ref}' matches tasks {', '.join('#' + str(r[0]) for r in rows)}; use the id")
     return _row(rows[0])
@@ -71,7 +72,7 @@ def add(db: Database, name: str, *, by: Actor, done: bool = False) -> TaskChange
     (count, top, high), = db.execute("SELECT count(*), coalesce(max(priority), 0), coalesce(max(id), 0)"
                                      " FROM tasks").fetchall()
     if count >= MAX_TASKS:
-        raise TaskError(f"the list is full ({MAX_TASKS} tasks)")
+        raise TaskError(f"the list is full ({MAX_TASKS} tasks)", "conflict")
     # Ids are never reused (SQLite would hand out a deleted top id again): an undone delete brings
     # its task back under the same id, and a command naming #7 can't reach a newer task.
     task_id = max(store.next_seq(db, TASK_ID_SETTING), high + 1)
@@ -113,9 +114,9 @@ def restore(db: Database, task: TaskRow, *, by: Actor, reverting: Reverting) -> 
     """Bring a deleted task back: same id, name, state, and place in the list (the tasks from its old
     priority on move down one, if another task holds it now). Announced as a reorder: the list's order changed, render it whole."""
     if find(db, task.id) is not None:
-        raise TaskError(f"task #{task.id} exists already")
+        raise TaskError(f"task #{task.id} exists already", "conflict")
     if db.execute("SELECT count(*) FROM tasks").fetchone()[0] >= MAX_TASKS:
-        raise TaskError(f"the list is full ({MAX_TASKS} tasks)")
+        raise TaskError(f"the list is full ({MAX_TASKS} tasks)", "conflict")
     stamp = now()
     if db.execute("SELECT 1 FROM tasks WHERE priority = ?", [task.priority]).fetchone():
         db.execute("UPDATE tasks SET priority = priority + 1 WHERE priority >= ?", [task.priority])
@@ -154,7 +155,7 @@ def reorder(db: Database, ids: list[int], *, by: Actor) -> TaskChanged:
     known = set(existing)
     unknown = [i for i in ids if i not in known]  # also catches ids beyond SQLite's 64 bits
     if unknown:
-        raise TaskError(f"there is no task #{unknown[0]}")
+        raise TaskError(f"there is no task #{unknown[0]}", "unknown")
     if len(set(ids)) != len(ids):
         raise TaskError("the new order repeats a task")
     order = ids + [i for i in existing if i not in set(ids)]

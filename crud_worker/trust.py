@@ -10,11 +10,11 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import agents, approvals, changelog, conversation, db as store, tasks, undo
-from crud_worker.changelog import Actor
+from crud_worker import agents, approvals, changelog, conversation, db as store, refusal, tasks, undo
+from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
 from crud_worker.executor import apply
-from crud_worker.handlers import person
+from crud_worker.refusal import Conflict, Refusal, Unknown
 from crud_worker.replies import Replies
 from crud_worker.settings import CrudSettings
 
@@ -55,11 +55,11 @@ class Trust:
                     where = conversation.current(self.db)
                 conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event,
                                    conversation_id=where)
-        except undo.Refused as err:
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code=err.code, error=str(err)))
+        except tasks.TaskError as err:  # a restore into a full list, or onto an id taken again
+            await refusal.answer(self.bus, m.req_id, Conflict(str(err)))
             return
-        except tasks.TaskError as err:  # a restore into a full list
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="conflict", error=str(err)))
+        except Refusal as err:
+            await refusal.answer(self.bus, m.req_id, err)
             return
         for change in done.changes:
             await self.bus.publish(change)
@@ -74,16 +74,17 @@ class Trust:
         db = self.db
         with store.write(db):
             pending = approvals.get(db, m.command_id)
-            if pending is None or pending.decision is not None:
-                code = "unknown" if pending is None else "conflict"
-                error = (f"no command {m.command_id!r} is waiting for an answer" if pending is None else
-                         f"this command was {'allowed' if pending.decision == 'allow' else pending.decision} already")
+            if pending is None:
+                refused: Refusal | None = Unknown(f"no command {m.command_id!r} is waiting for an answer")
+            elif pending.decision is not None:
+                decided = "allowed" if pending.decision == "allow" else pending.decision
+                refused = Conflict(f"this command was {decided} already")
             else:
-                code, error = "", ""
+                refused = None
                 result, changes, flipped, line = self._decide(pending, m.decision)
                 told = approvals.untold(db, pending.msg_id)
-        if code:
-            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code=code, error=error))
+        if refused is not None:
+            await refusal.answer(self.bus, m.req_id, refused)
             return
         for change in changes:
             await self.bus.publish(change)

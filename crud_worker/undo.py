@@ -16,17 +16,17 @@ from sqlite_utils import Database
 from bus.contract import CommandResult, TaskChanged, TaskRow
 from crud_worker import changelog, tasks
 from crud_worker.changelog import Actor, Change, Reverting
+from crud_worker.refusal import Refusal
 
 Scope = Literal["reply", "command", "change", "last"]
 MUTATING = ("insert", "update", "toggle", "delete")
 
 
-class Refused(Exception):
-    """Why nothing was undone; `code` "unknown" (no such id: 404) or "conflict" (409)."""
+class Refused(Refusal):
+    """Why nothing was undone; `code` "unknown" (no such id) or "conflict"."""
 
     def __init__(self, code: Literal["unknown", "conflict"], message: str):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
 
 
 @dataclass

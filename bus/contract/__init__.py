@@ -20,7 +20,8 @@ from bus.contract.rules import (Action, CHARS_PER_TOKEN, CommandState, DEFAULT_C
                                 MAX_AGENT_NAME, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_TITLE, Msg, Policy, ReplyKind,
                                 TaskRow, agent_name, clean_name, shown_model)
 from bus.contract.requests import (AgentCall, ApproveRequest, ChatUser, ConversationRequest, CrudReply, CrudRequest,
-                                   ExportedTask, PolicyRequest, RetryRequest, UndoRequest)
+                                   ExportedTask, PolicyRequest, RefusalCode,
+                                   RetryRequest, UndoRequest)
 from bus.contract.stream import (JobMessage, LlmCancel, LlmDelta, LlmDone, LlmError, LlmJob, LlmResend, LlmStart,
                                  LlmToolCall, Timing, ToolCallMsg, Usage)
 from bus.contract.events import (ChatNote, CommandResult, ConversationChanged, Health, JobProgress, LlmStatus,

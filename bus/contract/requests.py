@@ -16,6 +16,10 @@ import msgspec
 
 from bus.contract.rules import DEFAULT_CONVERSATION, Action, CommandState, Msg, Policy, TaskRow
 
+# Why a request was refused: no such id, the state forbids it, the request itself is wrong, or the disk
+# refused the write ("" with ok=True).
+RefusalCode = Literal["", "unknown", "conflict", "invalid", "unsaved"]
+
 
 class ChatUser(Msg, kw_only=True, omit_defaults=True):
     """web → crud_worker: a person's message. `reply_id` names the reply it will get."""
@@ -138,7 +142,7 @@ class CrudReply(Msg, kw_only=True, omit_defaults=True):
     req_id: str
     ok: bool
     error: str = ""
-    code: Literal["", "unknown", "conflict"] = ""  # why not ok: no such id (404), or the state forbids it (409)
+    code: RefusalCode = ""  # why not ok (web/respond.py's table turns it into a status)
     done: list[str] = []  # what an undo or approval did, in words
     # An agent's call (AgentCall): the task as it left it, its change's seq (0: none), and its chip's state
     # ("asking": it waits for the person's Allow or Deny).

@@ -159,7 +159,7 @@ def test_a_page_choice_overrides_the_configured_policy(db):
 
 
 def test_a_request_without_a_route_is_another_client():
-    from crud_worker.handlers import person
+    from crud_worker.changelog import person
 
     assert person("POST /tasks") == Actor(kind="person", route="POST /tasks")
     assert person("") == Actor(kind="client")
