@@ -18,16 +18,10 @@ from bus.client import new_id
 from web import components as ui, conversation_ui as cui
 from web.edge import msg_id_ok
 from web.hub import CrudUnavailable, Hub
+from web.respond import hub_of, refused, unavailable
 from web.store import StoredConversation
 
 COOKIE = "ghostwire_conversation"
-
-
-tab_of = cui.tab_of
-
-
-def _hub(req: Request) -> Hub:
-    return req.app.state.hub
 
 
 def _wants_json(req: Request) -> bool:
@@ -49,7 +43,7 @@ def known(hub: Hub, conversation_id: str) -> StoredConversation | None:
 
 def resolve(req: Request, given: str = "") -> tuple[str, Response | None]:
     """The conversation a request means (see the module's doc), or a 404 when it names an unknown one."""
-    hub = _hub(req)
+    hub = hub_of(req)
     named = given or req.headers.get(cui.HEADER.lower(), "")
     if named:
         return (named, None) if known(hub, named) else (named, missing(named))
@@ -83,14 +77,10 @@ def _go(req: Request, conversation_id: str, status: int = 200, **body) -> Respon
 
 async def _ask(req: Request, msg: c.ConversationRequest | c.RetryRequest) -> c.CrudReply | Response:
     try:
-        reply = await _hub(req).request(msg)
+        reply = await hub_of(req).request(msg)
     except CrudUnavailable as err:
-        return JSONResponse({"ok": False, "error": str(err)}, status_code=503)
-    if reply.ok:
-        return reply
-    if reply.code == "unknown":
-        return PlainTextResponse(reply.error, status_code=404)
-    return JSONResponse({"ok": False, "error": reply.error}, status_code=409 if reply.code else 503)
+        return unavailable(err)
+    return reply if reply.ok else refused(reply)
 
 
 async def create(req: Request) -> Response:
@@ -100,21 +90,21 @@ async def create(req: Request) -> Response:
 
 
 def listing(req: Request) -> Response | tuple:
-    items = _hub(req).store.conversations()
+    items = hub_of(req).store.conversations()
     if _wants_json(req):
         return JSONResponse({"conversations": cui.as_json(items)})
     return cui.list_page(items)
 
 
 def open_(req: Request, conversation_id: str) -> Response:
-    found = known(_hub(req), conversation_id)
+    found = known(hub_of(req), conversation_id)
     if found is None:
         return missing(conversation_id)
     return _go(req, conversation_id, title=cui.title(found))
 
 
 async def rename(req: Request, conversation_id: str) -> Response:
-    if known(_hub(req), conversation_id) is None:
+    if known(hub_of(req), conversation_id) is None:
         return missing(conversation_id)
     form = await req.form()
     text = str(form.get("title", "")) or req.headers.get("hx-prompt", "")
@@ -127,7 +117,7 @@ async def rename(req: Request, conversation_id: str) -> Response:
 
 
 async def delete(req: Request, conversation_id: str) -> Response:
-    if known(_hub(req), conversation_id) is None:
+    if known(hub_of(req), conversation_id) is None:
         return missing(conversation_id)
     reply = await _ask(req, c.ConversationRequest(req_id=new_id("q"), op="delete", conversation_id=conversation_id))
     if isinstance(reply, Response):
@@ -138,7 +128,7 @@ async def delete(req: Request, conversation_id: str) -> Response:
 
 
 def export(req: Request, conversation_id: str) -> Response:
-    hub = _hub(req)
+    hub = hub_of(req)
     found = known(hub, conversation_id)
     if found is None:
         return missing(conversation_id)
@@ -148,7 +138,7 @@ def export(req: Request, conversation_id: str) -> Response:
 
 
 async def retry(req: Request, conversation_id: str) -> Response:
-    hub = _hub(req)
+    hub = hub_of(req)
     if known(hub, conversation_id) is None:
         return missing(conversation_id)
     form = await req.form()
@@ -171,7 +161,7 @@ async def retry(req: Request, conversation_id: str) -> Response:
 
 
 async def choose(req: Request, conversation_id: str, msg_id: str) -> Response:
-    if known(_hub(req), conversation_id) is None:
+    if known(hub_of(req), conversation_id) is None:
         return missing(conversation_id)
     if not msg_id_ok(msg_id):
         return PlainTextResponse("There is no such attempt.", status_code=404)

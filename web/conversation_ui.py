@@ -135,12 +135,6 @@ def valid_title(text: str) -> str | None:
     return title_ if 0 < len(title_) <= MAX_TITLE else None
 
 
-def tab_of(req) -> str:
-    """The conversation of the tab a request came from ("" for a script that named none)."""
-    shown = req.headers.get(HEADER.lower(), "")
-    return shown if len(shown) <= 64 else ""
-
-
 def headers_for(conversation_id: str) -> str:
     return json.dumps({HEADER: conversation_id})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import anyio.from_thread
 import msgspec
-from fasthtml.common import Div, P
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -15,21 +14,8 @@ from bus.contract import MAX_NAME
 from commands import bang
 from web import components as ui, conversation_routes, trust_routes
 from web.edge import ascii_id, msg_id_ok
-from web.hub import CrudUnavailable, Hub
-
-
-def hub_of(req: Request) -> Hub:
-    return req.app.state.hub
-
-
-def refuse(target: str, text: str) -> Response:
-    """422: htmx swaps it into the error slot (app.js allows that code) and the form keeps its text."""
-    return Response(ui.to_html(P(text, cls="error-text")), status_code=422,
-                    headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"})
-
-
-def clear(target: str) -> str:
-    return ui.to_html(Div(id=target.lstrip("#"), cls="error", role="alert", hx_swap_oob="true"))
+from web.hub import CrudUnavailable
+from web.respond import clear, hub_of, refuse, route_of, tab_of
 
 
 def index(req: Request):
@@ -139,8 +125,8 @@ async def _task_request(req: Request, **fields) -> Response | str:
     if len((fields.get("name") or "").strip()) > MAX_NAME:
         return refuse("#task-error", f"Couldn't do that: the name is over {MAX_NAME} characters.")
     try:
-        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=f"{req.method} {req.url.path}",
-                                                        conversation_id=conversation_routes.tab_of(req), **fields))
+        reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=route_of(req),
+                                                        conversation_id=tab_of(req), **fields))
     except CrudUnavailable as err:
         return refuse("#task-error", str(err))
     if not reply.ok:

@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, Response
 from bus import contract as c
 from bus.client import new_id
 from web import components as ui
-from web.hub import CrudUnavailable, Hub
-from web.routes import clear, refuse
+from web.hub import CrudUnavailable
+from web.respond import clear, hub_of, refuse
 
 ROUTE = "POST /tasks/import"
 FILE_NAME = "ghostwire-tasks.json"
@@ -52,7 +52,7 @@ class Result(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 def export_tasks(req: Request) -> Response:
-    hub: Hub = req.app.state.hub
+    hub = hub_of(req)
     body = TaskExport(format=EXPORT_FORMAT, version=1,
                       exported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       tasks=[c.ExportedTask(name=t.name, done=t.done) for t in hub.store.tasks()])
@@ -114,7 +114,7 @@ async def import_tasks(req: Request) -> Response:
     except ValueError as err:
         return _answer(req, Result(ok=False, error=str(err)))
     import_id = new_id("i")
-    hub: Hub = req.app.state.hub
+    hub = hub_of(req)
     try:
         reply = await hub.request(c.CrudRequest(req_id=import_id, op="import", tasks=items, route=ROUTE))
     except CrudUnavailable as err:

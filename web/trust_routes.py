@@ -14,28 +14,20 @@ from starlette.responses import JSONResponse, Response
 from bus import contract as c
 from bus.client import new_id
 from web import trust_ui
-from web.conversation_ui import tab_of
-from web.hub import CrudUnavailable, Hub
+from web.hub import CrudUnavailable
+from web.respond import hub_of, refused, route_of, tab_of, unavailable
 
 POLICY_ACTIONS = trust_ui.MUTATING
 
 
-def _hub(req: Request) -> Hub:
-    return req.app.state.hub
-
-
-def _route(req: Request) -> str:
-    return f"{req.method} {req.url.path}"
-
-
 async def _ask(req: Request, msg: c.UndoRequest | c.ApproveRequest | c.PolicyRequest) -> Response:
     try:
-        reply = await _hub(req).request(msg)
+        reply = await hub_of(req).request(msg)
     except CrudUnavailable as err:
-        return JSONResponse({"ok": False, "error": str(err)}, status_code=503)
+        return unavailable(err)
     if reply.ok:
         return JSONResponse({"ok": True, "done": reply.done}, headers={"HX-Trigger": trust_ui.CHANGED_EVENT})
-    return JSONResponse({"ok": False, "error": reply.error}, status_code=404 if reply.code == "unknown" else 409)
+    return refused(reply)
 
 
 def _bad(text: str) -> Response:
@@ -51,7 +43,7 @@ async def _undo(req: Request, scope: str, target: str = "", redo: bool = False) 
     if len(target) > 200:
         return JSONResponse({"ok": False, "error": "there is no such id"}, status_code=404)
     return await _ask(req, c.UndoRequest(req_id=new_id("q"), scope=scope, target=target, redo=redo, by=by,
-                                         route=_route(req), conversation_id=tab_of(req)))
+                                         route=route_of(req), conversation_id=tab_of(req)))
 
 
 async def undo_reply(req: Request, reply_id: str):
@@ -93,7 +85,7 @@ async def approve(req: Request, command_id: str):
     if len(command_id) > 200:
         return JSONResponse({"ok": False, "error": "no such command is waiting"}, status_code=404)
     return await _ask(req, c.ApproveRequest(req_id=new_id("q"), command_id=command_id, decision=decision,
-                                            route=_route(req)))
+                                            route=route_of(req)))
 
 
 async def set_policy(req: Request):
@@ -106,12 +98,12 @@ async def set_policy(req: Request):
 
 
 def changes(req: Request):
-    store = _hub(req).store
+    store = hub_of(req).store
     return trust_ui.changes_page(store.changes(), store.policies())
 
 
 def changes_table(req: Request):
-    return trust_ui.changes_table(_hub(req).store.changes())
+    return trust_ui.changes_table(hub_of(req).store.changes())
 
 
 def register(app) -> None:
