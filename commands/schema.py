@@ -114,7 +114,7 @@ _NO_TASK = "no task given: add its id or name"
 INCOMPLETE = "the command is incomplete (it never closed), so it was not run"
 
 
-class _Refused(Exception):
+class _Invalid(Exception):
     pass
 
 
@@ -127,7 +127,7 @@ def parse_block(raw: str) -> list[Command | Refusal]:
         if text.startswith("[") and not text[1:].lstrip().startswith("{"):
             return _calls(text)
         obj = _load(text, "a command")
-    except _Refused as e:
+    except _Invalid as e:
         return [Refusal(str(e))]
     if isinstance(obj, list):
         return [parse_object(o) for o in obj] or [Refusal("the list of commands is empty")]
@@ -138,7 +138,7 @@ def parse_command(raw: str) -> Command | Refusal:
     """One command's JSON object text."""
     try:
         return parse_object(_load(raw, "a command"))
-    except _Refused as e:
+    except _Invalid as e:
         return Refusal(str(e))
 
 
@@ -146,26 +146,26 @@ def parse_object(obj: Any) -> Command | Refusal:
     """A decoded command object."""
     try:
         if not isinstance(obj, dict):
-            raise _Refused("a command must be a JSON object")
+            raise _Invalid("a command must be a JSON object")
         _known(obj, _ENVELOPE, "")
         action, operation, target = obj.get("action"), obj.get("operation"), obj.get("target", "task")
         if action is not None and operation is not None:
-            raise _Refused("give 'action' or 'operation', not both")
+            raise _Invalid("give 'action' or 'operation', not both")
         action = action if action is not None else operation
         if action is None:
-            raise _Refused("missing 'action'")
+            raise _Invalid("missing 'action'")
         if not isinstance(action, str) or not isinstance(target, str):
-            raise _Refused("'action' and 'target' must be text")
+            raise _Invalid("'action' and 'target' must be text")
         canonical = _ALIASES.get(action.strip().lower())
         if canonical is None:
-            raise _Refused(f"unknown action {action.strip()[:40]!r} (use insert, update, toggle, delete or list)")
+            raise _Invalid(f"unknown action {action.strip()[:40]!r} (use insert, update, toggle, delete or list)")
         if target.strip().lower() not in _TARGETS:
-            raise _Refused(f"unknown target {target.strip()[:40]!r}")
+            raise _Invalid(f"unknown target {target.strip()[:40]!r}")
         args = obj.get("args")
         if args is not None and not isinstance(args, dict):
-            raise _Refused("'args' must be an object")
+            raise _Invalid("'args' must be an object")
         return _build(canonical, args or {})
-    except _Refused as e:
+    except _Invalid as e:
         return Refusal(str(e))
 
 
@@ -178,9 +178,9 @@ def from_tool_call(name: str, arguments: dict | str) -> Command | Refusal:
         if isinstance(arguments, str):
             arguments = _load(arguments, "tool arguments") if arguments.strip() else {}
         if not isinstance(arguments, dict):
-            raise _Refused("tool arguments must be a JSON object")
+            raise _Invalid("tool arguments must be a JSON object")
         return _build(action, arguments)
-    except _Refused as e:
+    except _Invalid as e:
         return Refusal(str(e))
 
 
@@ -190,7 +190,7 @@ def _tool_call(obj: Any) -> Command | Refusal:
         return Refusal("a tool call must be a JSON object")
     try:
         _known(obj, _TOOL_CALL, " in the tool call")
-    except _Refused as e:
+    except _Invalid as e:
         return Refusal(str(e))
     name = obj.get("name")
     if not isinstance(name, str):
@@ -241,20 +241,20 @@ def _load(text: str, what: str) -> Any:
     except (msgspec.DecodeError, RecursionError):
         pass
     if reason := unclosed(text):
-        raise _Refused(f"{what} is incomplete: {reason}")
+        raise _Invalid(f"{what} is incomplete: {reason}")
     try:
         obj = json_repair.repair_json(text, return_objects=True, skip_json_loads=True)
     except (ValueError, RecursionError):
         obj = None
     if not isinstance(obj, (dict, list)):
-        raise _Refused("the JSON is malformed")
+        raise _Invalid("the JSON is malformed")
     return obj
 
 
 def _known(obj: dict, fields, where: str) -> None:
     for key in obj:
         if key not in fields:
-            raise _Refused(f"unknown field {str(key)[:40]!r}{where}")
+            raise _Invalid(f"unknown field {str(key)[:40]!r}{where}")
 
 
 def _value(args: dict, key: str, kind: str) -> Any:
@@ -263,7 +263,7 @@ def _value(args: dict, key: str, kind: str) -> Any:
     ok = (v is None or (kind == "text" and isinstance(v, str)) or (kind == "flag" and isinstance(v, bool))
           or (kind == "ref" and isinstance(v, (int, str)) and not isinstance(v, bool)))
     if not ok:
-        raise _Refused(_TYPE_REASONS[kind].format(key))
+        raise _Invalid(_TYPE_REASONS[kind].format(key))
     return v
 
 
@@ -273,19 +273,19 @@ def _build(action: str, args: dict) -> Command:
     a = {key: _value(args, key, f.kind) for key, f in fields.items()}
     if action == "insert":
         if a["name"] is None:
-            raise _Refused("missing 'name' in args")
+            raise _Invalid("missing 'name' in args")
         return Insert(_name(a["name"]))
     if action == "update":
         if a["id"] is None:
-            raise _Refused(_NO_TASK)
+            raise _Invalid(_NO_TASK)
         if a["name"] is None and a["done"] is None:
-            raise _Refused("nothing to update: give a new name or done")
+            raise _Invalid("nothing to update: give a new name or done")
         return Update(_ref(a["id"]), None if a["name"] is None else _name(a["name"]), a["done"])
     if action in ("toggle", "delete"):
         if a["id"] is not None and a["name"] is not None:
-            raise _Refused("give the task's id or its name, not both")
+            raise _Invalid("give the task's id or its name, not both")
         if a["id"] is None and a["name"] is None:
-            raise _Refused(_NO_TASK)
+            raise _Invalid(_NO_TASK)
         ref = _ref(a["id"]) if a["id"] is not None else _name(a["name"])
         return Toggle(ref) if action == "toggle" else Delete(ref)
     if action == "undo":
@@ -297,23 +297,23 @@ def _name(v: str) -> str:
     try:
         return clean_name(v)
     except InvalidName as err:
-        raise _Refused(str(err)) from None
+        raise _Invalid(str(err)) from None
 
 
 def _ref(v: int | str) -> int | str:
     if isinstance(v, str):
         v = v.strip()
         if not v:
-            raise _Refused(_NO_TASK)
+            raise _Invalid(_NO_TASK)
         if not re.fullmatch(r"[0-9]+", v):
             return _name(v)
         if len(v) > len(str(MAX_ID)):
-            raise _Refused("the task id is out of range")
+            raise _Invalid("the task id is out of range")
         v = int(v)
     if v < 1:
-        raise _Refused("the task id must be a positive number")
+        raise _Invalid("the task id must be a positive number")
     if v > MAX_ID:
-        raise _Refused("the task id is out of range")
+        raise _Invalid("the task id is out of range")
     return v
 
 

@@ -51,7 +51,7 @@ logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per request ("P
 logging.getLogger("mcp.server.streamable_http").addFilter(_ClientLeft())
 
 
-class Refused(Exception):
+class ToolRefused(Exception):
     """A tool call that did nothing: str() is the reason, for the agent to read."""
 
 
@@ -159,11 +159,11 @@ class Agents:
             recent = store.messages(store.newest_conversation(), limit=CHAT_LINES).messages  # where the person last was
             lines = [f"{who(m.role, m.kind, m.model)}: {m.content}" for m in recent]
             return [ReadResourceContents("\n".join(lines) or "(no messages yet)", "text/plain")]
-        raise Refused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
+        raise ToolRefused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
 
     async def subscribe(self, uri: AnyUrl) -> None:
         if str(uri) not in tools.URIS:
-            raise Refused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
+            raise ToolRefused(f"there is no resource {str(uri)[:100]!r} (there are {', '.join(tools.URIS)})")
         self.subscribers.setdefault(self.server.request_context.session, set()).add(str(uri))
 
     async def unsubscribe(self, uri: AnyUrl) -> None:
@@ -183,15 +183,15 @@ class Agents:
             if name == tools.UNDO:
                 return await self.undo(arguments.get("change"), bool(arguments.get("redo", False)))
             if name not in {t.name for t in tools.command_tools()}:
-                raise Refused(f"there is no tool {name[:60]!r}; the tools are "
+                raise ToolRefused(f"there is no tool {name[:60]!r}; the tools are "
                               f"{', '.join(t.name for t in tools.all_tools())}")
             command = from_tool_call(name, arguments)
             if isinstance(command, Refusal):
-                raise Refused(f"Couldn't do that: {command.reason}.")
+                raise ToolRefused(f"Couldn't do that: {command.reason}.")
             if isinstance(command, List):
                 return self.list_tasks(command.done)
             return await self.change(name, arguments)
-        except Refused as err:
+        except ToolRefused as err:
             return types.CallToolResult(content=[types.TextContent(type="text", text=str(err))], isError=True)
 
     def client(self) -> str:
@@ -202,13 +202,13 @@ class Agents:
         try:
             return await self.hub_of().request(msg)
         except CrudUnavailable as err:
-            raise Refused(str(err)) from None
+            raise ToolRefused(str(err)) from None
 
     async def change(self, name: str, arguments: dict) -> tuple:
         reply = await self.ask(c.AgentCall(req_id=new_id("q"), msg_id=new_id("g"), client=self.client(), tool=name,
                                            arguments=arguments))
         if not reply.ok:
-            raise Refused(f"Couldn't do that: {reply.error}.")
+            raise ToolRefused(f"Couldn't do that: {reply.error}.")
         summary = reply.done[0] if reply.done else "Done"
         text = summary
         if reply.state == "asking":
@@ -233,14 +233,14 @@ class Agents:
                c.UndoRequest(req_id=new_id("q"), scope="last", redo=redo, by="agent", agent=agent))
         reply = await self.ask(msg)
         if not reply.ok:
-            raise Refused(f"Couldn't {'redo' if redo else 'undo'}: {reply.error}.")
+            raise ToolRefused(f"Couldn't {'redo' if redo else 'undo'}: {reply.error}.")
         text = f"{'Redid' if redo else 'Undid'}: " + "; ".join(reply.done)
         return [types.TextContent(type="text", text=text)], {"done": reply.done}
 
     async def send_message(self, text: str, wait: bool) -> tuple:
         text = text.strip()
         if not text:
-            raise Refused("Type a message first: the text is empty.")
+            raise ToolRefused("Type a message first: the text is empty.")
         user_id, reply_id = new_id("u"), new_id("a")
         waiter = Waiter(asyncio.get_running_loop().create_future())
         if wait:  # before the message goes: a fast reply can't end unseen
@@ -249,7 +249,7 @@ class Agents:
             reply = await self.ask(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text,
                                               agent=self.client(), conversation_id=self.hub_of().store.newest_conversation()))
             if not reply.ok:
-                raise Refused(f"Couldn't send it: {reply.error}.")
+                raise ToolRefused(f"Couldn't send it: {reply.error}.")
             if not wait:
                 return ([types.TextContent(type="text", text=f"Sent; the reply's id is {reply_id}.")],
                         {"message_id": user_id, "reply_id": reply_id})
@@ -261,10 +261,10 @@ class Agents:
         try:
             end = await asyncio.wait_for(asyncio.shield(waiter.ended), WAIT_S)
         except TimeoutError:
-            raise Refused(f"The reply {reply_id} did not end within {WAIT_S:.0f} s; it may still be going "
+            raise ToolRefused(f"The reply {reply_id} did not end within {WAIT_S:.0f} s; it may still be going "
                           f"(read {tools.CHAT_URI}).") from None
         if isinstance(end, c.LlmError):
-            raise Refused(f"The reply failed: {end.error}")
+            raise ToolRefused(f"The reply failed: {end.error}")
         try:
             await asyncio.wait_for(waiter.all_in.wait(), RESULTS_WAIT_S)
         except TimeoutError:
