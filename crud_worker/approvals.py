@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import get_args
 
 import msgspec
 from sqlite_utils import Database
 
-from bus.contract import Action, Policy
+from bus.contract import MUTATING, POLICIES
 from commands.schema import Command, Delete, Insert, Toggle, Update
 from crud_worker import db as store
 
-ACTIONS: tuple[str, ...] = get_args(Action)
-POLICIES: tuple[str, ...] = get_args(Policy)
 CHOSEN_SETTING = "ask.chosen"  # the person's choices from the page: {"delete": "ask"}
 EFFECTIVE_SETTING = "ask"  # what applies now, for the web to show: every action → its policy
 _TYPES: dict[str, type] = {"insert": Insert, "update": Update, "toggle": Toggle, "delete": Delete}
@@ -43,8 +40,8 @@ def parse(text: str) -> dict[str, str]:
     for item in filter(None, (p.strip().lower() for p in text.split(","))):
         action, _, policy = item.partition("=")
         action, policy = action.strip(), (policy.strip() or "ask")
-        if action not in ACTIONS or policy not in POLICIES:
-            raise SystemExit(f"GHOSTWIRE_ASK: {item!r} is not an action ({', '.join(ACTIONS)}) with an optional "
+        if action not in MUTATING or policy not in POLICIES:
+            raise SystemExit(f"GHOSTWIRE_ASK: {item!r} is not an action ({', '.join(MUTATING)}) with an optional "
                              f"={'|'.join(POLICIES)}")
         out[action] = policy
     return out
@@ -52,8 +49,8 @@ def parse(text: str) -> dict[str, str]:
 
 def effective(db: Database, configured: str) -> dict[str, str]:
     chosen = json.loads(store.get_setting(db, CHOSEN_SETTING, "{}"))
-    base = {a: "auto" for a in ACTIONS} | parse(configured)
-    return base | {a: p for a, p in chosen.items() if a in ACTIONS and p in POLICIES}
+    base = {a: "auto" for a in MUTATING} | parse(configured)
+    return base | {a: p for a, p in chosen.items() if a in MUTATING and p in POLICIES}
 
 
 def publish_effective(db: Database, configured: str) -> str:

@@ -11,7 +11,7 @@ import json
 import msgspec
 from sqlite_utils import Database
 
-from bus.contract import CommandResult, CommandState, TaskChanged
+from bus.contract import MUTATING, CommandResult, CommandState, TaskChanged
 from crud_worker import approvals, db as store, tasks, undo
 from crud_worker.changelog import Actor
 from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
@@ -51,7 +51,7 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
     state: CommandState = "done"
     with store.write(db):
         try:
-            policy = approvals.policy_for(db, action) if action in approvals.ACTIONS else "auto"
+            policy = approvals.policy_for(db, action) if action in MUTATING else "auto"
             if policy == "off":
                 raise tasks.TaskError(f"{action} is turned off for the model (ask-first settings); "
                                       "ask the person to do it")

@@ -13,13 +13,12 @@ from typing import Literal
 
 from sqlite_utils import Database
 
-from bus.contract import CommandResult, TaskChanged, TaskRow
+from bus.contract import MUTATING, CommandResult, TaskChanged, TaskRow
 from crud_worker import changelog, tasks
 from crud_worker.changelog import Actor, Change, Reverting
 from crud_worker.refusal import Refusal
 
 Scope = Literal["reply", "command", "change", "last"]
-MUTATING = ("insert", "update", "toggle", "delete")
 
 
 class Refused(Refusal):

@@ -17,7 +17,7 @@ from web import trust_ui
 from web.hub import CrudUnavailable
 from web.respond import hub_of, refused, route_of, tab_of, unavailable
 
-POLICY_ACTIONS = trust_ui.MUTATING
+POLICY_ACTIONS = c.MUTATING
 
 
 async def _ask(req: Request, msg: c.UndoRequest | c.ApproveRequest | c.PolicyRequest) -> Response:
@@ -91,9 +91,9 @@ async def approve(req: Request, command_id: str):
 async def set_policy(req: Request):
     form = await req.form()
     action, policy = str(form.get("action", "")), str(form.get("policy", ""))
-    if action not in POLICY_ACTIONS or policy not in trust_ui.POLICIES:
+    if action not in POLICY_ACTIONS or policy not in c.POLICIES:
         return _bad(f"'action' must be one of {', '.join(POLICY_ACTIONS)} and 'policy' one of "
-                    f"{', '.join(trust_ui.POLICIES)}")
+                    f"{', '.join(c.POLICIES)}")
     return await _ask(req, c.PolicyRequest(req_id=new_id("q"), action=action, policy=policy))
 
 

@@ -7,10 +7,9 @@ import json
 from fasthtml.common import A, Button, Div, H1, H2, Label, Main, Option, P, Select, Span, Table, Tbody, Td, Th, \
     Thead, Title, Tr
 
+from bus.contract import MUTATING, POLICIES
 from web.store import ChipResult, StoredChange
 
-MUTATING = ("insert", "update", "toggle", "delete")
-POLICIES = ("auto", "ask", "off")
 MARKS = {"undone": "↶ ", "asking": "❓ ", "denied": "✗ ", "expired": "⌛ "}
 CHANGED_EVENT = "ghostwire-changed"  # the undo routes' HX-Trigger: the changes table reloads on it
 

@@ -17,7 +17,8 @@ each message's docstring.
 # Re-exports: every name of the five modules.
 
 from bus.contract.rules import (Action, CHARS_PER_TOKEN, CommandState, DEFAULT_CONVERSATION, InvalidName, JobKind,
-                                MAX_AGENT_NAME, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_TITLE, Msg, Policy, ReplyKind,
+                                MAX_AGENT_NAME, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_TITLE, MUTATING, Msg, POLICIES,
+                                Policy, ReplyKind,
                                 TaskRow, agent_name, clean_name, shown_model)
 from bus.contract.requests import (AgentCall, ApproveRequest, ChatUser, ConversationRequest, CrudReply, CrudRequest,
                                    ExportedTask, PolicyRequest, RefusalCode,

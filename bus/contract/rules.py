@@ -8,7 +8,7 @@ task: a person's click (`crud.request`) as well as a model's command, and `TaskR
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 import msgspec
 
@@ -19,6 +19,8 @@ JobKind = Literal["chat", "comment", "followup", "help", "pull"]
 CommandState = Literal["done", "undone", "asking", "denied", "expired"]
 Action = Literal["insert", "update", "toggle", "delete"]  # the actions an ask-first policy governs
 Policy = Literal["auto", "ask", "off"]
+MUTATING: tuple[str, ...] = get_args(Action)  # the actions that change the list: undoable, and under a policy
+POLICIES: tuple[str, ...] = get_args(Policy)
 
 
 MAX_MESSAGE = 8_000  # characters in a person's chat message
