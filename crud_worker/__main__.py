@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from bus import contract as c, settings
 from crud_worker.settings import CrudSettings
@@ -21,37 +25,41 @@ log = logging.getLogger("crud_worker")
 TICK_S = 0.1
 
 
-async def serve(bus: Bus, handlers: Handlers, replies: Replies, trust: Trust, attempts: Attempts) -> None:
+@dataclass
+class Parts:
+    handlers: Handlers
+    replies: Replies
+    trust: Trust
+    attempts: Attempts
+
+
+# What each message is for. The subscriptions are made from its keys, so a message handled is a message
+# heard, and no other (of the heartbeats, only the llm_workers': the replies they carry).
+DISPATCH: dict[type[c.Msg], Callable[[Parts, Any], Awaitable[None] | None]] = {
+    c.LlmDelta: lambda p, m: p.replies.on_delta(m),
+    c.LlmStart: lambda p, m: p.replies.on_start(m),
+    c.LlmToolCall: lambda p, m: p.replies.on_tool_call(m),
+    c.LlmDone: lambda p, m: p.replies.on_done(m),
+    c.LlmError: lambda p, m: p.replies.on_error(m),
+    c.ChatUser: lambda p, m: p.handlers.on_chat(m),
+    c.CrudRequest: lambda p, m: p.handlers.on_request(m),
+    c.AgentCall: lambda p, m: p.handlers.on_agent(m),
+    c.UndoRequest: lambda p, m: p.trust.on_undo(m),
+    c.ApproveRequest: lambda p, m: p.trust.on_approve(m),
+    c.PolicyRequest: lambda p, m: p.trust.on_policy(m),
+    c.ConversationRequest: lambda p, m: p.attempts.on_request(m),
+    c.RetryRequest: lambda p, m: p.attempts.on_retry(m),
+    c.Health: lambda p, m: p.replies.note_worker(m),
+}
+TOPICS = ["health.llm_worker" if kind is c.Health else c.TOPIC_OF[kind] for kind in DISPATCH]
+
+
+async def serve(bus: Bus, parts: Parts) -> None:
     async for m in bus.messages():
-        match m:
-            case c.LlmDelta():
-                await replies.on_delta(m)
-            case c.LlmStart():
-                await replies.on_start(m)
-            case c.LlmToolCall():
-                await replies.on_tool_call(m)
-            case c.LlmDone():
-                await replies.on_done(m)
-            case c.LlmError():
-                await replies.on_error(m)
-            case c.ChatUser():
-                await handlers.on_chat(m)
-            case c.CrudRequest():
-                await handlers.on_request(m)
-            case c.AgentCall():
-                await handlers.on_agent(m)
-            case c.UndoRequest():
-                await trust.on_undo(m)
-            case c.ApproveRequest():
-                await trust.on_approve(m)
-            case c.PolicyRequest():
-                await trust.on_policy(m)
-            case c.ConversationRequest():
-                await attempts.on_request(m)
-            case c.RetryRequest():
-                await attempts.on_retry(m)
-            case c.Health():
-                replies.note_worker(m)
+        route = DISPATCH.get(type(m))
+        done = route(parts, m) if route else None
+        if inspect.isawaitable(done):
+            await done
 
 
 async def watch(replies: Replies, comments: Commentator, trust: Trust) -> None:
@@ -69,9 +77,7 @@ async def main() -> None:
         db = store.connect(cfg.common.db_path)
     except store.Unwritable as err:
         sys.exit(f"crud_worker: {err}")
-    topics = ["chat.user", "crud.request", "crud.undo", "crud.agent", "crud.approve", "crud.policy",
-              "conversation.request", "conversation.retry", "llm.", "health.llm_worker"]
-    bus = Bus(cfg.common, "crud_worker", topics=topics)
+    bus = Bus(cfg.common, "crud_worker", topics=TOPICS)
     jobs = JobSender(bus)
     await bus.wait_ready()
     replies = Replies(db, bus, jobs, cfg)
@@ -84,7 +90,7 @@ async def main() -> None:
     log.info("ready: database %s", cfg.common.db_path)
     try:
         await run_until_stopped(
-            serve(bus, handlers, replies, trust, attempts),
+            serve(bus, Parts(handlers, replies, trust, attempts)),
             watch(replies, comments, trust),
             bus.heartbeat(lambda: {"note": f"{len(replies.live)} replies in flight"}),
         )
