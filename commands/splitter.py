@@ -31,8 +31,10 @@ MAX_COMMAND_CHARS = 8000  # an unclosed candidate longer than this is given up
 
 _PROSE_STOP = re.compile(r"[{\[<\n]")
 # "Sure! ```json" then a command on the next line: a fence opened mid-line, which markdown doesn't
-# count as one, but the model meant it, so the ``` line after the command closes it.
-_INLINE_FENCE = re.compile(r"\S[^\S\n]*(`{3,})(?:json)?[^\S\n]*\n\s*$", re.IGNORECASE)
+# count as one, but the model meant it, so the ``` line after the command closes it. The opener's
+# pattern (after the text it follows) is shared with the renderer, which drops it before a command.
+INLINE_FENCE = r"[^\S\n]*(`{3,})(?:json)?[^\S\n]*\n\s*"
+_INLINE_FENCE = re.compile(r"\S" + INLINE_FENCE + "$", re.IGNORECASE)
 _RECENT = 64  # prose kept to look for that opener
 
 # What opens a command block (or a think section), matched one character at a time: each is a

@@ -22,7 +22,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from commands.splitter import Block, Prose, Thinking, split_all
+from commands.splitter import INLINE_FENCE, Block, Prose, Thinking, split_all
 
 MAX_TABLE_CELLS = 10_000  # a table renders every column of every row: 16 × 256 × 256 was 15 s and 10 MB
 MAX_HTML = 256 * 1024  # bytes of HTML per reply
@@ -36,7 +36,7 @@ _TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote
 _MARK = re.compile("\ue000(\\d+)\ue001")
 # "Sure! ```json" right before a command: the model's fence opened mid-line (the splitter hides its
 # closing line); without the command between them it is just stray backticks.
-_INLINE_FENCE = re.compile(r"(?<=\S)[^\S\n]*`{3,}(?:json)?[^\S\n]*\n\s*(?=\ue000)", re.IGNORECASE)
+_INLINE_FENCE = re.compile(r"(?<=\S)" + INLINE_FENCE + "(?=\ue000)", re.IGNORECASE)
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 
 
