@@ -15,12 +15,13 @@ import time
 import msgspec
 from sqlite_utils import Database
 
+from bus import tables
 from bus.contract import MUTATING, POLICIES
 from commands.schema import Command, Delete, Insert, Toggle, Update
 from crud_worker import db as store
 
-CHOSEN_SETTING = "ask.chosen"  # the person's choices from the page: {"delete": "ask"}
-EFFECTIVE_SETTING = "ask"  # what applies now, for the web to show: every action → its policy
+CHOSEN_SETTING = tables.ASK_CHOSEN  # the person's choices from the page: {"delete": "ask"}
+EFFECTIVE_SETTING = tables.ASK  # what applies now, for the web to show: every action → its policy
 _TYPES: dict[str, type] = {"insert": Insert, "update": Update, "toggle": Toggle, "delete": Delete}
 
 

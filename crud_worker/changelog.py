@@ -15,11 +15,12 @@ from typing import Literal
 import msgspec
 from sqlite_utils import Database
 
+from bus import tables
 from bus.contract import TaskRow
 from crud_worker import db as store
 
 PRUNE_EVERY = 100  # changes between two prunes: each prune is one indexed DELETE
-KEEP_SETTING = "changes_keep"  # the crud_worker writes GHOSTWIRE_CHANGES_KEEP here at start
+KEEP_SETTING = tables.CHANGES_KEEP  # the crud_worker writes GHOSTWIRE_CHANGES_KEEP here at start
 Kind = Literal["change", "undo", "redo"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from bus import tables
 from bus.runtime import private_dir, private_file, warn_if_open
 
 BUSY_TIMEOUT_S = 10
@@ -162,7 +163,7 @@ def connect(path: Path) -> Database:
         db.execute("PRAGMA foreign_keys = ON")
         migrations.apply(db)
         with write(db):
-            set_setting(db, "last_start", now())
+            set_setting(db, tables.LAST_START, now())
         if created:  # SQLite gives -wal and -shm the database's mode; 0600 whatever the umask was
             for f in files:
                 if f.exists():
@@ -218,4 +219,4 @@ def next_seq(db: Database, name: str) -> int:
 
 
 def next_change_seq(db: Database) -> int:
-    return next_seq(db, "change_seq")
+    return next_seq(db, tables.CHANGE_SEQ)

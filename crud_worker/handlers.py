@@ -8,7 +8,7 @@ import msgspec
 
 from sqlite_utils import Database
 
-from bus import contract as c
+from bus import contract as c, tables
 from bus.client import Bus
 from commands import bang
 from crud_worker import agents, conversation, db as store, prompts, refusal, tasks
@@ -59,8 +59,8 @@ class Handlers:
     async def on_request(self, m: c.CrudRequest) -> None:
         if m.op == "set_model":
             with store.write(self.db):
-                store.set_setting(self.db, "model", (m.name or "").strip())
-            await self.bus.publish(c.SettingChanged(key="model", value=(m.name or "").strip()))
+                store.set_setting(self.db, tables.MODEL, (m.name or "").strip())
+            await self.bus.publish(c.SettingChanged(key=tables.MODEL, value=(m.name or "").strip()))
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
             return
         if m.op == "selftest":

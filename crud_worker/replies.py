@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from bus import contract as c
+from bus import contract as c, tables
 from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
 from crud_worker import conversation, db as store, prompts, unsaved
@@ -85,7 +85,7 @@ class Replies:
     async def queue(self, reply_id: str, kind: c.ReplyKind, *, depth: int = 0, extra: str = "",
                     conversation_id: str = conversation.DEFAULT, told: frozenset[str] = frozenset(),
                     ask: str = "", answer: str = "", model: str = "", shortened: bool = False) -> None:
-        model = model or store.get_setting(self.db, "model")
+        model = model or store.get_setting(self.db, tables.MODEL)
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
                                      num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)

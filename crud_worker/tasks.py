@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bus import contract
+from bus import contract, tables
 from bus.contract import MAX_ID, ExportedTask, TaskChanged, TaskRow
 from crud_worker import changelog, db as store
 from crud_worker.changelog import Actor, Reverting
@@ -14,7 +14,7 @@ from crud_worker.db import now
 from crud_worker.refusal import Refusal
 
 MAX_TASKS = 5_000
-TASK_ID_SETTING = "task_id_seq"
+TASK_ID_SETTING = tables.TASK_ID_SEQ
 
 
 class TaskError(Refusal):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from fasthtml.common import Div
 
-from bus import contract as c
+from bus import contract as c, tables
 from bus.client import Bus, JobSender, new_id
 from web import components as ui, conversation_ui
 from web.fanout import Fanout
@@ -104,7 +104,7 @@ class Hub:
                 emit(ui.to_html(Div(note, hx_swap_oob="beforeend:#chat-log")), m.conversation_id or None)
             case c.UiAlert():
                 emit(ui.to_html(ui.toast(m.text)))
-            case c.SettingChanged(key="model", value=value):
+            case c.SettingChanged(key=tables.MODEL, value=value):
                 live.chosen_model = value
                 self.refresh_status()
             case c.JobProgress():

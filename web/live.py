@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from fasthtml.common import Div
 
-from bus import contract as c
+from bus import contract as c, tables
 from commands import bang
 from commands.ids import commands_of, is_tool_call_id, tool_call_id
 from commands.splitter import Block, CommandSplitter, Hidden, Piece, Thinking
@@ -35,7 +35,7 @@ class Live:
         self.health: dict[str, c.Health] = {}
         self.seen: dict[str, float] = {}
         self.change_seq = 0
-        self.chosen_model = store.setting("model")
+        self.chosen_model = store.setting(tables.MODEL)
         self.jobs: OrderedDict[str, c.JobProgress] = OrderedDict()
         self.heard: dict[str, float] = {}  # when each reply in flight last had news
         # Each reply's conversation and the chat reply whose attempt it is, as `chat.user` / `reply.queued`

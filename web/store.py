@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from bus import tables
 from bus.contract import DEFAULT_CONVERSATION, ReplyStats, TaskRow
 
 CHAT_PAGE = 100  # the page shows at most the last CHAT_PAGE messages
@@ -28,7 +29,6 @@ class StoredMessage(msgspec.Struct):
 
 
 _stats = msgspec.json.Decoder(ReplyStats)
-_MESSAGE_COLS = "id, role, kind, content, status, model, error, created_at, stats"
 
 
 def _message(row: tuple) -> StoredMessage:
@@ -106,50 +106,53 @@ class Store:
             raise
 
     def tasks(self) -> list[TaskRow]:
-        return [TaskRow.from_row(r) for r in self._rows(f"SELECT {TaskRow.COLUMNS} FROM tasks ORDER BY priority, id")]
+        rows = self._rows(f"SELECT {tables.TASK_COLUMNS} FROM {tables.TASKS} ORDER BY priority, id")
+        return [TaskRow.from_row(r) for r in rows]
 
     def messages(self, conversation_id: str = DEFAULT_CONVERSATION, limit: int = CHAT_PAGE,
                  max_bytes: int = CHAT_PAGE_BYTES) -> ChatPage:
         """The newest messages shown (the chosen attempts'), bounded by count and by the UTF-8 bytes of their text."""
         rows = self._rows(
-            f"SELECT {_MESSAGE_COLS},"
-            " SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM messages"
-            " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?", (conversation_id, limit + 1))
+            f"SELECT {tables.MESSAGE_COLUMNS},"
+            f" SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM {tables.MESSAGES}"
+            " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (conversation_id, limit + 1))
         kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[9] <= max_bytes]
         return ChatPage([_message(r) for r in reversed(kept)], older=len(rows) > len(kept))
 
     def all_messages(self, conversation_id: str) -> list[StoredMessage]:
         """Every message shown in the conversation, oldest first (for an export: no page limit)."""
         return [_message(r) for r in self._rows(
-            f"SELECT {_MESSAGE_COLS} FROM messages"
+            f"SELECT {tables.MESSAGE_COLUMNS} FROM {tables.MESSAGES}"
             " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at, rowid", (conversation_id,))]
 
     def conversations(self) -> list[StoredConversation]:
         """Every conversation, the most recently active first."""
         return [StoredConversation(*r) for r in self._rows(
-            "SELECT id, title, created_at, updated_at FROM conversations ORDER BY updated_at DESC, rowid DESC")]
+            f"SELECT {tables.CONVERSATION_COLUMNS} FROM {tables.CONVERSATIONS} ORDER BY updated_at DESC, rowid DESC")]
 
     def conversation(self, conversation_id: str) -> StoredConversation | None:
         """The conversation, or None; the default one exists before its first message."""
-        rows = self._rows("SELECT id, title, created_at, updated_at FROM conversations WHERE id = ?",
+        rows = self._rows(f"SELECT {tables.CONVERSATION_COLUMNS} FROM {tables.CONVERSATIONS} WHERE id = ?",
                           (conversation_id,))
         if rows:
             return StoredConversation(*rows[0])
         return StoredConversation(DEFAULT_CONVERSATION, "", "", "") if conversation_id == DEFAULT_CONVERSATION else None
 
     def newest_conversation(self) -> str:
-        rows = self._rows("SELECT id FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT 1")
+        rows = self._rows(f"SELECT id FROM {tables.CONVERSATIONS} ORDER BY updated_at DESC, rowid DESC LIMIT 1")
         return rows[0][0] if rows else DEFAULT_CONVERSATION
 
     def conversation_of(self, msg_id: str) -> str | None:
-        rows = self._rows("SELECT conversation_id FROM messages WHERE id = ?", (msg_id,))
+        rows = self._rows(f"SELECT conversation_id FROM {tables.MESSAGES} WHERE id = ?", (msg_id,))
         return rows[0][0] if rows else None
 
     def attempts(self, conversation_id: str) -> dict[str, Attempt]:
         """The conversation's attempts (retried replies, edited messages) by id."""
         groups: dict[str, list[tuple[str, int, int]]] = {}
-        for id_, grp, n, chosen in self._rows("SELECT id, grp, n, chosen FROM attempts WHERE conversation_id = ?"
-                                              " ORDER BY grp, n", (conversation_id,)):
+        rows = self._rows(f"SELECT {tables.ATTEMPT_COLUMNS} FROM {tables.ATTEMPTS} WHERE conversation_id = ?"
+                          " ORDER BY grp, n", (conversation_id,))
+        for id_, grp, n, chosen in rows:
             groups.setdefault(grp, []).append((id_, n, chosen))
         out = {}
         for members in groups.values():
@@ -160,16 +163,17 @@ class Store:
 
     def last_turn(self, conversation_id: str) -> tuple[str, str]:
         """The conversation's newest shown chat message of the person, and its newest chat reply ("" if none)."""
-        user = self._rows("SELECT id FROM messages WHERE conversation_id = ? AND role = 'user' AND kind = 'chat'"
-                          " AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1", (conversation_id,))
+        user = self._rows(f"SELECT id FROM {tables.MESSAGES} WHERE conversation_id = ? AND role = 'user'"
+                          " AND kind = 'chat' AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                          (conversation_id,))
         if not user:
             return "", ""
-        reply = self._rows("SELECT id FROM messages WHERE ask = ? AND role = 'assistant' AND answer = id"
+        reply = self._rows(f"SELECT id FROM {tables.MESSAGES} WHERE ask = ? AND role = 'assistant' AND answer = id"
                            " AND hidden = 0 ORDER BY created_at DESC LIMIT 1", (user[0][0],))
         return user[0][0], reply[0][0] if reply else ""
 
     def message(self, msg_id: str) -> StoredMessage | None:
-        rows = self._rows(f"SELECT {_MESSAGE_COLS} FROM messages WHERE id = ?", (msg_id,))
+        rows = self._rows(f"SELECT {tables.MESSAGE_COLUMNS} FROM {tables.MESSAGES} WHERE id = ?", (msg_id,))
         return _message(rows[0]) if rows else None
 
     def existing(self, msg_ids) -> set[str]:
@@ -178,10 +182,10 @@ class Store:
         if not ids:
             return set()
         marks = ",".join("?" * len(ids))
-        return {r[0] for r in self._rows(f"SELECT id FROM messages WHERE id IN ({marks})", ids)}
+        return {r[0] for r in self._rows(f"SELECT id FROM {tables.MESSAGES} WHERE id IN ({marks})", ids)}
 
     def setting(self, key: str) -> str:
-        rows = self._rows("SELECT value FROM settings WHERE key = ?", (key,))
+        rows = self._rows(f"SELECT value FROM {tables.SETTINGS} WHERE key = ?", (key,))
         return rows[0][0] if rows else ""
 
     def command_results(self, msg_ids: list[str]) -> dict[str, ChipResult]:
@@ -189,14 +193,14 @@ class Store:
             return {}
         marks = ",".join("?" * len(msg_ids))
         return {r[0]: ChipResult(bool(r[1]), r[2], r[3], r[4] or "") for r in self._rows(
-            f"SELECT id, ok, result, state, action FROM commands WHERE msg_id IN ({marks})", msg_ids)}
+            f"SELECT {tables.RESULT_COLUMNS} FROM {tables.COMMANDS} WHERE msg_id IN ({marks})", msg_ids)}
 
     def changes(self, limit: int = 200) -> list[StoredChange]:
         return [StoredChange(*r) for r in self._rows(
-            "SELECT seq, at, op, kind, actor, route, reply_id, undone_by, what, agent FROM changes ORDER BY seq DESC"
+            f"SELECT {tables.CHANGE_COLUMNS} FROM {tables.CHANGES} ORDER BY seq DESC"
             " LIMIT ?",
             (limit,))]
 
     def policies(self) -> dict[str, str]:
         """The ask-first policies in force (the crud_worker writes them at start and on each change)."""
-        return json.loads(self.setting("ask") or "{}")
+        return json.loads(self.setting(tables.ASK) or "{}")

@@ -12,6 +12,8 @@ from typing import ClassVar, Literal, get_args
 
 import msgspec
 
+from bus import tables
+
 ReplyKind = Literal["chat", "comment", "followup", "help"]
 JobKind = Literal["chat", "comment", "followup", "help", "pull"]
 # A command's chip: ran (and can be undone), undone, waiting for the person's Allow/Deny, denied, or
@@ -68,7 +70,7 @@ class Msg(msgspec.Struct, kw_only=True, omit_defaults=True):
 class TaskRow(Msg, kw_only=True, omit_defaults=True):
     """A task as stored and as every process sees it: `name` is clean (clean_name), 1 <= id <= MAX_ID."""
 
-    COLUMNS: ClassVar[str] = "id, name, done, priority"  # select these, in this order, for from_row
+    COLUMNS: ClassVar[str] = tables.TASK_COLUMNS  # select these, in this order, for from_row
 
     id: int
     name: str
