@@ -3,7 +3,7 @@ own four real processes (a package may share one stack instead, in its own conft
 `page` drive Debian's Chromium."""
 
 pytest_plugins = ["tests.chromium"]  # the `browser` and `page` fixtures
-from tests.fixtures import FAILED_STACK_LOGS, stack_fixtures
+from tests.fixtures import FAILED_STACK_LOGS, guarded, stack_fixtures  # noqa: F401 (fixtures)
 
 fake_ollama, stack = stack_fixtures("module")
 

@@ -33,3 +33,17 @@ def stack_fixtures(scope: str, **env: str):
             s.stop()
 
     return fake_ollama, stack
+
+
+@pytest.fixture(scope="module")
+def guarded(request):
+    """The demo model's stack behind GHOSTWIRE_TOKEN: the test module's `TOKEN`, with its `GUARDED_ENV`
+    (if any) added. The harness's own requests (its health polling too) sign in with the bearer."""
+    token = request.module.TOKEN
+    s = Stack(LLM_BACKEND="demo", GHOSTWIRE_TOKEN=token, GHOSTWIRE_DEMO_RATE="0",
+              **getattr(request.module, "GUARDED_ENV", {}))
+    s.http.headers["Authorization"] = f"Bearer {token}"
+    try:
+        yield s.start()
+    finally:
+        s.stop()

@@ -10,23 +10,12 @@ import pytest
 
 from tests.faults.helpers import STATS
 from tests.mcp.client import run, session, text
-from tests.stack import Stack
 
 TOKEN = "gw-mcp-" + secrets.token_hex(20)
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                          "clientInfo": {"name": "stranger", "version": "1"}}}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def guarded():
-    s = Stack(LLM_BACKEND="demo", GHOSTWIRE_TOKEN=TOKEN, GHOSTWIRE_DEMO_RATE="0")
-    s.http.headers["Authorization"] = f"Bearer {TOKEN}"  # the harness's own requests sign in
-    try:
-        yield s.start()
-    finally:
-        s.stop()
 
 
 def raw(stack, method: str, **headers: str) -> httpx.Response:

@@ -109,16 +109,6 @@ def test_keys_never_leave_the_llm_worker(keyed, fake_openai):
     scan("the logs", keyed.log())
 
 
-@pytest.fixture(scope="module")
-def guarded():
-    s = Stack(LLM_BACKEND="demo", GHOSTWIRE_TOKEN=TOKEN, GHOSTWIRE_DEMO_RATE="0")
-    s.http.headers["Authorization"] = f"Bearer {TOKEN}"  # the harness's own requests sign in
-    try:
-        yield s.start()
-    finally:
-        s.stop()
-
-
 def test_the_token_never_shows(guarded):
     s = guarded
     with httpx.Client(base_url=s.url, timeout=10, headers=HX) as anon:

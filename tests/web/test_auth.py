@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.faults.helpers import STATS
-from tests.stack import ROOT, Stack, clean_env
+from tests.stack import ROOT, clean_env
 from web import auth
 
 TOKEN = "correct-horse-battery-staple-9f3a"
@@ -19,25 +19,7 @@ PROXY = "127.0.0.3"  # a loopback source address standing in for a reverse proxy
 PROXY_NAME = "ghostwire.example"
 
 
-@pytest.fixture(scope="module")
-def guarded():
-    s = Stack(LLM_BACKEND="demo", GHOSTWIRE_TOKEN=TOKEN, GHOSTWIRE_DEMO_RATE="0", GHOSTWIRE_TRUSTED_PROXIES=PROXY,
-              GHOSTWIRE_ALLOWED_HOSTS=PROXY_NAME)
-    s.start = _start_with_bearer(s)
-    try:
-        yield s.start()
-    finally:
-        s.stop()
-
-
-def _start_with_bearer(s):
-    plain_start = s.start
-
-    def start():
-        s.http.headers["Authorization"] = f"Bearer {TOKEN}"  # the harness's health polling signs in
-        return plain_start()
-
-    return start
+GUARDED_ENV = {"GHOSTWIRE_TRUSTED_PROXIES": PROXY, "GHOSTWIRE_ALLOWED_HOSTS": PROXY_NAME}  # for `guarded`
 
 
 ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"), ("POST", "/stop/x"),
