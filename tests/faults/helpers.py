@@ -116,30 +116,3 @@ def print_summary(reporter) -> None:
     for group in sorted(STATS):
         counts = ", ".join(f"{k}={v}" for k, v in sorted(STATS[group].items()))
         reporter.write_line(f"{group}: {counts}")
-
-
-def publish_all(stack, messages, raw: list[list[bytes]] = ()) -> None:
-    """Like tests.buspeer.publish, but waits for every message to leave (closing with LINGER 0 after a
-    burst of thousands drops the tail), and can also send raw multipart frames."""
-    import asyncio
-
-    from bus.client import Bus
-    from tests.buspeer import settings_for
-
-    async def go():
-        bus = Bus(settings_for(stack), "test")
-        try:
-            await bus.wait_ready()
-            for m in messages:
-                await bus.publish(m)
-            for frames in raw:
-                await bus.pub.send_multipart(frames)
-        finally:
-            bus.ctx.destroy(linger=10_000)
-
-    asyncio.run(go())
-
-
-def pids(stack) -> dict[str, int]:
-    """Every program's pid, STARTING ones included (0 for one that is not running)."""
-    return dict(zip(PROCESSES, (int(p) for p in stack.ctl("pid", *PROCESSES).split())))

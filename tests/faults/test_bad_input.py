@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from bus import contract as c
-from tests.faults.helpers import STATS, all_up, pids, publish_all
+from tests.buspeer import publish
+from tests.faults.helpers import STATS, all_up, pids
 from tests.fakes import Script
 from tests.fixtures import stack_fixtures
 from tests.stack import HX
@@ -169,7 +170,7 @@ def test_thousands_of_tasks_still_render(stack, unharmed):
 def test_the_list_has_a_clear_limit(stack, unharmed):
     from crud_worker.tasks import MAX_TASKS
     missing = MAX_TASKS - len(stack.tasks())
-    publish_all(stack, [c.CrudRequest(req_id=f"qfill{i}", op="add", name=f"filler {i}") for i in range(missing)])
+    publish(stack, [c.CrudRequest(req_id=f"qfill{i}", op="add", name=f"filler {i}") for i in range(missing)])
     wait_for(lambda: len(stack.tasks()) >= MAX_TASKS, 60, interval=0.2, what="a full list")
     r = stack.http.post("/tasks", data={"name": "one too many"})
     assert r.status_code == 422 and "full" in r.text
@@ -190,7 +191,7 @@ def long_history(stack):
         msg_id = f"ahist{i:012d}"
         msgs += [c.LlmStart(msg_id=msg_id, worker="test", backend="test", model="test"),
                  c.LlmDone(msg_id=msg_id, seq=1, text=f"old reply number {i} " + "blah " * 20, status="done")]
-    publish_all(stack, msgs)
+    publish(stack, msgs)
 
     def stored() -> int:
         with stack.db() as db:

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from bus import contract as c
-from tests.faults.helpers import STATS, publish_all, ready_count, sigkill, wait_restarted
+from tests.buspeer import publish
+from tests.faults.helpers import STATS, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
@@ -120,7 +121,7 @@ def test_an_id_older_than_the_replay_buffer_gets_a_snapshot(stack):
         sentinel(stack, old, "before the flood")
     stale = upto(old.snapshot(), "before the flood")[-1].id
     with SseReader(stack.url, tab="flood-witness") as witness:
-        publish_all(stack, [c.UiAlert(text=f"flood-alert {i}") for i in range(REPLAY + 10)])
+        publish(stack, [c.UiAlert(text=f"flood-alert {i}") for i in range(REPLAY + 10)])
         wait_for(lambda: len(witness.snapshot()) >= REPLAY + 10, 60, interval=0.1, what="the whole flood")
         wait_for(lambda: any(f"flood-alert {REPLAY + 9}<" in e.data for e in witness.snapshot()[-50:]), 10,
                  interval=0.1, what="the last alert of the flood")

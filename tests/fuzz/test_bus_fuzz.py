@@ -13,7 +13,8 @@ import threading
 
 
 from bus import contract as c
-from tests.faults.helpers import STATS, all_up, pids, publish_all
+from tests.buspeer import publish
+from tests.faults.helpers import STATS, all_up, pids
 from tests.fakes import Script
 from tests.util import wait_for
 
@@ -112,8 +113,8 @@ def frames(rng: random.Random, n: int) -> list[list[bytes]]:
 
 
 def send(stack, raw: list[list[bytes]]) -> None:
-    """publish_all runs its own event loop: keep it off any loop the caller might have."""
-    t = threading.Thread(target=publish_all, args=(stack, [], raw))
+    """publish runs its own event loop: keep it off any loop the caller might have."""
+    t = threading.Thread(target=publish, args=(stack, [], raw))
     t.start()
     t.join(120)
 
