@@ -9,7 +9,7 @@ from commands.schema import Delete, Insert, List, Toggle, Update, parse_block, p
 from commands.splitter import (
     MAX_COMMAND_CHARS, Block, CommandSplitter, Hidden, Prose, Thinking, merge, source_of, split_all,
 )
-from tests.crud_worker.wire import array, describe, hermes, pythonic
+from tests.commands.wire import array, describe, hermes, pythonic
 
 INSERT = '{"action": "insert", "target": "task", "args": {"name": "Buy apples"}}'
 DELETE = '{"action": "delete", "target": "task", "args": {"id": 3}}'

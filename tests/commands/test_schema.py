@@ -10,7 +10,7 @@ from commands.schema import (
     tool_definitions,
 )
 from commands.splitter import Block, split_all
-from tests.crud_worker.wire import array, describe, hermes, pythonic, tool_call_of
+from tests.commands.wire import array, describe, hermes, pythonic, tool_call_of
 
 
 def cmd(action: str, args=None, **top) -> str:
