@@ -116,3 +116,8 @@ def print_summary(reporter) -> None:
     for group in sorted(STATS):
         counts = ", ".join(f"{k}={v}" for k, v in sorted(STATS[group].items()))
         reporter.write_line(f"{group}: {counts}")
+
+
+def pids(stack) -> dict[str, int]:
+    """Every program's pid, STARTING ones included (0 for one that is not running)."""
+    return dict(zip(PROCESSES, (int(p) for p in stack.ctl("pid", *PROCESSES).split())))
