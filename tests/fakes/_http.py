@@ -19,6 +19,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.script import DEFAULT_DELAY, Script
+from tests.util import wait_for
 
 MAX_HEADER_BYTES = 64 * 1024
 YIELD_EVERY = 64
@@ -200,11 +201,8 @@ class FakeServer:
         return recorded
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.service}: condition not met within {timeout} s")
-            time.sleep(0.005)
+        """tests.util.wait_for, named for this fake (polled often: its requests come fast)."""
+        wait_for(predicate, timeout, interval=0.005, what=f"{self.service}: condition")
 
     def __enter__(self):
         self.start()
