@@ -21,8 +21,13 @@ from web.store import CHAT_PAGE, CHAT_PAGE_BYTES, ChatPage, Store
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
 QUIET_S = 2.0  # a reply in flight this quiet, and on no worker's active list, has lost its end
-TOPICS = ["chat.", "reply.", "llm.", "task.", "command.", "crud.reply", "ui.", "health.", "settings.", "job.",
-          "conversation.changed"]
+# Every message Hub.handle takes (tests/web/test_hub_topics.py holds this to its cases); the web subscribes
+# to these and no more (not to its own requests to the crud_worker, nor the cancels it sends the workers).
+HEARD: tuple[type[c.Msg], ...] = (
+    c.LlmStart, c.LlmDelta, c.LlmToolCall, c.LlmDone, c.LlmError, c.CommandResult, c.TaskChanged, c.ChatUser,
+    c.ReplyQueued, c.ConversationChanged, c.ReplyStats, c.ChatNote, c.UiAlert, c.SettingChanged, c.JobProgress,
+    c.CrudReply, c.Health)
+TOPICS = ["health." if kind is c.Health else c.TOPIC_OF[kind] for kind in HEARD]
 
 
 class CrudUnavailable(Exception):
