@@ -80,11 +80,13 @@ class Attempts:
             err = Conflict(f"couldn't take back the earlier attempt's changes: {err}")
         await refusal.answer(self.bus, req_id, err)
 
-    async def _announce(self, done: undo.Done, withdrawn: list[c.CommandResult]) -> None:
+    async def _announce(self, req_id: str, done: undo.Done, withdrawn: list[c.CommandResult]) -> None:
+        """What taking back the earlier attempt changed, then the answer saying so."""
         for change in done.changes:
             await self.bus.publish(change)
         for result in [*done.results, *withdrawn]:
             await self.bus.publish(result)
+        await self.bus.publish(c.CrudReply(req_id=req_id, ok=True, done=done.words()))
 
     def _known(self, conversation_id: str) -> None:
         if not conversation.exists(self.db, conversation_id):
@@ -159,8 +161,7 @@ class Attempts:
         except (Refusal, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
             return
-        await self._announce(done, withdrawn)
-        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=done.words()))
+        await self._announce(m.req_id, done, withdrawn)
         await self.bus.publish(c.ConversationChanged(conversation_id=cid, op="attempts"))
         await self.comments.on_chat()
         kind = db.execute("SELECT kind FROM messages WHERE id = ?", [m.target]).fetchone()[0]
@@ -195,8 +196,7 @@ class Attempts:
         except (Refusal, sqlite3.Error) as err:
             await self._answer(m.req_id, err)
             return
-        await self._announce(done, withdrawn)
-        await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=done.words()))
+        await self._announce(m.req_id, done, withdrawn)
         if not new:
             return
         await self.bus.publish(c.ConversationChanged(conversation_id=cid, op="attempts"))
