@@ -10,7 +10,7 @@ from llm_worker.settings import LlmSettings
 from bus.client import Bus, JobReceiver
 from bus.runtime import run_until_stopped, setup_logging
 from llm_worker.selector import Selector
-from llm_worker.worker import Worker
+from llm_worker.worker import TOPICS, Worker
 
 log = logging.getLogger("llm_worker")
 
@@ -18,7 +18,7 @@ log = logging.getLogger("llm_worker")
 async def main() -> None:
     cfg = settings.load(LlmSettings)
     setup_logging("llm_worker")
-    bus = Bus(cfg.common, "llm_worker", topics=["llm.cancel", "llm.resend"])
+    bus = Bus(cfg.common, "llm_worker", topics=TOPICS)
     jobs = JobReceiver(bus, slots=cfg.slots)
     await bus.wait_ready()
     selector = Selector(cfg)

@@ -18,6 +18,10 @@ from llm_worker.selector import Selector
 log = logging.getLogger(__name__)
 CANCEL_MEMORY_S = 120.0
 ENDS_KEPT = 256
+# What Worker.watch_cancels handles (tests/docs/test_subscriptions.py holds this to its cases); the worker
+# subscribes to these and no more. Its jobs come from the job queue, not the bus.
+HEARD: tuple[type[c.Msg], ...] = (c.LlmResend, c.LlmCancel)
+TOPICS = [c.TOPIC_OF[kind] for kind in HEARD]
 
 
 class Worker:
@@ -69,20 +73,25 @@ class Worker:
 
     async def watch_cancels(self) -> None:
         async for m in self.bus.messages():
-            if isinstance(m, c.LlmResend):
-                for end in list(self.ends.values()) if m.msg_id == "*" else [self.ends.get(m.msg_id)]:
-                    if end is not None:
-                        await self.bus.publish(end)
-                continue
-            if not isinstance(m, c.LlmCancel):
-                continue
-            now = time.monotonic()
-            self.cancelled = {k: t for k, t in self.cancelled.items() if now - t < CANCEL_MEMORY_S}
-            self.cancelled[m.msg_id] = now
-            if entry := self.runs.get(m.msg_id):
-                run, task = entry
-                run.cancelled_by_user = True
-                task.cancel()
+            match m:
+                case c.LlmResend():
+                    await self.resend(m)
+                case c.LlmCancel():
+                    self.cancel(m)
+
+    async def resend(self, m: c.LlmResend) -> None:
+        for end in list(self.ends.values()) if m.msg_id == "*" else [self.ends.get(m.msg_id)]:
+            if end is not None:
+                await self.bus.publish(end)
+
+    def cancel(self, m: c.LlmCancel) -> None:
+        now = time.monotonic()
+        self.cancelled = {k: t for k, t in self.cancelled.items() if now - t < CANCEL_MEMORY_S}
+        self.cancelled[m.msg_id] = now
+        if entry := self.runs.get(m.msg_id):
+            run, task = entry
+            run.cancelled_by_user = True
+            task.cancel()
 
     async def probe_loop(self) -> None:
         while True:

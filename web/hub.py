@@ -21,7 +21,7 @@ from web.store import CHAT_PAGE, CHAT_PAGE_BYTES, ChatPage, Store
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
 QUIET_S = 2.0  # a reply in flight this quiet, and on no worker's active list, has lost its end
-# Every message Hub.handle takes (tests/web/test_hub_topics.py holds this to its cases); the web subscribes
+# Every message Hub.handle takes (tests/docs/test_subscriptions.py holds this to its cases); the web subscribes
 # to these and no more (not to its own requests to the crud_worker, nor the cancels it sends the workers).
 HEARD: tuple[type[c.Msg], ...] = (
     c.LlmStart, c.LlmDelta, c.LlmToolCall, c.LlmDone, c.LlmError, c.CommandResult, c.TaskChanged, c.ChatUser,
