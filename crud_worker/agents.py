@@ -56,7 +56,8 @@ def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
         where = conversation.current(db)  # an agent has no tab: its note goes where the person last was
         policy = approvals.policy_for(db, action)
         if policy == "off":
-            raise tasks.TaskError(f"{action} is turned off (the person's ask-first settings); ask the person to do it")
+            raise tasks.TaskError(f"{action} is turned off (the person's ask-first settings); ask the person to do it",
+                                  "conflict")
         if policy == "ask":
             command = pinned(db, command)
             words = what(db, command)
