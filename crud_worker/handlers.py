@@ -27,9 +27,10 @@ class Handlers:
         self.ask_timeout = ask_timeout
 
     async def on_chat(self, m: c.ChatUser) -> None:
+        """A refusal ends the reply's bubble too: every tab opened it as the message crossed the bus."""
         text = m.text.strip()
         if not text or len(text) > c.MAX_MESSAGE:
-            await refusal.answer(self.bus, m.req_id, Refusal("message is empty or too long"))
+            await refusal.answer(self.bus, m.req_id, Refusal("message is empty or too long"), reply_id=m.reply_id)
             return
         if m.edit_of:
             await self.attempts.edit(m, text)
@@ -44,7 +45,7 @@ class Handlers:
                                          model=c.agent_name(m.agent) if m.agent else "")
                 named = conversation.title(self.db, m.conversation_id) if untitled else ""
         except (Refusal, sqlite3.Error) as err:
-            await refusal.answer(self.bus, m.req_id, err, reply_id=m.reply_id if isinstance(err, sqlite3.Error) else "")
+            await refusal.answer(self.bus, m.req_id, err, reply_id=m.reply_id)
             return
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if named:  # its first message named the conversation: every tab's list shows the title

@@ -39,12 +39,13 @@ def test_an_empty_message_is_refused_as_invalid_and_nothing_is_stored():
     assert r.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0 and not r.jobs.jobs
 
 
-def test_a_message_to_no_such_conversation_is_refused_as_unknown():
+def test_a_message_to_no_such_conversation_is_refused_as_unknown_and_its_bubble_ended():
     r = rig()
     asyncio.run(r.handlers.on_chat(chat("hi", conversation_id="cvnone")))
     reply = r.bus.answer("q1")
     assert (reply.ok, reply.code) == (False, "unknown") and "cvnone" in reply.error
-    assert not r.bus.of(c.LlmError), "no bubble was opened for a refused message's reply to end"
+    [ended] = r.bus.of(c.LlmError)
+    assert (ended.msg_id, ended.error) == ("a1", reply.error), "the tabs opened its reply's bubble: it ends"
 
 
 def test_a_click_changes_the_list_announces_it_and_tells_the_model():
