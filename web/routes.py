@@ -15,7 +15,7 @@ from commands import bang
 from web import components as ui, conversation_routes, trust_routes
 from web.edge import ascii_id, msg_id_ok
 from web.hub import CrudUnavailable
-from web.respond import clear, hub_of, refuse, route_of, tab_of
+from web.respond import clear, hub_of, refuse, refused, route_of, tab_of
 
 
 def index(req: Request):
@@ -65,9 +65,8 @@ async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: 
     except CrudUnavailable as err:
         return refuse("#chat-error", str(err))
     if not reply.ok:
-        if reply.code == "unknown":
-            return conversation_routes.missing(where) if "conversation" in reply.error else \
-                Response(reply.error, status_code=404, media_type="text/plain")
+        if reply.code == "unknown":  # the conversation (deleted meanwhile), or the message an edit names
+            return refused(reply) if conversation_routes.known(hub, where) else conversation_routes.missing(where)
         return refuse("#chat-error", reply.error)
     # The bubbles reach every tab, this one too, over its event stream: on one ordered connection a
     # bubble always arrives before its reply's first delta, which a POST response can't promise.

@@ -233,6 +233,9 @@ def test_edit_resends_and_undoes_the_earlier_attempts_changes(stack, fake_ollama
     # only the newest message can be edited
     r = stack.http.post("/chat", data={"msg": "again", "conversation_id": conv, "edit_of": user})
     assert r.status_code == 422 and "newest" in r.text
+    # an edit of no such message is a 404 (web/respond.py's table), the conversation being there
+    r = stack.http.post("/chat", data={"msg": "again", "conversation_id": conv, "edit_of": "unothere"})
+    assert r.status_code == 404 and "no message 'unothere'" in r.json()["error"], r.text
 
 
 def test_a_retry_that_would_overwrite_a_later_change_is_refused(stack, fake_ollama):
