@@ -136,7 +136,7 @@ def import_all(db: Database, items: list[ExportedTask], *, by: Actor) -> TaskCha
         try:
             seq = add(db, item.name, by=by, done=item.done).change_seq
         except TaskError as err:
-            raise TaskError(f"task {n} of the file: {err}; nothing was imported") from None
+            raise TaskError(f"task {n} of the file: {err}; nothing was imported", err.code) from None
     return _changed("reorder", by, None, seq, [t.id for t in all_tasks(db)])
 
 

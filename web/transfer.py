@@ -21,7 +21,7 @@ from bus import contract as c
 from bus.client import new_id
 from web import components as ui
 from web.hub import CrudUnavailable
-from web.respond import clear, hub_of, refuse
+from web.respond import STATUS, UNAVAILABLE, clear, hub_of, refuse
 
 ROUTE = "POST /tasks/import"
 FILE_NAME = "ghostwire-tasks.json"
@@ -91,8 +91,8 @@ async def _body(req: Request) -> bytes:
     return await req.body()
 
 
-def _answer(req: Request, result: Result) -> Response:
-    status = 200 if result.ok else 422
+def _answer(req: Request, result: Result, status: int = 200) -> Response:
+    """A script gets the JSON with its status (web/respond.py's table); the page, a fragment."""
     if "hx-request" not in req.headers:
         return JSONResponse(msgspec.to_builtins(result), status_code=status)
     if not result.ok:  # the error where the list's errors go; an earlier import's note goes
@@ -112,15 +112,15 @@ async def import_tasks(req: Request) -> Response:
     try:
         items = parse(await _body(req))
     except ValueError as err:
-        return _answer(req, Result(ok=False, error=str(err)))
+        return _answer(req, Result(ok=False, error=str(err)), STATUS["invalid"])
     import_id = new_id("i")
     hub = hub_of(req)
     try:
         reply = await hub.request(c.CrudRequest(req_id=import_id, op="import", tasks=items, route=ROUTE))
     except CrudUnavailable as err:
-        return _answer(req, Result(ok=False, error=str(err)))
-    if not reply.ok:
-        return _answer(req, Result(ok=False, error=reply.error))
+        return _answer(req, Result(ok=False, error=str(err)), UNAVAILABLE)
+    if not reply.ok:  # a full list (conflict), a disk that refused the write (unsaved)
+        return _answer(req, Result(ok=False, error=reply.error), STATUS[reply.code])
     return _answer(req, Result(ok=True, imported=len(items), undo=f"/undo/reply/{import_id}"))
 
 

@@ -123,5 +123,5 @@ def test_an_import_past_the_lists_limit_is_refused_whole(stack, script):
     body = json.dumps({"format": "ghostwire.tasks", "version": 1,
                        "tasks": [{"name": f"t{i}"} for i in range(5_000)]}).encode()
     r = script.post("/tasks/import", content=body, headers=JSON)
-    assert r.status_code == 422 and "the list is full" in r.json()["error"] and "nothing was imported" in r.text
+    assert r.status_code == 409 and "the list is full" in r.json()["error"] and "nothing was imported" in r.text
     assert (stack.tasks(), change_count(stack)) == before
