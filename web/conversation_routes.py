@@ -18,7 +18,7 @@ from bus.client import new_id
 from web import components as ui, conversation_ui as cui
 from web.edge import msg_id_ok
 from web.hub import CrudUnavailable, Hub
-from web.respond import hub_of, refused, unavailable
+from web.respond import hub_of, refusal, refused, unavailable
 from web.store import StoredConversation
 
 COOKIE = "ghostwire_conversation"
@@ -110,7 +110,7 @@ async def rename(req: Request, conversation_id: str) -> Response:
     text = str(form.get("title", "")) or req.headers.get("hx-prompt", "")
     title = cui.valid_title(text)
     if title is None:
-        return JSONResponse({"ok": False, "error": f"a title is 1 to {c.MAX_TITLE:,} characters"}, status_code=422)
+        return refusal("invalid", f"a title is 1 to {c.MAX_TITLE:,} characters")
     reply = await _ask(req, c.ConversationRequest(req_id=new_id("q"), op="rename", conversation_id=conversation_id,
                                                   title=title))
     return reply if isinstance(reply, Response) else JSONResponse({"ok": True, "id": conversation_id, "title": title})
@@ -147,7 +147,7 @@ async def retry(req: Request, conversation_id: str) -> Response:
     if not msg_id_ok(target):
         return PlainTextResponse("There is no reply to retry in this conversation.", status_code=404)
     if model and model not in hub.live.status().models:
-        return JSONResponse({"ok": False, "error": f"there is no model named {model!r}"}, status_code=422)
+        return refusal("invalid", f"there is no model named {model!r}")
     reply_id = new_id("a")
     reply = await _ask(req, c.RetryRequest(req_id=new_id("q"), conversation_id=conversation_id, target=target,
                                            reply_id=reply_id, model=model, route=f"{req.method} {req.url.path}"))

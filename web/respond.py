@@ -43,8 +43,14 @@ def route_of(req: Request) -> str:
     return f"{req.method} {req.url.path}"
 
 
+def refusal(code: c.RefusalCode, error: str) -> JSONResponse:
+    """No, as JSON: `{"ok": false, "error", "code"}` with the code's status; the web's own checks (before
+    anything crosses the bus) answer with it too."""
+    return JSONResponse({"ok": False, "error": error, "code": code}, status_code=STATUS[code])
+
+
 def refused(reply: c.CrudReply) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": reply.error, "code": reply.code}, status_code=STATUS[reply.code])
+    return refusal(reply.code, reply.error)
 
 
 def unavailable(err: CrudUnavailable) -> JSONResponse:

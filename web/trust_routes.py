@@ -15,7 +15,7 @@ from bus import contract as c
 from bus.client import new_id
 from web import trust_ui
 from web.hub import CrudUnavailable
-from web.respond import hub_of, refused, route_of, tab_of, unavailable
+from web.respond import hub_of, refusal, refused, route_of, tab_of, unavailable
 
 POLICY_ACTIONS = c.MUTATING
 
@@ -30,18 +30,14 @@ async def _ask(req: Request, msg: c.UndoRequest | c.ApproveRequest | c.PolicyReq
     return refused(reply)
 
 
-def _bad(text: str) -> Response:
-    return JSONResponse({"ok": False, "error": text}, status_code=422)
-
-
 async def _undo(req: Request, scope: str, target: str = "", redo: bool = False) -> Response:
     by = "anyone"
     if scope == "last":
         by = str((await req.form()).get("by", "anyone"))
         if by not in ("anyone", "person"):
-            return _bad("'by' must be anyone or person")
+            return refusal("invalid", "'by' must be anyone or person")
     if len(target) > 200:
-        return JSONResponse({"ok": False, "error": "there is no such id"}, status_code=404)
+        return refusal("unknown", "there is no such id")
     return await _ask(req, c.UndoRequest(req_id=new_id("q"), scope=scope, target=target, redo=redo, by=by,
                                          route=route_of(req), conversation_id=tab_of(req)))
 
@@ -81,9 +77,9 @@ async def redo_last(req: Request):
 async def approve(req: Request, command_id: str):
     decision = str((await req.form()).get("decision", ""))
     if decision not in ("allow", "deny"):
-        return _bad("'decision' must be allow or deny")
+        return refusal("invalid", "'decision' must be allow or deny")
     if len(command_id) > 200:
-        return JSONResponse({"ok": False, "error": "no such command is waiting"}, status_code=404)
+        return refusal("unknown", "no such command is waiting")
     return await _ask(req, c.ApproveRequest(req_id=new_id("q"), command_id=command_id, decision=decision,
                                             route=route_of(req)))
 
@@ -92,8 +88,8 @@ async def set_policy(req: Request):
     form = await req.form()
     action, policy = str(form.get("action", "")), str(form.get("policy", ""))
     if action not in POLICY_ACTIONS or policy not in c.POLICIES:
-        return _bad(f"'action' must be one of {', '.join(POLICY_ACTIONS)} and 'policy' one of "
-                    f"{', '.join(c.POLICIES)}")
+        return refusal("invalid", f"'action' must be one of {', '.join(POLICY_ACTIONS)} and 'policy' one of "
+                                  f"{', '.join(c.POLICIES)}")
     return await _ask(req, c.PolicyRequest(req_id=new_id("q"), action=action, policy=policy))
 
 
