@@ -32,6 +32,7 @@ actor `agent`, and is shown to every tab and told to the model as the agent's (a
 from __future__ import annotations
 
 import time
+import unicodedata
 from typing import Any, ClassVar, Literal
 
 import msgspec
@@ -61,8 +62,11 @@ MAX_AGENT_NAME = 100  # characters kept of an outside agent's name (any text its
 
 
 def agent_name(client: str) -> str:
-    """An outside agent's name as stored and shown: whitespace collapsed, at most MAX_AGENT_NAME."""
-    return " ".join(client.split())[:MAX_AGENT_NAME] or "an unnamed agent"
+    """An outside agent's name as stored and shown: control characters (NUL, escapes, bidi overrides are
+    format characters: also dropped) gone, whitespace collapsed, at most MAX_AGENT_NAME."""
+    kept = "".join(ch if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs") else " "
+                   for ch in client)
+    return " ".join(kept.split())[:MAX_AGENT_NAME] or "an unnamed agent"
 
 
 def shown_model(model: str) -> str:
@@ -256,16 +260,30 @@ class TaskRow(Msg, kw_only=True, omit_defaults=True):
         return cls(id=row[0], name=row[1], done=bool(row[2]), priority=row[3])
 
 
-class TaskChanged(Msg, kw_only=True, omit_defaults=True):
-    """One change to the list. `change_seq` counts the list's changes; a receiver that sees it skip
-    re-reads the list (an import's many inserts are announced so: one reorder with the newest seq)."""
+class TaskStep(Msg, kw_only=True, omit_defaults=True):
+    """One task's change inside a group, or a task (re)inserted in its place: `before_id` is the task it
+    now sits in front of (0: at the end)."""
 
-    op: Literal["insert", "update", "delete", "reorder"]
+    op: Literal["insert", "update", "delete"]
+    task: TaskRow
+    before_id: int = 0
+
+
+class TaskChanged(Msg, kw_only=True, omit_defaults=True):
+    """One change to the list, or one group of them (`group`: an import, an undo or redo of several, as
+    `steps` in order). `change_seq` counts the list's changes (a group spans `first_seq`..`change_seq`);
+    a receiver that sees it skip re-reads the list. An insert names its place (`before_id`); a reorder
+    says only that the order changed (`ids`)."""
+
+    op: Literal["insert", "update", "delete", "reorder", "group"]
     origin: Literal["user", "model", "agent"]
     agent: str = ""  # origin "agent": the agent's name (its MCP clientInfo.name; escape it to show it)
     task: TaskRow | None = None
     ids: list[int] | None = None
     change_seq: int = 0
+    first_seq: int = 0  # a group: the seq of its first change
+    before_id: int = 0  # an insert: the task it sits in front of (0: at the end)
+    steps: list[TaskStep] = []
 
 
 class CommandResult(Msg, kw_only=True, omit_defaults=True):

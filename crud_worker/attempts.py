@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import approvals, conversation, db as store, undo, unsaved
+from crud_worker import approvals, conversation, db as store, tasks, undo, unsaved
 from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
 from crud_worker.replies import Replies
@@ -98,7 +98,7 @@ class Attempts:
         await self.bus.publish(c.CrudReply(req_id=req_id, ok=False, code=code, error=str(err)))
 
     async def _announce(self, done: undo.Done, withdrawn: list[c.CommandResult]) -> None:
-        for change in done.changes:
+        for change in tasks.group(done.changes):
             await self.bus.publish(change)
         for result in [*done.results, *withdrawn]:
             await self.bus.publish(result)

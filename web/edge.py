@@ -4,10 +4,71 @@ sees it, and ids are ASCII digits only (Python's int() would take "１" for 1)."
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, urlsplit
+
+import msgspec
 
 MAX_BODY = 256 * 1024  # the largest real request (8,000 characters of chat, percent-encoded) fits 3×
 _ID = re.compile(r"[0-9]{1,19}")  # fullmatch; 19 digits hold every 64-bit id
 _MSG_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
+
+
+CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of another site's page (a sibling host too)
+
+
+def foreign(headers, scheme: str) -> str:
+    """Why a request comes from another origin ("" if it doesn't): its `Origin` (scheme and host) is not
+    ours, or the browser says so in `Sec-Fetch-Site`. A script that sends neither is not a browser page."""
+    origin = headers.get("origin")
+    if origin:
+        parts = urlsplit(origin)
+        if parts.scheme != scheme or parts.netloc != headers.get("host", ""):
+            return f"Origin {origin[:100]!r} is not this server's"
+    site = headers.get("sec-fetch-site", "")
+    if site in CROSS_SITE:
+        return f"the browser says it came from a {site} page"
+    return ""
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """Headers for a download: `Content-Disposition` with an ASCII fallback name and the real one as
+    `filename*=UTF-8''…` (a header is Latin-1: a title in Cyrillic can't go in raw), and `nosniff`, so no
+    browser renders it as anything but what it says it is."""
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in filename)
+    fallback = re.sub(r"-{2,}", "-", fallback).strip("-") or "download"
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}",
+            "X-Content-Type-Options": "nosniff"}
+
+
+MAX_JSON_DEPTH = 32  # the deepest real body (an MCP tool call, an export file) nests 5 levels
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+class BadJson(ValueError):
+    """Why a body can't be read as JSON, in plain words (never a parser's own message)."""
+
+
+def checked_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """The body as JSON, checked before any parser that recurses sees it: UTF-8 text, nested at most
+    `max_depth` deep, numbers that fit 64 bits (msgspec also refuses a lone surrogate like "\\ud800",
+    which no text can carry on). Raises BadJson."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadJson("the body is not UTF-8 text") from None
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > max_depth:
+            raise BadJson(f"the JSON nests deeper than {max_depth} levels") from None
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.ValidationError:  # the one kind an untyped decode raises: a number past 64 bits
+        raise BadJson("a number in it is too large") from None
+    except msgspec.DecodeError:
+        raise BadJson("it is not valid JSON (or holds a lone surrogate, which is not text)") from None
+    return value
 
 
 def ascii_id(text: str) -> int | None:
