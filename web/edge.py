@@ -34,8 +34,10 @@ def attachment(filename: str) -> dict[str, str]:
     """Headers for a download: `Content-Disposition` with an ASCII fallback name and the real one as
     `filename*=UTF-8''…` (a header is Latin-1: a title in Cyrillic can't go in raw), and `nosniff`, so no
     browser renders it as anything but what it says it is."""
-    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in filename)
-    fallback = re.sub(r"-{2,}", "-", fallback).strip("-") or "download"
+    stem, dot, ext = filename.rpartition(".") if "." in filename else (filename, "", "")
+    fallback = re.sub(r"-{2,}", "-", "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-"
+                                             for ch in stem)).strip("-") or "download"
+    fallback += dot + "".join(ch for ch in ext if ch.isascii() and ch.isalnum())
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}",
             "X-Content-Type-Options": "nosniff"}
 

@@ -16,6 +16,8 @@ import logging
 import math
 import re
 import time
+
+import anyio
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -61,7 +63,26 @@ class Endpoint:
             if refusal is not None:
                 return await refusal(scope, receive, send)
             receive = _replay(body, receive)
+        if scope["method"] == "HEAD":
+            return await self._head(scope, send)
         await self.agents.manager.handle_request(scope, receive, send)
+
+    async def _head(self, scope, send) -> None:
+        """HEAD answers what GET would (its status and headers), then the client has gone: a stream the
+        GET would open ends at once."""
+        sent = anyio.Event()
+
+        async def head_send(message) -> None:
+            if message["type"] == "http.response.start" and not sent.is_set():
+                await send(message)
+                await send({"type": "http.response.body", "body": b""})
+                sent.set()
+
+        async def head_receive():
+            await sent.wait()
+            return {"type": "http.disconnect"}
+
+        await self.agents.manager.handle_request({**scope, "method": "GET"}, head_receive, head_send)
 
     def _unreadable(self, body: bytes) -> Response | None:
         """A body no parser should recurse into, or whose numbers overflow: a JSON-RPC parse error (400)
@@ -180,5 +201,5 @@ def mount(app, host: Check, auth: Check | None, max_sessions: int = 100, idle_s:
     `Agents.running` in its lifespan."""
     agents = Agents(lambda: app.state.hub, max_sessions, idle_s)
     checks = [host, foreign_origin, *([auth] if auth else [])]
-    app.router.routes.append(Route(PATH, Endpoint(agents, checks), methods=["GET", "POST", "DELETE"]))
+    app.router.routes.append(Route(PATH, Endpoint(agents, checks), methods=["GET", "HEAD", "POST", "DELETE"]))
     return agents
