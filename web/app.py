@@ -22,7 +22,7 @@ from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
 from web import auth, routes, task_rows, transfer
-from web.edge import BodyLimit, foreign
+from web.edge import BodyLimit, foreign, form_unreadable
 from web.hub import TOPICS, Hub
 from web.mcp import endpoint as mcp_endpoint
 from web.store import Store
@@ -98,6 +98,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
                    secret_key=secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False,
+                   exception_handlers={400: form_unreadable},
                    # Compression outermost: zstd, br or gzip by Accept-Encoding, for the page, the assets
                    # and /events alike (an event stream gets one compressor per connection, flushed after
                    # every event); then the body limit, refusing an oversized upload before any route.

@@ -3,10 +3,15 @@ sees it, and ids are ASCII digits only (Python's int() would take "１" for 1)."
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import quote, urlsplit
 
 import msgspec
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+log = logging.getLogger("web.edge")
+logging.getLogger("python_multipart").setLevel(logging.ERROR)  # a broken upload: our one line says it (below)
 
 MAX_BODY = 256 * 1024  # the largest real request (8,000 characters of chat, percent-encoded) fits 3×
 _ID = re.compile(r"[0-9]{1,19}")  # fullmatch; 19 digits hold every 64-bit id
@@ -96,11 +101,11 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > self.limit:
-                return await self._refuse(send)
-            return await self.app(scope, receive, send)
-        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._refuse(send)
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+        is_json = headers.get(b"content-type", b"").split(b";")[0].strip().lower() == b"application/json"
+        if not chunked and not (is_json and length is not None):
             return await self.app(scope, receive, send)
         body = bytearray()
         while True:
@@ -112,6 +117,8 @@ class BodyLimit:
                 return await self._refuse(send)
             if not message.get("more_body"):
                 break
+        if is_json and body and (why := _not_a_json_object(bytes(body))):
+            return await _answer(send, 422, msgspec.json.encode({"ok": False, "error": why}), b"application/json")
         replayed = False
 
         async def replay():
@@ -125,7 +132,35 @@ class BodyLimit:
 
     async def _refuse(self, send) -> None:
         text = f"request too large: the limit is {self.limit // 1024} KB\n".encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", str(len(text)).encode()), (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": text})
+        await _answer(send, 413, text, close=True)
+
+
+def _not_a_json_object(body: bytes) -> str:
+    """Why a JSON body can't reach a route ("" if it can): FastHTML parses every JSON body into the
+    route's arguments first, with a parser that recurses (100,000 brackets were a 500), and takes only
+    an object."""
+    try:
+        value = checked_json(body)
+    except BadJson as err:
+        return f"the request's JSON can't be read: {err}; nothing was done"
+    return "" if isinstance(value, dict) else "the request's JSON must be an object; nothing was done"
+
+
+async def _answer(send, status: int, body: bytes, content_type: bytes = b"text/plain; charset=utf-8",
+                  close: bool = False) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status,
+                "headers": headers + ([(b"connection", b"close")] if close else [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+FORM_UNREADABLE = "the request's form can't be read (a broken upload, or too many fields); nothing was done"
+
+
+async def form_unreadable(req, exc) -> Response:
+    """The app's handler for a 400 (FastHTML and Starlette raise it parsing a form, before any route,
+    quoting the parser): a 422 in plain words, logged in one line."""
+    log.info("%s %s refused: %s", req.method, req.url.path, str(exc.detail).splitlines()[0][:200])
+    if "hx-request" in req.headers or "json" not in req.headers.get("accept", ""):
+        return PlainTextResponse(FORM_UNREADABLE, status_code=422)
+    return JSONResponse({"ok": False, "error": FORM_UNREADABLE}, status_code=422)

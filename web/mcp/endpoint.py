@@ -78,7 +78,13 @@ class Endpoint:
                 await send({"type": "http.response.body", "body": b""})
                 sent.set()
 
+        asked = False
+
         async def head_receive():
+            nonlocal asked
+            if not asked:  # the request's (empty) body first, as for any GET
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
             await sent.wait()
             return {"type": "http.disconnect"}
 
