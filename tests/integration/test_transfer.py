@@ -73,7 +73,7 @@ def test_the_page_imports_an_uploaded_file(stack):
 
 LONG = "x" * 501
 BAD = [
-    ("not JSON", b"name,done\nmilk,0\n", "that file is not JSON"),
+    ("not JSON", b"name,done\nmilk,0\n", "it is not valid JSON"),
     ("another format", json.dumps({"tasks": [{"name": "a"}]}).encode(), "not a Ghostwire task export (Object missing"),
     ("a newer version", json.dumps({"format": "ghostwire.tasks", "version": 2, "tasks": []}).encode(),
      "not a Ghostwire task export (Invalid enum value 2"),
