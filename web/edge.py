@@ -13,6 +13,20 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 log = logging.getLogger("web.edge")
 logging.getLogger("python_multipart").setLevel(logging.ERROR)  # a broken upload: our one line says it (below)
 
+
+class OneLine(logging.Filter):
+    """Records logged on the root logger come from libraries (the MCP SDK logs a request it can't validate
+    there, with every validation error: 80 lines for one bad call): one line each, at most 300 characters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info is None:
+            message = record.getMessage()
+            record.msg, record.args = (message.splitlines() or [""])[0][:300], None
+        return True
+
+
+logging.getLogger().addFilter(OneLine())
+
 MAX_BODY = 256 * 1024  # the largest real request (8,000 characters of chat, percent-encoded) fits 3×
 _ID = re.compile(r"[0-9]{1,19}")  # fullmatch; 19 digits hold every 64-bit id
 _MSG_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")

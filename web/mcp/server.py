@@ -47,18 +47,6 @@ class _ClientLeft(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], anyio.ClosedResourceError))
 
 
-class _OneLine(logging.Filter):
-    """Records logged on the root logger come from libraries (the SDK logs a request it can't validate
-    there, with every validation error: 80 lines for one bad call): one line each, at most 300 characters."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info is None:
-            first = record.getMessage().splitlines()[0] if record.getMessage() else ""
-            record.msg, record.args = first[:300], None
-        return True
-
-
-logging.getLogger().addFilter(_OneLine())
 logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per request ("Processing request of type …")
 logging.getLogger("mcp.server.streamable_http").addFilter(_ClientLeft())
 
