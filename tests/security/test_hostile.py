@@ -101,6 +101,15 @@ def test_a_bad_mcp_request_gets_a_json_rpc_error_in_plain_words(stack, what, bod
     STATS["hostile"]["bad MCP requests refused in words"] += 1
 
 
+@pytest.mark.parametrize("method,path", [("POST", "/undo/change/{n}"), ("POST", "/tasks/{n}/toggle"),
+                                         ("DELETE", "/tasks/{n}"), ("PUT", "/tasks/{n}"), ("POST", "/redo/change/{n}")])
+def test_an_id_of_5000_digits_is_a_404(stack, method, path):
+    """The router's int() refuses past 4,300 digits with a ValueError: that was a 500."""
+    r = stack.http.request(method, path.format(n="9" * 5_000), data={"name": "x"})
+    assert r.status_code == 404 and not PYTHON_WORDS.search(r.text)
+    STATS["security"]["look-alike ids refused"] += 1
+
+
 def new_conversation(stack, first_message: str) -> str:
     r = httpx.post(f"{stack.url}/conversations", headers={"Accept": "application/json"})
     conversation = r.json()["id"]
