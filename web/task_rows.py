@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections import OrderedDict
 
-from fasthtml.common import Div, Li
+from fasthtml.common import FT, Div, Li, NotStr
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -81,6 +81,15 @@ class Rows:
         head, _, tail = shell.rpartition("</ul>")
         return head + self._rows(tasks, 0) + "</ul>" + tail
 
+    def into_page(self, page, tasks: list[TaskRow]) -> None:
+        """Fill the list of a page built with no tasks: its first page of rows, already HTML (the whole
+        list as elements took seconds to serialise on the event loop at 5,000 tasks), and the row that
+        loads the rest."""
+        found = _find(page, "task-list")
+        if found is None:
+            raise ValueError("the page has no #task-list")
+        found(NotStr(self._rows(tasks, 0)))
+
     def _rows(self, tasks: list[TaskRow], start: int) -> str:
         shown = tasks[start:start + LIST_PAGE]
         html = "".join(self.row(t) for t in shown)
@@ -98,6 +107,17 @@ class Rows:
         shown = tasks[start:start + LIST_PAGE]
         gone = "".join(ui.to_html(Div(id=f"task-{t.id}", hx_swap_oob="delete")) for t in shown)
         return gone + self._rows(tasks, start)
+
+
+def _find(node, element_id: str):
+    """The element of an FT tree with this id (None if none)."""
+    if isinstance(node, (list, tuple)):
+        return next((f for n in node if (f := _find(n, element_id)) is not None), None)
+    if not isinstance(node, FT):
+        return None
+    if node.attrs.get("id") == element_id:
+        return node
+    return _find(node.children, element_id)
 
 
 async def rows(req: Request) -> Response:
