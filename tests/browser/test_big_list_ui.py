@@ -52,6 +52,7 @@ def test_a_bounded_list_loads_the_rest_as_it_is_scrolled_to(stack, browser):
     assert stack.http.post("/tasks/import", files={"file": ("t.json", file, "application/json")}).status_code == 200
     wait_for(lambda: len(stack.tasks()) >= MANY, what="the import")
     page = open_tab(browser, stack.url)
+    assert len(shown(page)) == LIST_PAGE and page.locator("#task-more").count() == 1, "the page: its first page"
     ids = [t[0] for t in stack.tasks()]
     # a reorder goes to every tab as the list's first page and a row that loads the rest
     assert stack.http.post("/tasks/order", data={"ids": [str(ids[-1])]}).status_code == 200
@@ -61,11 +62,9 @@ def test_a_bounded_list_loads_the_rest_as_it_is_scrolled_to(stack, browser):
     wait_for(lambda: "added at the end meanwhile" in shown(page), what="the new task shown at once")
 
     def scrolled_in() -> bool:
-        more = page.locator("#task-more")
-        if more.count():
-            more.scroll_into_view_if_needed()
-            return False
-        return True
+        """Scroll the row that loads more into view, as a person does, until there is none."""
+        return page.evaluate("() => { const more = document.getElementById('task-more');"
+                             " if (more) more.scrollIntoView(); return !more; }")
 
     wait_for(scrolled_in, 30, interval=0.2, what="every page loaded")
     assert shown(page) == stored(stack), "every task once, in the list's order"
