@@ -1,5 +1,8 @@
-"""Refuse at the edge: a request body over the limit is answered 413 before any route (or the bus)
-sees it, and ids are ASCII digits only (Python's int() would take "１" for 1)."""
+"""Refuse at the edge, in plain words, before any route (or the bus) sees a request: a body over the
+limit (413), a JSON body that is not UTF-8, nests too deep or holds numbers past 64 bits (422: a
+recursing parser was a 500), a form the parser can't read (422), ids that aren't ASCII digits (Python's
+int() would take "１" for 1) or have more digits than any id (404), another origin (`foreign`). Also the
+headers of a download (`attachment`), and one line per library log record."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 replaced, removed), and a list sent whole (a reorder, a tab's snapshot, a group bigger than a page)
 bounded to its first LIST_PAGE rows — the rest loads when the person scrolls to it (`GET /tasks/rows`).
 
-Rows are rendered by `components.task_item` (their one shape) and kept by what they show, so a list
-sent again, or a task brought back, costs a join rather than a render."""
+Rows are rendered by `components.task_item` (their one shape) and kept by what they show — the task's
+id, name and done, and the swap — so a list sent again, or a task brought back, costs a join rather than
+a render. (A row that came to show more of its task would need that in the key.)"""
 
 from __future__ import annotations
 
