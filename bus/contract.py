@@ -59,6 +59,7 @@ class InvalidName(ValueError):
 
 
 MAX_AGENT_NAME = 100  # characters kept of an outside agent's name (any text its MCP client chose)
+MAX_GROUP_STEPS = 300  # a group of more changes travels without its steps: receivers re-read the list
 
 
 def agent_name(client: str) -> str:
@@ -283,7 +284,7 @@ class TaskChanged(Msg, kw_only=True, omit_defaults=True):
     change_seq: int = 0
     first_seq: int = 0  # a group: the seq of its first change
     before_id: int = 0  # an insert: the task it sits in front of (0: at the end)
-    steps: list[TaskStep] = []
+    steps: list[TaskStep] = []  # empty in a group of more than MAX_GROUP_STEPS changes
 
 
 class CommandResult(Msg, kw_only=True, omit_defaults=True):

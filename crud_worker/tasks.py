@@ -85,6 +85,9 @@ def group(changes: list[TaskChanged]) -> list[TaskChanged]:
     if any(ch.op in ("reorder", "group") or ch.task is None for ch in changes):
         return [TaskChanged(op="reorder", origin=last.origin, agent=last.agent, change_seq=last.change_seq,
                             first_seq=changes[0].change_seq)]
+    if len(changes) > contract.MAX_GROUP_STEPS:  # an import of thousands: "re-read the list", not 400 KB
+        return [TaskChanged(op="group", origin=last.origin, agent=last.agent, change_seq=last.change_seq,
+                            first_seq=changes[0].change_seq)]
     steps = [TaskStep(op=ch.op, task=ch.task, before_id=ch.before_id) for ch in changes if ch.task is not None]
     return [TaskChanged(op="group", origin=last.origin, agent=last.agent, change_seq=last.change_seq,
                         first_seq=changes[0].change_seq, steps=steps)]

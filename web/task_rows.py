@@ -49,7 +49,7 @@ class Rows:
 
     async def warm(self, m: c.TaskChanged) -> None:
         """Render what `on_task` will send, a chunk at a time, so the bus loop lets requests in between."""
-        if m.op == "group" and len(m.steps) <= LIST_PAGE:
+        if m.op == "group" and 0 < len(m.steps) <= LIST_PAGE:
             todo = [(s.task, "true" if s.op == "update" else None) for s in m.steps if s.op != "delete"]
         elif m.op in ("reorder", "group"):
             todo = [(t, None) for t in await asyncio.to_thread(self.store.tasks)][:LIST_PAGE]
@@ -71,7 +71,7 @@ class Rows:
         return f'<div hx-swap-oob="{where}">{self.row(t)}</div>'
 
     def group(self, m: c.TaskChanged) -> str:
-        if len(m.steps) > LIST_PAGE:
+        if not m.steps or len(m.steps) > LIST_PAGE:  # a big group comes without its steps
             return self.list_swap()
         return "".join(self.step(s.op, s.task, s.before_id) for s in m.steps)
 

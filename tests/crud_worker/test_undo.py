@@ -228,3 +228,13 @@ def test_a_group_is_announced_once_with_each_task_in_place(db):
     steps = announced[0].steps
     assert [(s.op, s.task.name, s.before_id) for s in steps] == [("insert", "c", ids[3]), ("insert", "b", ids[2])]
     assert announced[0].first_seq + 1 == announced[0].change_seq
+
+
+def test_a_group_of_thousands_travels_without_its_steps(db):
+    from bus.contract import MAX_GROUP_STEPS
+    import_(db, MAX_GROUP_STEPS + 1)
+    with store.write(db):
+        done = undo.run(db, "reply", "i1", by=PERSON)
+    announced = tasks.group(done.changes)
+    assert len(announced) == 1 and announced[0].op == "group" and announced[0].steps == []
+    assert announced[0].change_seq - announced[0].first_seq == MAX_GROUP_STEPS

@@ -61,3 +61,9 @@ def test_a_group_bigger_than_a_page_is_sent_as_the_lists_first_page():
     steps = [TaskStep(op="insert", task=t) for t in Tasks(FULL).rows[:1_000]]
     html = rows.group(c.TaskChanged(op="group", origin="user", change_seq=1_000, first_seq=1, steps=steps))
     assert len(ids_in(html)) == LIST_PAGE and MORE_ID in html
+
+
+def test_a_group_without_its_steps_is_sent_as_the_lists_first_page():
+    rows = Rows(Tasks(FULL))
+    html = rows.group(c.TaskChanged(op="group", origin="user", change_seq=4_000, first_seq=1))
+    assert len(ids_in(html)) == LIST_PAGE and MORE_ID in html
