@@ -29,13 +29,14 @@ $(VENDOR)/.stamp: web/assets/package.json web/assets/package-lock.json
 	touch $@
 
 # Whatever signal ends it (Ctrl-C, SIGTERM, SIGHUP; to the group or to supervisord), supervisord stops all
-# four processes: tee ignores signals, so their output keeps flowing until supervisord is done, and
-# bus/supervise.py makes SIGHUP a stop, not supervisord's reload. tee ends when its input does.
+# four processes: the log tee (bus/logtee.py: tee with a size-bounded, rotated file) ignores signals, so
+# their output keeps flowing until supervisord is done, and bus/supervise.py makes SIGHUP a stop, not
+# supervisord's reload. The tee ends when its input does.
 run: install
 	@umask 077 && mkdir -p $(GHOSTWIRE_RUN_DIR) $(GHOSTWIRE_DATA_DIR)  # the chat is private: 0700 dirs, 0600 files
 	@echo "Ghostwire: open http://$${GHOSTWIRE_HOST:-127.0.0.1}:$${GHOSTWIRE_PORT:-5001}  (Ctrl-C stops everything)"
 	umask 077; set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bus.supervise -c supervisord.conf 2>&1 \
-	  | (trap '' INT TERM HUP PIPE; exec tee -p -a $(GHOSTWIRE_RUN_DIR)/ghostwire.log)
+	  | (trap '' INT TERM HUP PIPE; exec $(BIN)/python -m bus.logtee $(GHOSTWIRE_RUN_DIR)/ghostwire.log)
 
 # A real inference engine and model for tests/engine: llama-cpp-python compiled once into a wheel cache
 # (GHOSTWIRE_CACHE_DIR, default ~/.cache/ghostwire) and reused after; without one those tests skip, saying why.

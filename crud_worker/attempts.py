@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import approvals, conversation, db as store, refusal, undo
+from crud_worker import approvals, conversation, db as store, refusal, tasks, undo
 from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
 from crud_worker.refusal import Conflict, Refusal, Unknown
@@ -82,7 +82,7 @@ class Attempts:
 
     async def _announce(self, req_id: str, done: undo.Done, withdrawn: list[c.CommandResult]) -> None:
         """What taking back the earlier attempt changed, then the answer saying so."""
-        for change in done.changes:
+        for change in tasks.group(done.changes):
             await self.bus.publish(change)
         for result in [*done.results, *withdrawn]:
             await self.bus.publish(result)

@@ -5,7 +5,7 @@ A row says what the task was before and after (JSON of the task, NULL when it di
 reorder, `[[id, priority], ...]` of every task), when, and who: the person (and the route), the
 model (reply and command id), an outside agent (`agent`, its MCP client's name), or another bus client. Undo and redo are rows too (`kind`), pointing
 at the change they revert or re-apply (`target`); a change knows the undo that currently cancels it
-(`undone_by`). The log keeps at least the newest `GHOSTWIRE_CHANGES_KEEP` rows.
+(`undone_by`). The log keeps at least the newest `GHOSTWIRE_CHANGES_KEEP` rows, and a group whole or not at all.
 """
 
 from __future__ import annotations
@@ -132,8 +132,15 @@ def record(db: Database, *, op: str, by: Actor, task_id: int | None = None, befo
                [seq, change.at, op, change.kind, task_id, b, a, by.kind, by.route, by.reply_id, by.command_id,
                 change.target, seq, by.agent, change.describe()])
     if seq % PRUNE_EVERY == 0 and (keep := int(store.get_setting(db, KEEP_SETTING, "0"))):
-        db.execute("DELETE FROM changes WHERE seq <= ?", [seq - keep])
+        prune(db, seq - keep)
     return seq
+
+
+def prune(db: Database, cut: int) -> None:
+    """Forget the rows up to `cut`, but never part of a group (a reply's, an import's): one with a row past
+    the cut is kept whole, so undoing it is all or none — whole, or refused as too old."""
+    db.execute("DELETE FROM changes WHERE seq <= ? AND (reply_id = '' OR reply_id NOT IN"
+               " (SELECT reply_id FROM changes WHERE seq > ? AND reply_id != ''))", [cut, cut])
 
 
 def get(db: Database, seq: int) -> Change | None:

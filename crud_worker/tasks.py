@@ -4,10 +4,11 @@ message that announces it."""
 
 from __future__ import annotations
 
+import msgspec
 from sqlite_utils import Database
 
 from bus import contract, tables
-from bus.contract import MAX_ID, ExportedTask, TaskChanged, TaskRow
+from bus.contract import MAX_ID, ExportedTask, TaskChanged, TaskRow, TaskStep
 from crud_worker import changelog, db as store
 from crud_worker.changelog import Actor, Reverting
 from crud_worker.db import now
@@ -67,6 +68,32 @@ def _changed(op, by: Actor, task: TaskRow | None, seq: int, ids: list[int] | Non
     return TaskChanged(op=op, origin=by.origin(), agent=by.agent, task=task, ids=ids, change_seq=seq)
 
 
+def _next_id(db: Database, task: TaskRow) -> int:
+    """The task that follows this one in the list's order (0: it is the last)."""
+    r = db.execute("SELECT id FROM tasks WHERE (priority, id) > (?, ?) ORDER BY priority, id LIMIT 1",
+                   [task.priority, task.id]).fetchone()
+    return r[0] if r else 0
+
+
+def group(changes: list[TaskChanged]) -> list[TaskChanged]:
+    """Several changes made together (an import, an undo or redo of a reply's) as the one message that
+    announces them: their steps in order, so a tab applies each in place. One with a reorder in it stays
+    a reorder (the order changed: the tabs re-read the list)."""
+    changes = [ch for ch in changes if ch.change_seq]
+    if len(changes) < 2:
+        return changes
+    last = changes[-1]
+    if any(ch.op in ("reorder", "group") or ch.task is None for ch in changes):
+        return [TaskChanged(op="reorder", origin=last.origin, agent=last.agent, change_seq=last.change_seq,
+                            first_seq=changes[0].change_seq)]
+    if len(changes) > contract.MAX_GROUP_STEPS:  # an import of thousands: "re-read the list", not 400 KB
+        return [TaskChanged(op="group", origin=last.origin, agent=last.agent, change_seq=last.change_seq,
+                            first_seq=changes[0].change_seq)]
+    steps = [TaskStep(op=ch.op, task=ch.task, before_id=ch.before_id) for ch in changes if ch.task is not None]
+    return [TaskChanged(op="group", origin=last.origin, agent=last.agent, change_seq=last.change_seq,
+                        first_seq=changes[0].change_seq, steps=steps)]
+
+
 def add(db: Database, name: str, *, by: Actor, done: bool = False) -> TaskChanged:
     name = clean_name(name)
     (count, top, high), = db.execute("SELECT count(*), coalesce(max(priority), 0), coalesce(max(id), 0)"
@@ -112,7 +139,8 @@ def delete(db: Database, task_id: int, *, by: Actor, reverting: Reverting | None
 
 def restore(db: Database, task: TaskRow, *, by: Actor, reverting: Reverting) -> TaskChanged:
     """Bring a deleted task back: same id, name, state, and place in the list (the tasks from its old
-    priority on move down one, if another task holds it now). Announced as a reorder: the list's order changed, render it whole."""
+    priority on move down one, if another task holds it now). Announced as an insert in front of the task
+    that now follows it, so a tab puts it back in place."""
     if find(db, task.id) is not None:
         raise TaskError(f"task #{task.id} exists already", "conflict")
     if db.execute("SELECT count(*) FROM tasks").fetchone()[0] >= MAX_TASKS:
@@ -123,21 +151,21 @@ def restore(db: Database, task: TaskRow, *, by: Actor, reverting: Reverting) -> 
     db.execute("INSERT INTO tasks (id, name, done, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                [task.id, task.name, int(task.done), task.priority, stamp, stamp])
     seq = changelog.record(db, op="insert", by=by, task_id=task.id, after=task, reverting=reverting)
-    return _changed("reorder", by, task, seq, [t.id for t in all_tasks(db)])
+    return msgspec.structs.replace(_changed("insert", by, task, seq), before_id=_next_id(db, task))
 
 
 def import_all(db: Database, items: list[ExportedTask], *, by: Actor) -> TaskChanged:
     """Add every task of an import at the end of the list, in its order; the caller's transaction makes
-    it all or none (a bad name or a full list raises, naming the task). Announced as one reorder."""
+    it all or none (a bad name or a full list raises, naming the task). Announced as one group."""
     if not items:
         raise TaskError("the file holds no tasks")
-    seq = 0
+    added = []
     for n, item in enumerate(items, start=1):
         try:
-            seq = add(db, item.name, by=by, done=item.done).change_seq
+            added.append(add(db, item.name, by=by, done=item.done))
         except TaskError as err:
             raise TaskError(f"task {n} of the file: {err}; nothing was imported", err.code) from None
-    return _changed("reorder", by, None, seq, [t.id for t in all_tasks(db)])
+    return group(added)[0]
 
 
 def priorities(db: Database) -> list[tuple[int, int]]:

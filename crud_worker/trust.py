@@ -39,6 +39,11 @@ class Trust:
         agent = c.agent_name(m.agent) if m.agent else ""
         by = Actor(kind="agent", agent=agent) if agent else person(m.route)
         event_id = m.req_id
+        if m.scope == "reply" and not m.redo and m.target in self.replies.live:
+            # Its later commands would run after the undo (and the model be told not to make them).
+            await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, code="conflict", error=(
+                "this reply is still being written: stop it first (or let it end), then undo all it changed")))
+            return
         try:
             with store.write(self.db):
                 done = undo.run(self.db, m.scope, m.target, by=by, redo=m.redo, person_only=m.by == "person",
@@ -61,7 +66,7 @@ class Trust:
         except Refusal as err:
             await refusal.answer(self.bus, m.req_id, err)
             return
-        for change in done.changes:
+        for change in tasks.group(done.changes):  # several: one message, each task in place
             await self.bus.publish(change)
         for result in done.results:
             await self.bus.publish(result)

@@ -19,6 +19,7 @@ from crud_worker.changelog import Actor, Change, Reverting
 from crud_worker.refusal import Refusal
 
 Scope = Literal["reply", "command", "change", "last"]
+TOO_OLD = "too old to undo whole: the change log no longer holds these changes"
 
 
 class Refused(Refusal):
@@ -92,7 +93,7 @@ def _pick(db: Database, scope: Scope, target: str, redo: bool, person_only: bool
                                      args)
         if not picked:
             raise Refused("conflict", f"there is nothing to {what}")
-        return [c for c in picked if c is not None]
+        return _whole_group(db, [c for c in picked if c is not None], redo, order)
     if scope == "change":
         ch = changelog.get(db, int(target)) if target.isdigit() and len(target) < 19 else None
         if ch is None:
@@ -113,6 +114,15 @@ def _pick(db: Database, scope: Scope, target: str, redo: bool, person_only: bool
     return picked
 
 
+def _whole_group(db: Database, picked: list[Change], redo: bool, order: str) -> list[Change]:
+    """The person's newest change, when it was one of a group (an import): the whole group, so Ctrl+Z
+    takes back the import, not one of its tasks."""
+    if len(picked) != 1 or picked[0].actor.kind != "person" or not picked[0].actor.reply_id:
+        return picked
+    rows = changelog.where(db, f"reply_id = ? AND kind = 'change' ORDER BY {order}", [picked[0].actor.reply_id])
+    return [c for c in rows if (c.undone_by is not None) == redo]
+
+
 def _nothing_logged(db: Database, scope: Scope, target: str) -> Refused:
     """No change in the log for this reply or command: say why."""
     if scope == "reply":
@@ -120,6 +130,11 @@ def _nothing_logged(db: Database, scope: Scope, target: str) -> Refused:
                            [target, target]).fetchone()
         if not known:
             return Refused("unknown", f"there is no reply {target!r}")
+        ran = db.execute("SELECT 1 FROM commands WHERE msg_id = ? AND ok = 1 AND state IN ('done', 'undone')"
+                         f" AND action IN ({','.join('?' * len(MUTATING))})", [target, *MUTATING]).fetchone()
+        imported = db.execute("SELECT 1 FROM messages WHERE id = ? AND kind = 'event'", [target]).fetchone()
+        if ran or imported:
+            return Refused("conflict", TOO_OLD)
         return Refused("conflict", "this reply changed nothing on the list")
     row = db.execute("SELECT ok, action, state FROM commands WHERE id = ?", [target]).fetchone()
     if row is None:
@@ -129,7 +144,7 @@ def _nothing_logged(db: Database, scope: Scope, target: str) -> Refused:
         return Refused("conflict", "this command hasn't run: it is waiting for an answer (Allow or Deny)")
     if not ok or action not in MUTATING:
         return Refused("conflict", "this command changed nothing on the list")
-    return Refused("conflict", "this change is too old: the change log no longer holds it")
+    return Refused("conflict", TOO_OLD)
 
 
 def _where(ch: Change) -> str:

@@ -21,8 +21,8 @@ from starlette.staticfiles import StaticFiles
 from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
-from web import auth, routes, transfer
-from web.edge import BodyLimit
+from web import auth, routes, task_rows, transfer
+from web.edge import BodyLimit, foreign, form_unreadable
 from web.hub import TOPICS, Hub
 from web.mcp import endpoint as mcp_endpoint
 from web.store import Store
@@ -47,9 +47,8 @@ def origin_guard(cfg: WebSettings):
                                      "or list this name in GHOSTWIRE_ALLOWED_HOSTS", status_code=421)
         if req.method in ("GET", "HEAD", "OPTIONS"):
             return None
-        origin = req.headers.get("origin")
-        if origin and urlsplit(origin).netloc != host:
-            return PlainTextResponse("cross-origin request refused", status_code=403)
+        if why := foreign(req.headers, req.url.scheme):
+            return PlainTextResponse(f"cross-origin request refused: {why}", status_code=403)
         return None
 
     return check
@@ -99,6 +98,7 @@ def create_app(cfg: WebSettings) -> FastHTML:
     app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
                    secret_key=secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False,
+                   exception_handlers={400: form_unreadable},
                    # Compression outermost: zstd, br or gzip by Accept-Encoding, for the page, the assets
                    # and /events alike (an event stream gets one compressor per connection, flushed after
                    # every event); then the body limit, refusing an oversized upload before any route.
@@ -108,8 +108,10 @@ def create_app(cfg: WebSettings) -> FastHTML:
     app.state.signed_in = bool(guard)  # the page shows "Sign out"
     routes.register(app)
     host_check = origin_guard(cfg)
-    app.state.agents = mcp_endpoint.mount(app, lambda req: host_check(req, None), guard.check if guard else None)
+    app.state.agents = mcp_endpoint.mount(app, lambda req: host_check(req, None), guard.check if guard else None,
+                                          cfg.mcp_sessions, cfg.mcp_idle_s)
     transfer.register(app)
+    task_rows.register(app)
     if guard:
         app.route("/login", methods=["GET"])(guard.login_page)
         app.route("/login", methods=["POST"])(guard.login_post)

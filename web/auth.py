@@ -3,8 +3,9 @@ Bearer header, for scripts and health checks). Without it, the server only liste
 
 A session is a random id the server remembers (nothing in the cookie is derived from the token, so a
 copied cookie gives the token away to no one); it lasts SESSION_DAYS, ends at `POST /logout` and
-when web restarts. Wrong tokens are throttled per client: a few free tries, then a doubling wait
-during which every try gets 429 unchecked."""
+when web restarts. Wrong tokens are throttled per client, however they come (the login form, a Bearer
+header on any route or /mcp, a session cookie the server doesn't hold): a few free tries, then a
+doubling wait during which every try gets 429 unchecked, each wait logged once."""
 
 from __future__ import annotations
 
@@ -78,10 +79,10 @@ class Throttle:
         f = self._clients[client]
         f.refused_while_waiting += 1
         if f.refused_while_waiting == 1:  # one line per wait, however many tries come in it
-            log.warning("login from %s refused with 429: %d wrong tokens in a row, %.0f s left to wait",
+            log.warning("tries from %s refused with 429: %d wrong tokens in a row, %.0f s left to wait",
                         client, f.count, self.wait_left(client))
 
-    def failed(self, client: str) -> None:
+    def failed(self, client: str, how: str = "login") -> None:
         f = self._clients.pop(client, None) or Failures()
         self._clients[client] = f  # most recent last
         while len(self._clients) > MAX_CLIENTS:
@@ -90,7 +91,7 @@ class Throttle:
         f.refused_while_waiting = 0
         wait = 0.0 if f.count < FREE_TRIES else min(MAX_WAIT_S, 2.0 ** (f.count - FREE_TRIES + 1))
         f.wait_until = time.monotonic() + wait
-        log.warning("wrong token from %s (%d in a row)%s", client, f.count,
+        log.warning("wrong token from %s by %s (%d in a row)%s", client, how, f.count,
                     f"; next try allowed in {wait:.0f} s" if wait else "")
 
     def succeeded(self, client: str) -> None:
@@ -123,13 +124,35 @@ class Auth:
         self.throttle = Throttle()
 
     def check(self, req: Request):
-        """Beforeware: a session or the Bearer token, else the login page (or 401 for anything but the page)."""
-        if req.url.path.startswith(OPEN_PATHS) or self.sessions.valid(req.cookies.get(COOKIE)) \
-                or _bearer_ok(req, self.token):
+        """Beforeware (and /mcp's check): a session or the Bearer token, else the login page (or 401 for
+        anything but the page). A wrong Bearer token or session cookie counts against the client like a
+        wrong login, under the same throttle (429 while it waits, the token unchecked)."""
+        sid = req.cookies.get(COOKIE)
+        if req.url.path.startswith(OPEN_PATHS) or self.sessions.valid(sid):
             return None
+        bearer = req.headers.get("authorization")
+        if bearer is not None or sid is not None:  # a credential was presented: a try
+            client = _client(req)
+            if wait := self.throttle.wait_left(client):
+                self.throttle.refused(client)
+                seconds = math.ceil(wait)
+                return self._forget(PlainTextResponse(f"too many wrong tokens from here: try again in {seconds} s",
+                                                      status_code=429, headers={"Retry-After": str(seconds)}), sid)
+            if bearer is not None and _bearer_ok(req, self.token):
+                self.throttle.succeeded(client)
+                return None
+            self.throttle.failed(client, "session cookie" if bearer is None else "Bearer token")
         if req.method == "GET" and req.url.path == "/":
-            return RedirectResponse("/login", status_code=303)
-        return PlainTextResponse("sign in first: this Ghostwire needs its token", status_code=401)
+            return self._forget(RedirectResponse("/login", status_code=303), sid)
+        return self._forget(PlainTextResponse("sign in first: this Ghostwire needs its token", status_code=401), sid)
+
+    @staticmethod
+    def _forget(response: Response, sid: str | None) -> Response:
+        """A session this server doesn't hold (it restarted, or the session ended) is cleared from the
+        browser, so its reconnecting tabs count as one wrong try, not one a second."""
+        if sid is not None:
+            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+        return response
 
     def login_page(self):
         return login_page()

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from bus import contract as c
 from bus.client import new_id
 from web import components as ui, conversation_ui as cui
-from web.edge import msg_id_ok
+from web.edge import attachment, msg_id_ok
 from web.hub import CrudUnavailable, Hub
 from web.respond import hub_of, refusal, refused, unavailable
 from web.store import StoredConversation
@@ -133,8 +133,8 @@ def export(req: Request, conversation_id: str) -> Response:
     if found is None:
         return missing(conversation_id)
     name = "".join(ch if ch.isalnum() else "-" for ch in cui.title(found))[:40].strip("-") or "conversation"
-    return Response(cui.markdown(found, hub.store.all_messages(conversation_id)), media_type="text/markdown",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
+    return Response(cui.markdown(found, hub.store.all_messages(conversation_id)),
+                    media_type="text/markdown; charset=utf-8", headers=attachment(f"{name}.md"))
 
 
 async def retry(req: Request, conversation_id: str) -> Response:

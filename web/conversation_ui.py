@@ -8,6 +8,7 @@ a field of the chat form, the event stream's `conversation`), so two tabs can sh
 from __future__ import annotations
 
 import json
+import re
 
 from fasthtml.common import (A, Button, Details, Div, H1, Input, Li, Main, Option, P, Select, Span, Summary, Time,
                              Title, Ul)
@@ -115,18 +116,27 @@ def as_json(items: list[StoredConversation]) -> list[dict]:
     return [{"id": c.id, "title": title(c), "created_at": c.created_at, "updated_at": c.updated_at} for c in items]
 
 
+_OUR_HEADING = re.compile(r"^(\s{0,3})(#{1,2}\s)", re.MULTILINE)  # the title's and the turns' heading levels
+
+
+def _unforgeable(text: str) -> str:
+    """A message's text with its own `#` / `##` lines escaped (shown as written), so no message can pass
+    for a turn of the export or its title."""
+    return _OUR_HEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
 def markdown(c: StoredConversation, messages: list[StoredMessage]) -> str:
     """The conversation as Markdown: what was shown (the chosen attempts), each turn under its speaker."""
-    out = [f"# {title(c)}", ""]
+    out = [f"# {' '.join(title(c).split())}", ""]
     for m in messages:
         if m.role == "user" and m.kind == "chat":
             who = f"{m.model} (an agent)" if m.model else "You"  # a user message names a model only when an agent sent it
-            out += [f"## {who} · {m.created_at[:16].replace('T', ' ')}", "", m.content, ""]
+            out += [f"## {who} · {m.created_at[:16].replace('T', ' ')}", "", _unforgeable(m.content), ""]
         elif m.role == "assistant" and m.content:
             who = f"Ghostwire ({m.model})" if m.model else "Ghostwire"
-            out += [f"## {who} · {m.created_at[:16].replace('T', ' ')}", "", m.content, ""]
+            out += [f"## {who} · {m.created_at[:16].replace('T', ' ')}", "", _unforgeable(m.content), ""]
         elif m.kind in ("event", "agent"):
-            out += [f"> {m.content}", ""]
+            out += [f"> {' '.join(m.content.split())}", ""]
     return "\n".join(out)
 
 

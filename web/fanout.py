@@ -1,5 +1,6 @@
 """SSE to every tab: one formatted string per event, an id on each, a replay buffer for
-`Last-Event-ID`, and a `reset` snapshot when a tab asks for more than the buffer holds.
+`Last-Event-ID` (bounded in events and in bytes), and a snapshot when a tab asks for more than the
+buffer holds (its list bounded to a page: web/task_rows.py).
 
 An event may belong to a conversation: then only the tabs showing that conversation get it (and
 tabs that follow every conversation, which asked for none); the others never see it, live or replayed."""
@@ -12,6 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 REPLAY = 5_000
+REPLAY_BYTES = 8 * 1024 * 1024  # the buffer's bound in characters too: a few big events can't hold 100s of MB
 TAB_QUEUE = 10_000
 KEEPALIVE_S = 15.0
 RETRY_MS = 1000
@@ -28,7 +30,8 @@ class Fanout:
     def __init__(self, epoch: str):
         self.epoch = epoch
         self.n = 0
-        self.buffer: deque[tuple[int, str | None, str]] = deque(maxlen=REPLAY)
+        self.buffer: deque[tuple[int, str | None, str]] = deque()
+        self.buffered = 0  # characters held in `buffer`
         self.tabs: dict[asyncio.Queue, str | None] = {}  # each tab's conversation (None: every one)
 
     @property
@@ -42,6 +45,9 @@ class Fanout:
         self.n += 1
         text = sse(self.cursor, html)
         self.buffer.append((self.n, conversation, text))
+        self.buffered += len(text)
+        while len(self.buffer) > REPLAY or (self.buffered > REPLAY_BYTES and len(self.buffer) > 1):
+            self.buffered -= len(self.buffer.popleft()[2])
         for q, shows in list(self.tabs.items()):
             if conversation is not None and shows is not None and shows != conversation:
                 continue

@@ -73,6 +73,8 @@ class Hub:
         """Started once the bus handshake is done."""
         self.startup.bus_ready.set()
         async for m in self.bus.messages():
+            if isinstance(m, c.TaskChanged):
+                await self.live.rows.warm(m)  # a big group renders a chunk at a time; nothing overtakes it
             self.handle(m)
 
     def emit_in(self, msg_id: str, html: str) -> None:

@@ -16,6 +16,7 @@ from web import components as ui, conversation_ui, reply_meta, trust_ui
 from web.render import Rendered
 from web.renderer import RenderCache
 from web.store import ChipResult, StoredMessage, Store
+from web.task_rows import Rows
 
 ENDED_KEEP = 200
 RESULTS_KEEP = 5_000
@@ -27,6 +28,7 @@ class Live:
     def __init__(self, store: Store, cache: RenderCache):
         self.store = store
         self.cache = cache
+        self.rows = Rows(store)
         self.replies: dict[str, ui.ReplyView] = {}
         self.splitters: dict[str, CommandSplitter] = {}
         self.next_seq: dict[str, int] = {}
@@ -232,16 +234,18 @@ class Live:
         return ui.reply_bubble(view, self.results_for([view.id]), swap, self.rendered(view.id, view.text))
 
     def on_task(self, m: c.TaskChanged) -> str:
-        gap = self.change_seq and m.change_seq != self.change_seq + 1
+        """The change as the change (a group: its steps, in one event); the list's first page after a gap
+        in `change_seq` or a reorder (web/task_rows.py)."""
+        gap = self.change_seq and (m.first_seq or m.change_seq) != self.change_seq + 1
         self.change_seq = max(self.change_seq, m.change_seq)
-        if gap or m.op == "reorder" or m.task is None:
+        if m.op == "group" and not gap:
+            return self.rows.group(m)
+        if gap or m.op in ("reorder", "group") or m.task is None:
             return self.task_list_swap()
-        if m.op == "insert":
-            return ui.to_html(Div(ui.task_item(m.task), hx_swap_oob="beforeend:#task-list"))
-        return ui.to_html(ui.task_item(m.task, swap="delete" if m.op == "delete" else "true"))
+        return self.rows.step(m.op, m.task, m.before_id)
 
     def task_list_swap(self) -> str:
-        return ui.to_html(ui.task_list(self.store.tasks(), swap="true"))
+        return self.rows.list_swap()
 
     def on_health(self, m: c.Health) -> None:
         self.health[m.instance] = m

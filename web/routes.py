@@ -19,16 +19,19 @@ from web.respond import clear, hub_of, refuse, refused, route_of, tab_of
 
 
 def index(req: Request):
-    """Built in a worker thread (a sync route), as the list of thousands of tasks takes a while; the
-    replies on the page are rendered first, on the event loop's render process."""
+    """Built in a worker thread (a sync route); the replies on the page are rendered first, on the event
+    loop's render process. The list holds its first page of rows, the rest loading as it is scrolled to
+    (web/task_rows.py): 5,000 tasks as elements held the event loop for seconds while serialised."""
     hub = hub_of(req)
     shown, unknown = conversation_routes.resolve(req, req.query_params.get("c", ""))
     if unknown:
         return unknown
     anyio.from_thread.run(hub.warm, shown)
-    return ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=hub.store.tasks(),
+    page = ui.page(cursor=hub.fanout.cursor, status=hub.live.status(), tasks=[],
                    chat=hub.chat_items(shown), sign_out=req.app.state.signed_in,
                    **conversation_routes.page_parts(hub, shown))
+    hub.live.rows.into_page(page, hub.store.tasks())  # its first page as HTML, the rest on demand
+    return page
 
 
 async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: str = ""):

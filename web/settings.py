@@ -20,6 +20,9 @@ class WebSettings:
     allowed_hosts: str = var("GHOSTWIRE_ALLOWED_HOSTS", "")
     # Addresses whose X-Forwarded-For/-Proto are believed (a reverse proxy in front): comma-separated.
     trusted_proxies: str = var("GHOSTWIRE_TRUSTED_PROXIES", "")
+    # MCP sessions open at once (each holds its streams and tasks), and how long an idle one lives.
+    mcp_sessions: int = var("GHOSTWIRE_MCP_SESSIONS", 100)
+    mcp_idle_s: float = var("GHOSTWIRE_MCP_IDLE_S", 300.0)
 
     @property
     def allowed_host_names(self) -> frozenset[str]:

@@ -14,12 +14,15 @@ from typing import Literal
 import msgspec
 from fasthtml.common import Button, P, Span
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bus import contract as c
 from bus.client import new_id
 from web import components as ui
+from web.edge import BadJson, attachment, checked_json
 from web.hub import CrudUnavailable
 from web.respond import STATUS, UNAVAILABLE, clear, hub_of, refuse
 
@@ -38,7 +41,6 @@ class TaskExport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     exported_at: str = ""
 
 
-_decoder = msgspec.json.Decoder(TaskExport)
 _encoder = msgspec.json.Encoder()
 
 
@@ -57,17 +59,17 @@ def export_tasks(req: Request) -> Response:
                       exported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       tasks=[c.ExportedTask(name=t.name, done=t.done) for t in hub.store.tasks()])
     return Response(_encoder.encode(body), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{FILE_NAME}"'})
+                    headers=attachment(FILE_NAME))
 
 
 def parse(body: bytes) -> list[c.ExportedTask]:
     """The tasks of an export file, names cleaned; ValueError says what is wrong, for a person to read."""
     try:
-        export = _decoder.decode(body)
-    except msgspec.ValidationError as err:  # first: it is a DecodeError too
+        export = msgspec.convert(checked_json(body), TaskExport)
+    except BadJson as err:
+        raise ValueError(f"that file can't be read: {err}; nothing was imported") from None
+    except msgspec.ValidationError as err:  # msgspec's words name the field: "Expected `str`, got `int` - at …"
         raise ValueError(f"that file is not a Ghostwire task export ({err})") from None
-    except msgspec.DecodeError:
-        raise ValueError("that file is not JSON, so it is not a Ghostwire task export") from None
     out = []
     for n, task in enumerate(export.tasks, start=1):
         try:
@@ -83,7 +85,10 @@ async def _body(req: Request) -> bytes:
     """The file: a form's `file` (the page's upload, or `curl -F file=@tasks.json`) or the request
     body itself (`--data-binary @tasks.json`)."""
     if req.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        values = (await req.form()).getlist("file")
+        try:
+            values = (await req.form()).getlist("file")
+        except (MultiPartException, HTTPException):  # a broken form: starlette's own answer would be a 400
+            raise ValueError("the upload can't be read as a form; send the file itself, or as the 'file' field")
         upload = next((v for v in values if isinstance(v, UploadFile)), None)
         if upload is not None:
             return await upload.read()
@@ -111,7 +116,7 @@ def _answer(req: Request, result: Result, status: int = 200) -> Response:
 async def import_tasks(req: Request) -> Response:
     try:
         items = parse(await _body(req))
-    except ValueError as err:
+    except ValueError as err:  # BadJson and a broken form are ValueErrors: said in words, as a 422
         return _answer(req, Result(ok=False, error=str(err)), STATUS["invalid"])
     import_id = new_id("i")
     hub = hub_of(req)

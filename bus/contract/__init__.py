@@ -17,7 +17,7 @@ each message's docstring.
 # Re-exports: every name of the five modules.
 
 from bus.contract.rules import (Action, CHARS_PER_TOKEN, CommandState, DEFAULT_CONVERSATION, InvalidName, JobKind,
-                                MAX_AGENT_NAME, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_TITLE, MUTATING, Msg, POLICIES,
+                                MAX_AGENT_NAME, MAX_GROUP_STEPS, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_TITLE, MUTATING, Msg, POLICIES,
                                 Policy, ReplyKind,
                                 TaskRow, agent_name, clean_name, shown_model)
 from bus.contract.requests import (AgentCall, ApproveRequest, ChatUser, ConversationRequest, CrudReply, CrudRequest,
@@ -26,5 +26,5 @@ from bus.contract.requests import (AgentCall, ApproveRequest, ChatUser, Conversa
 from bus.contract.stream import (JobMessage, LlmCancel, LlmDelta, LlmDone, LlmError, LlmJob, LlmResend, LlmStart,
                                  LlmToolCall, Timing, ToolCallMsg, Usage)
 from bus.contract.events import (ChatNote, CommandResult, ConversationChanged, Health, JobProgress, LlmStatus,
-                                 ReplyQueued, ReplyStats, SettingChanged, TaskChanged, UiAlert)
+                                 ReplyQueued, ReplyStats, SettingChanged, TaskChanged, TaskStep, UiAlert)
 from bus.contract.codec import (TOPICS, TOPIC_OF, decode, decode_job, encode, encode_job, topic_for)

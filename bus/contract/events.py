@@ -28,16 +28,30 @@ class ChatNote(Msg, kw_only=True, omit_defaults=True):
     conversation_id: str = ""  # the conversation it is stored in ("" = shown in every tab)
 
 
-class TaskChanged(Msg, kw_only=True, omit_defaults=True):
-    """One change to the list. `change_seq` counts the list's changes; a receiver that sees it skip
-    re-reads the list (an import's many inserts are announced so: one reorder with the newest seq)."""
+class TaskStep(Msg, kw_only=True, omit_defaults=True):
+    """One task's change inside a group, or a task (re)inserted in its place: `before_id` is the task it
+    now sits in front of (0: at the end)."""
 
-    op: Literal["insert", "update", "delete", "reorder"]
+    op: Literal["insert", "update", "delete"]
+    task: TaskRow
+    before_id: int = 0
+
+
+class TaskChanged(Msg, kw_only=True, omit_defaults=True):
+    """One change to the list, or one group of them (`group`: an import, an undo or redo of several, as
+    `steps` in order). `change_seq` counts the list's changes (a group spans `first_seq`..`change_seq`);
+    a receiver that sees it skip re-reads the list. An insert names its place (`before_id`); a reorder
+    says only that the order changed (`ids`)."""
+
+    op: Literal["insert", "update", "delete", "reorder", "group"]
     origin: Literal["user", "model", "agent"]
     agent: str = ""  # origin "agent": the agent's name (its MCP clientInfo.name; escape it to show it)
     task: TaskRow | None = None
     ids: list[int] | None = None
     change_seq: int = 0
+    first_seq: int = 0  # a group: the seq of its first change
+    before_id: int = 0  # an insert: the task it sits in front of (0: at the end)
+    steps: list[TaskStep] = []  # empty in a group of more than MAX_GROUP_STEPS changes
 
 
 class CommandResult(Msg, kw_only=True, omit_defaults=True):

@@ -8,6 +8,7 @@ task: a person's click (`crud.request`) as well as a model's command, and `TaskR
 
 from __future__ import annotations
 
+import unicodedata
 from typing import ClassVar, Literal, get_args
 
 import msgspec
@@ -40,9 +41,15 @@ class InvalidName(ValueError):
 MAX_AGENT_NAME = 100  # characters kept of an outside agent's name (any text its MCP client chose)
 
 
+MAX_GROUP_STEPS = 300  # a group of more changes travels without its steps: receivers re-read the list
+
+
 def agent_name(client: str) -> str:
-    """An outside agent's name as stored and shown: whitespace collapsed, at most MAX_AGENT_NAME."""
-    return " ".join(client.split())[:MAX_AGENT_NAME] or "an unnamed agent"
+    """An outside agent's name as stored and shown: control characters (NUL, escapes, bidi overrides are
+    format characters: also dropped) gone, whitespace collapsed, at most MAX_AGENT_NAME."""
+    kept = "".join(ch if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs") else " "
+                   for ch in client)
+    return " ".join(kept.split())[:MAX_AGENT_NAME] or "an unnamed agent"
 
 
 def shown_model(model: str) -> str:

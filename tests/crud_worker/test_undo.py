@@ -163,3 +163,78 @@ def test_a_request_without_a_route_is_another_client():
 
     assert person("POST /tasks") == Actor(kind="person", route="POST /tasks")
     assert person("") == Actor(kind="client")
+
+
+def import_(db, n: int, req: str = "i1") -> None:
+    from bus.contract import ExportedTask
+    with store.write(db):
+        tasks.import_all(db, [ExportedTask(name=f"imported {k}") for k in range(n)],
+                         by=Actor(kind="person", route="POST /tasks/import", reply_id=req))
+
+
+def test_the_log_never_keeps_part_of_a_group(db):
+    """Pruned history never leaves half an import: kept whole (undone whole) while a row of it is among
+    the newest, then forgotten whole (refused as too old), never 70 of 120 undone."""
+    with store.write(db):
+        store.set_setting(db, changelog.KEEP_SETTING, "150")
+    other = add(db, "not imported")
+    import_(db, 120)
+    for _ in range(100):  # the prune at seq 200 cuts at 50: inside the import
+        with store.write(db):
+            tasks.toggle(db, other, by=PERSON)
+    assert db.execute("SELECT count(*) FROM changes WHERE reply_id = 'i1'").fetchone()[0] == 120
+    with store.write(db):
+        done = undo.run(db, "reply", "i1", by=PERSON)
+    assert len(done.reverted) == 120 and [t[1] for t in names(db)] == ["not imported"]
+    import_(db, 120, req="i2")
+    for _ in range(400):
+        with store.write(db):
+            tasks.toggle(db, other, by=PERSON)
+    assert db.execute("SELECT count(*) FROM changes WHERE reply_id = 'i2'").fetchone()[0] == 0
+    with store.write(db):
+        conversation_note(db, "i2")
+    with pytest.raises(undo.Refused) as refused, store.write(db):
+        undo.run(db, "reply", "i2", by=PERSON)
+    assert refused.value.code == "conflict" and "too old to undo whole" in str(refused.value)
+    assert len(names(db)) == 121, "nothing undone"
+
+
+def conversation_note(db, msg_id: str) -> None:
+    """The import's event line, as the crud_worker stores it with the import's id."""
+    from crud_worker import conversation
+    conversation.store(db, msg_id=msg_id, role="user", kind="event", content="The user imported 120 tasks",
+                       conversation_id=conversation.current(db))
+
+
+def test_ctrl_z_after_an_import_takes_back_the_import_and_redo_brings_it_back(db):
+    add(db, "before")
+    import_(db, 30)
+    with store.write(db):
+        done = undo.run(db, "last", "", by=PERSON, person_only=True)
+    assert len(done.reverted) == 30 and [t[1] for t in names(db)] == ["before"]
+    with store.write(db):
+        again = undo.run(db, "last", "", by=PERSON, redo=True, person_only=True)
+    assert len(again.reverted) == 30 and len(names(db)) == 31
+
+
+def test_a_group_is_announced_once_with_each_task_in_place(db):
+    ids = [add(db, n) for n in ("a", "b", "c", "d")]
+    for n, task_id in enumerate(ids[1:3]):
+        run(db, "g1", n, cmd("delete", id=task_id))
+    with store.write(db):
+        done = undo.run(db, "reply", "g1", by=PERSON)
+    announced = tasks.group(done.changes)
+    assert len(announced) == 1 and announced[0].op == "group"
+    steps = announced[0].steps
+    assert [(s.op, s.task.name, s.before_id) for s in steps] == [("insert", "c", ids[3]), ("insert", "b", ids[2])]
+    assert announced[0].first_seq + 1 == announced[0].change_seq
+
+
+def test_a_group_of_thousands_travels_without_its_steps(db):
+    from bus.contract import MAX_GROUP_STEPS
+    import_(db, MAX_GROUP_STEPS + 1)
+    with store.write(db):
+        done = undo.run(db, "reply", "i1", by=PERSON)
+    announced = tasks.group(done.changes)
+    assert len(announced) == 1 and announced[0].op == "group" and announced[0].steps == []
+    assert announced[0].change_seq - announced[0].first_seq == MAX_GROUP_STEPS

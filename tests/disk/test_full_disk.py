@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import signal
-import sqlite3
 import subprocess
 
 import pytest

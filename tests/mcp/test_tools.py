@@ -92,7 +92,7 @@ def test_each_tool_changes_sqlite_and_every_tab_sees_it_as_the_agents(stack):
                            what="five task.changed on the bus")
         assert [(m.op, m.origin, m.agent) for m in changes] == [
             ("insert", "agent", AGENT), ("update", "agent", AGENT), ("update", "agent", AGENT),
-            ("delete", "agent", AGENT), ("reorder", "agent", AGENT)]  # a restored task is a reorder
+            ("delete", "agent", AGENT), ("insert", "agent", AGENT)]  # a restored task: an insert in its place
         wait_for(lambda: tab.matching(rf'data-id="{task_id}"') and tab.matching("Removed 'mcp pears' — by "),
                  what="the task and the delete's chip on the second client's stream")
         assert not tab.matching(r"<Desktop>"), "the agent's name reached a page unescaped"

@@ -139,9 +139,13 @@ def made_up_session() -> dict[str, str]:
     return {auth.COOKIE: secrets.token_urlsafe(32)}
 
 
-@pytest.mark.parametrize("credential", ["none", "wrong bearer", "token as basic auth", "token in the query",
-                                        "a made-up session cookie"])
+CREDENTIALS = ["none", "wrong bearer", "token as basic auth", "token in the query", "a made-up session cookie"]
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
 def test_with_a_token_every_route_refuses_a_stranger(guarded, credential):
+    """Each stranger from a loopback address of its own: a wrong credential counts against its address
+    (after a few, 429 — a refusal too), never against the harness's."""
     headers, params, cookies = dict(HX), {}, {}
     if credential == "wrong bearer":
         headers["Authorization"] = f"Bearer {TOKEN}x"
@@ -152,11 +156,13 @@ def test_with_a_token_every_route_refuses_a_stranger(guarded, credential):
     elif credential == "a made-up session cookie":
         cookies = made_up_session()
     before = guarded.tasks()
-    with httpx.Client(base_url=guarded.url, timeout=5, headers=headers, cookies=cookies) as stranger:
+    address = f"127.0.0.{40 + CREDENTIALS.index(credential)}"
+    with httpx.Client(base_url=guarded.url, timeout=5, headers=headers, cookies=cookies,
+                      transport=httpx.HTTPTransport(local_address=address)) as stranger:
         for method, path in ROUTES:
             r = stranger.request(method, path, params=params, data={"msg": "hi", "name": "stranger"}
                                  if method != "GET" else None)
-            assert r.status_code in (401, 303), (credential, method, path, r.status_code)
+            assert r.status_code in (401, 303, 429), (credential, method, path, r.status_code)
             if r.status_code == 303:
                 assert r.headers["location"] == "/login"
             STATS["security"]["unauthenticated requests refused"] += 1

@@ -66,3 +66,15 @@ def test_a_conversations_events_reach_only_the_tabs_showing_it_live_and_on_repla
     assert "in a" not in on_b.get_nowait()
     assert [("in a" in m) for m in f.missed("ep-0", "b")] == [False]
     assert len(f.missed("ep-0", "a")) == 2 and len(f.missed("ep-0")) == 2
+
+
+def test_the_replay_buffer_is_bounded_in_bytes_too():
+    from web.fanout import REPLAY_BYTES
+    f = Fanout("ep")
+    big = "x" * (REPLAY_BYTES // 10)
+    for _ in range(40):  # 4× the bound, in 40 events: far under the count bound
+        f.emit(big)
+    assert f.buffered <= REPLAY_BYTES + len(big) and sum(len(t) for _, _, t in f.buffer) == f.buffered
+    assert len(f.buffer) < 12
+    assert f.missed("ep-1") is None, "what the bound dropped is a snapshot, never a hole"
+    assert len(f.missed("ep-38")) == 2

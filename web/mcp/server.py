@@ -80,13 +80,17 @@ class _Server(Server):
 class Agents:
     """The MCP side of the web process; `running` must wrap the app's lifespan (the SDK's session manager)."""
 
-    def __init__(self, hub_of):
+    def __init__(self, hub_of, max_sessions: int = 100, idle_s: float = 300.0):
         self.hub_of = hub_of  # () -> Hub: the hub is made in the lifespan, after this
+        self.max_sessions, self.idle_s = max_sessions, idle_s
         self.server = _Server("ghostwire", instructions=(
             "Ghostwire is a person's todo list with a model (the ghost) in the chat beside it. The list's tools "
             "are the ones the ghost has; every change you make shows in the person's open tabs with your name, "
             "and they can undo it."))
-        self.manager = StreamableHTTPSessionManager(app=self.server)
+        # Bounded: at most `max_sessions` open, an idle one ended after `idle_s` (the SDK's default is 30 min),
+        # so a client that opens sessions and never ends them can't hold the memory or the door.
+        self.manager = StreamableHTTPSessionManager(app=self.server, max_sessions=max_sessions,
+                                                    session_idle_timeout=idle_s)
         self.subscribers: dict[ServerSession, set[str]] = {}
         self.waiters: dict[str, Waiter] = {}
         self.changed: asyncio.Queue[str] = asyncio.Queue()
@@ -109,6 +113,9 @@ class Agents:
             finally:
                 notifier.cancel()
                 await asyncio.gather(notifier, return_exceptions=True)
+
+    def open_sessions(self) -> int:
+        return len(self.manager._server_instances)  # the SDK (pinned) keeps no public count
 
     def init_options(self):
         return self.server.create_initialization_options(NotificationOptions())
