@@ -18,6 +18,7 @@ from llm_worker.selector import Selector
 log = logging.getLogger(__name__)
 CANCEL_MEMORY_S = 120.0
 ENDS_KEPT = 256
+SERVER_DOWN = ("unreachable", "stream", "server")  # a reply that ended so may mean the status is stale
 
 
 class Worker:
@@ -66,6 +67,8 @@ class Worker:
                 while len(self.ends) > ENDS_KEPT:
                     self.ends.popitem(last=False)
             await self.jobs.release()
+        if isinstance(getattr(run, "end", None), c.LlmError) and run.end.kind in SERVER_DOWN:
+            await self.selector.refresh()  # e.g. the engine was killed: say so now, not at the next probe
 
     async def watch_cancels(self) -> None:
         async for m in self.bus.messages():

@@ -1,0 +1,26 @@
+"""The local engine (`python -m engine`: llama.cpp's own server on loopback), spoken to as the
+OpenAI-compatible server it is. Only the words differ, and one fact: llama-server answers its model list
+while it generates (it never cuts a stream for another request), so probing it mid-reply is safe."""
+
+from __future__ import annotations
+
+import httpx
+
+from llm_worker.backends.base import BackendError
+from llm_worker.backends.openai import OpenAIBackend
+
+SERVICE = "The local engine"
+
+
+class LocalBackend(OpenAIBackend):
+    name = "local"
+    service = SERVICE
+    probe_while_streaming = True
+
+    def unreachable(self) -> str:
+        return f"{SERVICE} is not answering at {self.url}"
+
+    def status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
+        if status == 503:  # llama-server answers 503 "Loading model" until the GGUF is in memory
+            return BackendError(f"{SERVICE} is still loading its model.", kind="unreachable")
+        return super().status_error(status, body, headers, model)
