@@ -105,8 +105,9 @@ class Selector:
             return await self._use_demo(DEMO_NOTE.format(host=host))
         local = await self._probe_local(file)
         if _usable(local):
+            note = LOCAL_NOTE.format(host=host, file=file.name)
             return self._use(self.local, Probe(reachable=True, models=local.models, model=local.model,
-                                               context=local.context, detail=LOCAL_NOTE.format(host=host, file=file.name)))
+                                               context=local.context, detail=note))
         await self._use_demo(LOADING_NOTE.format(host=host, why=local.detail))
 
     async def _local_only(self) -> None:

@@ -18,7 +18,7 @@ class LocalBackend(OpenAIBackend):
     probe_while_streaming = True
 
     def unreachable(self) -> str:
-        return f"{SERVICE} is not answering at {self.url}"
+        return f"{SERVICE} is not answering at {self.url}; if it stopped, supervisord starts it again."
 
     def status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
         if status == 503:  # llama-server answers 503 "Loading model" until the GGUF is in memory

@@ -116,7 +116,8 @@ class _Reply:
         except msgspec.ValidationError:
             raise BackendError(f"{self.service} sent an unexpected chunk: {sse.data[:120]!r}", kind="stream") from None
         except msgspec.DecodeError:
-            raise BackendError(f"{self.service} sent data that is not JSON: {sse.data[:120]!r}", kind="stream") from None
+            raise BackendError(f"{self.service} sent data that is not JSON: {sse.data[:120]!r}",
+                               kind="stream") from None
         if chunk.error or chunk.object == "error":
             err = chunk.error if chunk.error else {"message": chunk.message}
             text = err.get("message") if isinstance(err, dict) else err
@@ -151,7 +152,8 @@ class _Reply:
             if not self.seen:
                 raise core.too_long(self.context, "the server answered with an empty stream")
             raise core.closed_early(self.service, " (no [DONE] and no finish_reason)")
-        calls = [core.tool_call(name, "".join(args), call_id) for _, (call_id, name, *args) in sorted(self.calls.items())]
+        calls = [core.tool_call(name, "".join(args), call_id)
+                 for _, (call_id, name, *args) in sorted(self.calls.items())]
         return [*calls, *([self.usage] if self.usage else []), Done(reason=self.finish)]
 
 
