@@ -52,7 +52,12 @@ def test_a_command_from_the_model_lands_in_sqlite_and_in_a_second_tab(stack):
     tasks: list[tuple] = []
     with SseReader(stack.url, tab="one") as one, SseReader(stack.url, tab="two") as two:
         for attempt in range(1, COMMAND_TRIES + 1):
-            reply = stack.chat("add buy milk")
+            # A new conversation each time, so the turn is the one a person starts with (no earlier replies).
+            new = stack.http.post("/conversations", headers={"Accept": "application/json"})
+            assert new.status_code == 201, new.text
+            r = stack.http.post("/chat", data={"msg": "add buy milk", "conversation_id": new.json()["id"]})
+            assert r.status_code == 200, r.text
+            reply = r.headers["ghostwire-reply-id"]
             final_bubble(one, reply)
             row = stored(stack, reply)
             assert (row.status, row.error) == ("done", ""), row
