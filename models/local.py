@@ -18,6 +18,10 @@ class LocalSettings:
     model_path: Path | None = var("LLM_MODEL_PATH", None, doc_default="the fetched model")
     port: int = var("GHOSTWIRE_ENGINE_PORT", 18091)
     hub: str = var("GHOSTWIRE_MODEL_HUB", "https://huggingface.co")
+    # Declared for the README's table; the rule that reads it is models.catalogue.cache_dir(), which
+    # `python -m models` and the tests call without loading settings.
+    cache: Path | None = var("GHOSTWIRE_CACHE_DIR", None,
+                             doc_default="`$XDG_CACHE_HOME/ghostwire` or `~/.cache/ghostwire`")
 
     @property
     def url(self) -> str:
