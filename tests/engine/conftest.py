@@ -65,7 +65,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     counts = {outcome: len(reports) for outcome, reports in ours.items() if reports and outcome}
     if not counts:
         return
-    terminalreporter.write_sep("-", "real engine (xllamacpp + Qwen2.5-Coder-0.5B-Instruct)")
+    terminalreporter.write_sep("-", "real engine (xllamacpp + Qwen2.5-Coder-0.5B/1.5B-Instruct)")
     terminalreporter.write_line("engine tests: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
     if ours.get("skipped"):
         terminalreporter.write_line(f"skipped because {SKIP_REASON or ours['skipped'][0].longrepr[-1]}")
