@@ -6,17 +6,19 @@ to predict, so each test checks what Ghostwire did with it."""
 from __future__ import annotations
 
 import html
+import re
 import time
 
 import httpx
 
-from tests.engine.conftest import FIGURES, worker
+from tests.engine.conftest import FIGURES, N_CTX, worker
 from tests.engine.helpers import appends, final_bubble, stored, streamed
 from tests.engine.server import model_file
 from tests.util import SseReader, wait_for
 
 COMMAND_TRIES = 3  # the model samples (temperature 0.8): a request it answers without a command is asked again
 STOP_IDLE_S = 1.0
+TOO_LONG = re.compile(r"too long.*context", re.I | re.S)
 
 
 def engine_url(stack) -> str:
@@ -89,3 +91,21 @@ def test_stop_ends_generation_at_the_engine(stack):
     assert row.content and streamed(sse, reply) == row.content, "what streamed before Stop is what was kept"
     assert idle_after <= STOP_IDLE_S, f"the engine went on generating for {idle_after:.2f} s after Stop"
     FIGURES.append(f"Stop: the engine's slot was idle {idle_after * 1000:.0f} ms after POST /stop")
+
+
+def test_a_message_over_the_context_gets_a_readable_error_and_the_next_one_works(stack):
+    # Digits and odd words tokenize at about two characters a token: under the page's 8,000-character
+    # limit, yet over N_CTX. llama-server refuses it (400, exceed_context_size_error) before generating.
+    long = ("Please remember these codes: " + " ".join(f"{i * 7919 % 100003:05d}-zq{i % 97}" for i in range(700)))
+    tokens = httpx.post(f"{engine_url(stack)}/tokenize", json={"content": long[:7_900]}, timeout=30).json()["tokens"]
+    assert len(tokens) > N_CTX, "the message must be over the engine's context for this to prove anything"
+    with SseReader(stack.url, tab="long") as sse:
+        reply = stack.chat(long[:7_900])
+        bubble = final_bubble(sse, reply)
+        row = stored(stack, reply)
+        assert row.status != "done" and TOO_LONG.search(row.error), row
+        assert TOO_LONG.search(bubble), bubble
+        after = stack.chat("hi")
+        final_bubble(sse, after)
+    row = stored(stack, after)
+    assert (row.status, row.error) == ("done", ""), row
