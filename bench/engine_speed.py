@@ -27,11 +27,11 @@ def rss_peak_mb(pid: int) -> float:
     return int(status.split("VmHWM:", 1)[1].split()[0]) / 1024
 
 
-def turn(url: str, messages: list[dict]) -> dict:
+def turn(url: str, messages: list[dict], headers: dict[str, str]) -> dict:
     body = {"messages": messages, "stream": True, "stream_options": {"include_usage": True}, "max_tokens": 64,
             "temperature": 0}
     started, first, text, timings = time.monotonic(), None, [], {}
-    with httpx.stream("POST", f"{url}/chat/completions", json=body, timeout=300) as r:
+    with httpx.stream("POST", f"{url}/chat/completions", json=body, headers=headers, timeout=300) as r:
         for line in r.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
@@ -56,7 +56,7 @@ def measure(key: str) -> dict:
         results = []
         for text in TURNS:
             messages.append({"role": "user", "content": text})
-            results.append(out := turn(engine.url, messages))
+            results.append(out := turn(engine.url, messages, engine.headers()))
             messages.append({"role": "assistant", "content": out["text"]})
         return {"model": key, "file_mb": round(path.stat().st_size / 1e6), "load_s": round(loaded, 1),
                 "rss_mb": round(rss_peak_mb(engine.proc.pid)), "turns": results}

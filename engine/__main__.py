@@ -21,7 +21,7 @@ from bus import settings
 from bus.runtime import setup_logging
 from engine import checks
 from engine.settings import EngineSettings
-from models.local import ENGINE_HOST, error_file
+from models.local import ENGINE_HOST, engine_key, error_file
 
 log = logging.getLogger("engine")
 
@@ -38,6 +38,7 @@ def params(cfg: EngineSettings, path: Path) -> xlc.CommonParams:
     p.port = cfg.local.port
     p.endpoint_slots = True
     p.endpoint_props = True
+    p.api_keys = [engine_key(cfg.common.run_dir)]  # /health stays open; everything else needs it
     return p
 
 

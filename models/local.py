@@ -4,7 +4,10 @@ listens, where a model is fetched from. The engine reads them to serve, the llm_
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import secrets
 from pathlib import Path
 
 from bus.settings import masked, var
@@ -36,6 +39,22 @@ class LocalSettings:
         return model_path(found) if found else None
 
     __repr__ = masked
+
+
+def engine_key(run_dir: Path) -> str:
+    """The engine's API key, made once per run dir (private, like every file there) and read by the engine
+    and the llm_worker: llama-server answers any web page's request (it allows every origin), so without
+    a key any site open in this machine's browser could use the model and read its slots."""
+    path = run_dir / "engine.key"
+    if not path.exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        mine = run_dir / f".engine.key.{os.getpid()}"
+        mine.write_text(secrets.token_urlsafe(32))
+        os.chmod(mine, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(mine, path)  # only the first one in wins; everyone then reads the same key
+        mine.unlink()
+    return path.read_text().strip()
 
 
 def error_file(run_dir: Path) -> Path:

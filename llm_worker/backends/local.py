@@ -15,6 +15,7 @@ SERVICE = "The local engine"
 class LocalBackend(OpenAIBackend):
     name = "local"
     service = SERVICE
+    key_var = "the engine's key (engine.key in the run dir)"
     probe_while_streaming = True
 
     def unreachable(self) -> str:

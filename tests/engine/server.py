@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from models.catalogue import MODELS, model_path
+from models.local import engine_key
 from tests.stack import ROOT, clean_env, free_port
 from tests.util import wait_for
 
@@ -76,9 +77,13 @@ class EngineServer:
         if self.proc.poll() is not None:
             raise AssertionError(f"the engine exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
         try:
-            return httpx.get(f"{self.url}/models", timeout=2).status_code == 200
+            return httpx.get(f"{self.url.removesuffix('/v1')}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def headers(self) -> dict[str, str]:
+        """What a client of this engine sends: its key (the engine made it in its run dir)."""
+        return {"Authorization": f"Bearer {engine_key(self.run_dir)}"}
 
     def log(self, since: int = 0) -> str:
         return self.log_path.read_text(errors="replace")[since:]

@@ -11,6 +11,7 @@ import time
 
 import httpx
 
+from models.local import engine_key
 from tests.engine.conftest import FIGURES, N_CTX, worker
 from tests.engine.helpers import appends, final_bubble, stored, streamed
 from tests.engine.server import model_file
@@ -25,8 +26,13 @@ def engine_url(stack) -> str:
     return f"http://127.0.0.1:{stack.env['GHOSTWIRE_ENGINE_PORT']}"
 
 
+def key(stack) -> dict:
+    return {"Authorization": f"Bearer {engine_key(stack.run_dir)}"}
+
+
 def slots_busy(stack) -> bool:
-    return any(s["is_processing"] for s in httpx.get(f"{engine_url(stack)}/slots", timeout=5).json())
+    slots = httpx.get(f"{engine_url(stack)}/slots", headers=key(stack), timeout=5).json()
+    return any(s["is_processing"] for s in slots)
 
 
 def test_a_reply_streams_and_is_stored(stack):
@@ -97,7 +103,8 @@ def test_a_message_over_the_context_gets_a_readable_error_and_the_next_one_works
     # Digits and odd words tokenize at about two characters a token: under the page's 8,000-character
     # limit, yet over N_CTX. llama-server refuses it (400, exceed_context_size_error) before generating.
     long = ("Please remember these codes: " + " ".join(f"{i * 7919 % 100003:05d}-zq{i % 97}" for i in range(700)))
-    tokens = httpx.post(f"{engine_url(stack)}/tokenize", json={"content": long[:7_900]}, timeout=30).json()["tokens"]
+    tokens = httpx.post(f"{engine_url(stack)}/tokenize", json={"content": long[:7_900]}, headers=key(stack),
+                        timeout=30).json()["tokens"]
     assert len(tokens) > N_CTX, "the message must be over the engine's context for this to prove anything"
     with SseReader(stack.url, tab="long") as sse:
         reply = stack.chat(long[:7_900])
