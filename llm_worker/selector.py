@@ -135,7 +135,7 @@ class Selector:
         """Structured output for the next reply: where the server constrains replies to a schema (Ollama,
         OpenAI-compatible; Anthropic's API has no such mode) and the setting asks for it."""
         mode = self.cfg.structured
-        if mode == "off" or self.backend is not self.primary or self.backend.name not in STRUCTURED_BACKENDS:
+        if mode == "off" or self.backend is self.demo or self.backend.name not in STRUCTURED_BACKENDS:
             return False
         return mode == "on" or self.backend.name == "local" or (
             self.backend.name == "openai" and is_local(self.cfg.openai_base_url))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from llm_worker.backends.base import Backend
 from llm_worker.settings import NAMES, LlmSettings
-from models.local import engine_key
 
 __all__ = ["NAMES", "make_backend"]
 
@@ -27,9 +26,9 @@ def make_backend(cfg: LlmSettings, name: str | None = None) -> Backend:
         case "anthropic":
             from llm_worker.backends.anthropic import AnthropicBackend
             return AnthropicBackend(cfg.anthropic_api_key, cfg.model, cfg.anthropic_base_url, **timeouts)
-        case "local":  # the engine serves one file; LLM_MODEL names an Ollama or cloud model, not it
+        case "local":
             from llm_worker.backends.local import LocalBackend
-            return LocalBackend(cfg.local.url, engine_key(cfg.common.run_dir), "", **timeouts)
+            return LocalBackend(cfg.local.url, cfg.common.run_dir, **timeouts)
         case "demo":
             from llm_worker.backends.demo import DemoBackend
             return DemoBackend(rate=cfg.demo_rate)
