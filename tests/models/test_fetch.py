@@ -17,9 +17,9 @@ from tests.fakes.hub import FakeHub, FakeIndex, wheel
 
 DATA = os.urandom(3 * 1024 * 1024 + 12345)  # three parts and a bit
 PARTS = 4
+MIRROR_PARTS = Mirror(package="gw-test-tiny-part", module="gw_test_tiny_part", version="1.0", parts=PARTS)
 TINY = LocalModel(key="tiny", title="Tiny", file="tiny-q4.gguf", size=len(DATA),
-                  sha256=hashlib.sha256(DATA).hexdigest(), repo="test/Tiny-GGUF", mirror=Mirror(package="gw-test-tiny-part", module="gw_test_tiny_part",
-                                                       version="1.0", parts=PARTS))
+                  sha256=hashlib.sha256(DATA).hexdigest(), repo="test/Tiny-GGUF", mirror=MIRROR_PARTS)
 
 
 def pieces() -> list[bytes]:
