@@ -272,7 +272,8 @@ def status_line(s: Status, swap: str | None = None) -> Div:
                             aria_label="Model", id="model-picker"),
                      cls="backend" + ("" if s.reachable else " down"))
     else:
-        model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"))
+        model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"),
+                     title=s.note or None)  # why this backend (auto's choice), on hover
     banner = ""
     if s.backend == "demo" and s.procs.get("llm_worker"):
         banner = Div(Span("Demo model. ", cls="strong"), "You are chatting with Ghostwire's built-in demo model, "

@@ -46,5 +46,7 @@ def test_the_banner_button_fetches_the_model_and_the_page_switches_to_it(request
             page.wait_for_selector(".card.job.done", timeout=FETCH_TIMEOUT_S * 1000)
             page.wait_for_selector(f"#status >> text=local · {MODEL.file}", timeout=LOAD_TIMEOUT_S * 1000)
             assert serving(stack)["model"] == MODEL.file
+            why = page.get_attribute("#status .backend", "title") or ""
+            assert "No Ollama answered" in why and "local engine" in why, f"the page says why: {why!r}"
             assert (tmp_path / "models" / MODEL.file).stat().st_size == MODEL.size, "in the stack's own cache"
             assert [r for p, r in hub.requests if p.startswith("/cdn/")] == [""], "one download, from the start"
