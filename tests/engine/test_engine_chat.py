@@ -10,12 +10,15 @@ import re
 import time
 
 import httpx
+import pytest
 
 from models.local import engine_key
 from tests.engine.conftest import FIGURES, N_CTX, worker
 from tests.engine.helpers import appends, final_bubble, stored, streamed
 from tests.engine.server import model_file
 from tests.util import SseReader, wait_for
+
+pytestmark = pytest.mark.timeout(600)  # real replies on a shared 2-core machine (see helpers.REPLY_TIMEOUT_S)
 
 COMMAND_TRIES = 3  # the model samples (temperature 0.8): a request it answers without a command is asked again
 STOP_IDLE_S = 1.0

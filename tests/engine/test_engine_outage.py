@@ -8,9 +8,13 @@ import os
 import signal
 import time
 
+import pytest
+
 from tests.engine.conftest import FIGURES, LOAD_TIMEOUT_S, serving, worker_if
 from tests.engine.helpers import appends, final_bubble, stored
 from tests.util import SseReader, wait_for
+
+pytestmark = pytest.mark.timeout(600)  # real replies on a shared 2-core machine (see helpers.REPLY_TIMEOUT_S)
 
 
 def test_a_killed_engine_is_shown_down_and_comes_back(stack):
