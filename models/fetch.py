@@ -73,6 +73,9 @@ def fetch(model: LocalModel, hub: str, report: Report = lambda p: None,
     try:
         staging.mkdir(parents=True, exist_ok=True)
         with _locked(staging / "lock", model):
+            if final.is_file():  # another fetch finished while this one started
+                report(Progress("already fetched", model.size, model.size))
+                return final
             try:
                 part = job.from_hub(hub)
             except _HubUnavailable as why:
