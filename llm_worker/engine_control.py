@@ -61,6 +61,19 @@ class EngineControl:
         except OSError:
             return EngineState("unsupervised", "")
 
+    def _stop(self) -> None:
+        try:
+            rpc = self._rpc()
+            if rpc.getProcessInfo(PROGRAM)["statename"] in ("STARTING", "RUNNING", "BACKOFF"):
+                rpc.stopProcess(PROGRAM, False)
+                log.info("asked supervisord to stop the engine: another backend serves")
+        except (xmlrpc.client.Fault, OSError):
+            pass  # not supervised here, or already stopped: nothing of ours to free
+
+    async def stop(self) -> None:
+        """Free the engine's memory (another backend serves); it starts again when it is picked again."""
+        await asyncio.to_thread(self._stop)
+
     async def ensure(self, model: Path) -> EngineState:
         """Have supervisord run the engine for `model` (unless it gave up on this very file)."""
         return await asyncio.to_thread(self._ensure, model)

@@ -99,6 +99,8 @@ class Selector:
     async def _auto(self) -> None:
         probe = self._kept(await self.primary.probe()) if self.backend is self.primary else await self.primary.probe()
         if _usable(probe):
+            if self.backend is self.local and not self.local.streaming:
+                await self.engine.stop()
             return self._use(self.primary, probe)
         host = self.cfg.ollama_host
         if (file := self.cfg.local.model_file()) is None:
