@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # An empty model cache, so the machine's fetched models don't turn `auto` into the local engine in a
 # test that didn't ask for it (a test that does names its own GHOSTWIRE_CACHE_DIR or LLM_MODEL_PATH).
 NO_MODELS = Path(tempfile.mkdtemp(prefix="gw-nomodels-"))
+atexit.register(shutil.rmtree, NO_MODELS, True)
 BIN = Path(sys.executable).parent
 HX = {"HX-Request": "true"}
 
