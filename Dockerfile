@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Ghostwire in one image: broker, crud_worker, llm_worker and web run under supervisord in a
-# single container, so the bus keeps using ipc:// sockets in GHOSTWIRE_RUN_DIR.
+# single container, so the bus keeps using ipc:// sockets in GHOSTWIRE_RUN_DIR. With LLM_BACKEND=local
+# (or auto and no Ollama) the engine runs here too, its model in the /models volume: fetched on first
+# use (the page's button, `!pull local`), kept across containers.
 
 # Front-end files are fetched at build time; npm ci refuses any tarball whose hash differs from
 # package-lock.json, and --ignore-scripts keeps package install hooks from running.
@@ -17,6 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /app
 
+# The local engine's wheel (xllamacpp: llama.cpp prebuilt) links the system's OpenMP runtime, which the
+# slim image lacks.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies in their own layer (read from pyproject.toml), so a code change does not reinstall them.
 COPY pyproject.toml ./
 RUN python -c "import sys, tomllib; sys.stdout.write('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
@@ -25,6 +33,8 @@ RUN python -c "import sys, tomllib; sys.stdout.write('\n'.join(tomllib.load(open
 
 COPY bus ./bus
 COPY commands ./commands
+COPY models ./models
+COPY engine ./engine
 COPY broker ./broker
 COPY crud_worker ./crud_worker
 COPY llm_worker ./llm_worker
@@ -42,9 +52,9 @@ COPY --from=assets /assets/node_modules/htmx.org/dist/htmx.min.js \
 # Code stays root-owned and read-only to the app; only the data and run dirs are its own.
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ghostwire \
- && mkdir -p /data /run/ghostwire \
- && chown ghostwire:ghostwire /data /run/ghostwire \
- && chmod 0700 /data /run/ghostwire
+ && mkdir -p /data /run/ghostwire /models \
+ && chown ghostwire:ghostwire /data /run/ghostwire /models \
+ && chmod 0700 /data /run/ghostwire /models
 
 # Inside a container the server must listen on all interfaces to be reachable at all.
 # GHOSTWIRE_ALLOW_UNAUTHENTICATED=1 says "the port is published on the host's loopback only"
@@ -54,8 +64,9 @@ ENV GHOSTWIRE_HOST=0.0.0.0 \
     GHOSTWIRE_PORT=5001 \
     GHOSTWIRE_ALLOW_UNAUTHENTICATED=1 \
     GHOSTWIRE_DATA_DIR=/data \
-    GHOSTWIRE_RUN_DIR=/run/ghostwire
-VOLUME /data
+    GHOSTWIRE_RUN_DIR=/run/ghostwire \
+    GHOSTWIRE_CACHE_DIR=/models
+VOLUME /data /models
 USER ghostwire
 EXPOSE 5001
 

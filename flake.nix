@@ -29,7 +29,8 @@
             UV_PYTHON = "${python}/bin/python3";
             UV_PYTHON_DOWNLOADS = "never";
 
-            # On NixOS, manylinux wheels (pyzmq, msgspec, nh3) find libstdc++ and zlib only here.
+            # On NixOS, manylinux wheels (pyzmq, msgspec, nh3) find libstdc++ and zlib only here, and the
+            # local engine's (xllamacpp: llama.cpp prebuilt) its OpenMP runtime, libgomp, from the same gcc lib.
             LD_LIBRARY_PATH = pkgs.lib.optionalString pkgs.stdenv.isLinux
               (pkgs.lib.makeLibraryPath [ pkgs.stdenv.cc.cc.lib pkgs.zlib ]);
 

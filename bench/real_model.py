@@ -1,6 +1,6 @@
 """`python -m bench.real_model`: can a real small model drive the todo list? The same 15 requests
-(add / tick / delete × 5) through the real four processes against llama-cpp-python's server running
-SmolLM2-135M-Instruct (`make engine` provides both), tallied per request from the commands table:
+(add / tick / delete × 5) through the real four processes and the local engine running
+Qwen2.5-Coder-0.5B-Instruct (`make test-model` fetches it), tallied per request from the commands table:
 ran (a command applied), refused (only commands that couldn't apply), nothing (no command at all),
 and of those that ran, how many ran what was asked (an insert for "add", a toggle or update for
 "tick", a delete for "delete"), with the time per reply. `--structured on|off` sets LLM_STRUCTURED.
@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.engine.server import EngineServer, eval_speed, why_unavailable
+from tests.engine.server import eval_speed, model_file, why_unavailable
 from tests.stack import Stack
 from tests.util import wait_for
 
@@ -80,13 +80,14 @@ def main() -> int:
     if reason := why_unavailable():
         print(reason, file=sys.stderr)
         return 2
-    engine = EngineServer(args.n_ctx, "--interrupt_requests", "False").start()
-    stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx),
+    stack = Stack(LLM_BACKEND="local", LLM_MODEL_PATH=str(model_file()), LLM_NUM_CTX=str(args.n_ctx),
                   GHOSTWIRE_LLM_SLOTS="1", LLM_STRUCTURED=args.structured)
     outcomes: list[Outcome] = []
     engine_log = ""
     try:
         stack.start()
+        wait_for(lambda: stack.health()["backend"] == "local" and stack.health()["reachable"], 120,
+                 what="the local engine serving")
         for name in SEEDED:
             assert stack.http.post("/tasks", data={"name": name}).status_code < 300
         wait_for(lambda: len(stack.tasks()) == len(SEEDED), 10, what="the seeded tasks")
@@ -95,9 +96,8 @@ def main() -> int:
             print(f"{kind:6} {out.verdict:7} {out.seconds:5.1f} s  {text!r} -> {(out.reply or out.error)[:70]!r}",
                   flush=True)
     finally:
+        engine_log = stack.log()
         stack.stop()
-        engine_log = engine.log()
-        engine.stop()
     tally = {kind: Counter(o.verdict for o in outcomes if o.kind == kind) for kind in ("add", "tick", "delete")}
     total = Counter(o.verdict for o in outcomes)
     for kind in tally:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import dataclasses
 
 from bus.settings import Common, masked, var
+from models.local import LocalSettings
 
-NAMES = ("ollama", "openai", "anthropic", "demo")  # every backend llm_worker/backends/ can build
+NAMES = ("ollama", "openai", "anthropic", "local", "demo")  # every backend llm_worker/backends/ can build
 STRUCTURED = ("auto", "on", "off")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class LlmSettings:
     common: Common = dataclasses.field(default_factory=Common)
+    local: LocalSettings = dataclasses.field(default_factory=LocalSettings)  # the engine's file and port
     backend: str = var("LLM_BACKEND", "auto", choices=("auto", *NAMES))
     model: str = var("LLM_MODEL", "", doc_default="best chat model found")
     ollama_host: str = var("OLLAMA_HOST", "http://127.0.0.1:11434")

@@ -22,6 +22,7 @@ ENDS_KEPT = 256
 # subscribes to these and no more. Its jobs come from the job queue, not the bus.
 HEARD: tuple[type[c.Msg], ...] = (c.LlmResend, c.LlmCancel)
 TOPICS = [c.TOPIC_OF[kind] for kind in HEARD]
+SERVER_DOWN = ("unreachable", "stream", "server")  # a reply that ended so may mean the status is stale
 
 
 class Worker:
@@ -70,6 +71,8 @@ class Worker:
                 while len(self.ends) > ENDS_KEPT:
                     self.ends.popitem(last=False)
             await self.jobs.release()
+        if isinstance(getattr(run, "end", None), c.LlmError) and run.end.kind in SERVER_DOWN:
+            await self.selector.refresh()  # e.g. the engine was killed: say so now, not at the next probe
 
     async def watch_cancels(self) -> None:
         async for m in self.bus.messages():

@@ -69,3 +69,19 @@ def fetched() -> LocalModel | None:
         if model_path(m).is_file():
             return m
     return None
+
+
+PULL_NAME = "local"  # `!pull local` (the default model) or `!pull local:KEY`
+
+
+def requested(name: str) -> LocalModel | None:
+    """The local model a pull names (`local`, `local:0.5b`), or None when it names an Ollama model.
+    An unknown KEY raises KeyError with the keys there are."""
+    base, _, key = name.partition(":")
+    if base.lower() != PULL_NAME:
+        return None
+    if not key:
+        return MODELS[DEFAULT]
+    if key.lower() not in MODELS:
+        raise KeyError(f"There is no local model '{key}': try {', '.join(f'local:{k}' for k in MODELS)}.")
+    return MODELS[key.lower()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -19,6 +20,10 @@ import httpx
 from tests.util import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+# An empty model cache, so the machine's fetched models don't turn `auto` into the local engine in a
+# test that didn't ask for it (a test that does names its own GHOSTWIRE_CACHE_DIR or LLM_MODEL_PATH).
+NO_MODELS = Path(tempfile.mkdtemp(prefix="gw-nomodels-"))
+atexit.register(shutil.rmtree, NO_MODELS, True)
 BIN = Path(sys.executable).parent
 HX = {"HX-Request": "true"}
 
@@ -34,6 +39,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GHOSTWIRE_", "LLM_", "OLLAMA_", "OPENAI_", "ANTHROPIC_"))}
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    env["GHOSTWIRE_CACHE_DIR"] = str(NO_MODELS)
     env.update(extra)
     return env
 
@@ -45,8 +51,9 @@ class Stack:
         self.run_dir.mkdir()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Its own engine port, so stacks (and a developer's running app) never share one.
         self.env = clean_env(GHOSTWIRE_RUN_DIR=str(self.run_dir), GHOSTWIRE_DATA_DIR=str(self.data_dir),
-                             GHOSTWIRE_PORT=str(self.port), **env)
+                             GHOSTWIRE_PORT=str(self.port), **{"GHOSTWIRE_ENGINE_PORT": str(free_port()), **env})
         self.log_path = self.base / "supervisord.log"
         self.proc: subprocess.Popen | None = None
         self.http = httpx.Client(base_url=self.url, timeout=10, headers=HX)

@@ -15,6 +15,7 @@ from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Hea
 from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
+from models.catalogue import DEFAULT, MODELS, PULL_NAME
 from web import render, reply_meta, trust_ui
 from web.store import ChipResult
 
@@ -184,7 +185,8 @@ def help_card() -> Article:
     rows = [("!help", "show this card and re-teach the model its commands"),
             ("!models", "list the models; click one to use it"),
             ("!model NAME", "switch model (the choice is remembered)"),
-            ("!pull NAME", "download a model into Ollama, with a progress card"),
+            ("!pull NAME", "download a model into Ollama, with a progress card (`!pull local`: one for "
+                          "the built-in engine)"),
             ("!test", "send an alert through the whole pipeline (web → bus → crud_worker → this tab)"),
             ("Undo", "on a chip takes back that change; Undo all a whole reply; Ctrl+Z your own last change"),
             ("undo that", "ask the model: it can take back its own last reply"),
@@ -270,14 +272,25 @@ def status_line(s: Status, swap: str | None = None) -> Div:
                             aria_label="Model", id="model-picker"),
                      cls="backend" + ("" if s.reachable else " down"))
     else:
-        model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"))
+        model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"),
+                     title=s.note or None)  # why this backend (auto's choice), on hover
     banner = ""
     if s.backend == "demo" and s.procs.get("llm_worker"):
         banner = Div(Span("Demo model. ", cls="strong"), "You are chatting with Ghostwire's built-in demo model, "
-                     "which knows a few phrases (try “add buy apples”). ", OLLAMA_HINT, cls="banner demo")
+                     "which knows a few phrases (try “add buy apples”). ", s.note or OLLAMA_HINT, " ",
+                     local_model_offer(),
+                     cls="banner demo")
     elif s.note and not s.reachable:
         banner = Div(s.note, cls="banner warn")
     return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
+
+
+def local_model_offer() -> Button:
+    """Fetch the default local model for the engine (`!pull local`): the pull's card shows its progress, and
+    the page switches to it by itself when it is in."""
+    m = MODELS[DEFAULT]
+    return Button(f"Use a real local model — {m.title}, {m.size / 1e9:.1f} GB", hx_post="/pull",
+                  hx_vals=json.dumps({"name": PULL_NAME}), hx_swap="none", type="button", cls="fetch-local")
 
 
 def transfer_controls() -> Div:

@@ -1,6 +1,7 @@
 """Model backends behind one protocol (see base.py), and the one factory that builds one by name.
 
-`auto` is not a backend: the selector probes Ollama and falls back to the demo model itself.
+`auto` is not a backend: the selector probes Ollama, then the local engine, and falls back to the demo
+model itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def make_backend(cfg: LlmSettings, name: str | None = None) -> Backend:
         case "anthropic":
             from llm_worker.backends.anthropic import AnthropicBackend
             return AnthropicBackend(cfg.anthropic_api_key, cfg.model, cfg.anthropic_base_url, **timeouts)
+        case "local":
+            from llm_worker.backends.local import LocalBackend
+            return LocalBackend(cfg.local.url, cfg.common.run_dir, **timeouts)
         case "demo":
             from llm_worker.backends.demo import DemoBackend
             return DemoBackend(rate=cfg.demo_rate)

@@ -91,8 +91,8 @@ _chunk_decoder = msgspec.json.Decoder(_Chunk)
 class _Reply:
     """What we have learned from the chunks so far."""
 
-    def __init__(self, secret: str, context: int):
-        self.secret, self.context = secret, context
+    def __init__(self, secret: str, context: int, service: str = SERVICE):
+        self.secret, self.context, self.service = secret, context, service
         self.finish: str | None = None
         self.usage: Usage | None = None
         self.calls: dict[int, list[str]] = {}  # index -> [id, name, argument pieces...]
@@ -104,23 +104,24 @@ class _Reply:
         if sse.data.strip() == "[DONE]":
             if self.finish is None:
                 # llama-cpp-python ends a stream it interrupted (another request came) just like this.
-                raise BackendError(f"{SERVICE} ended the reply without a finish reason: it was cut off (a "
+                raise BackendError(f"{self.service} ended the reply without a finish reason: it was cut off (a "
                                    "server with one slot stops a reply when another request arrives).",
                                    kind="stream")
             return self.end()
         if sse.event == "error":
-            raise BackendError(f"{SERVICE} failed mid-reply: {core.error_text(sse.data.encode(), self.secret)}",
+            raise BackendError(f"{self.service} failed mid-reply: {core.error_text(sse.data.encode(), self.secret)}",
                                kind="stream")
         try:
             chunk = _chunk_decoder.decode(sse.data)
         except msgspec.ValidationError:
-            raise BackendError(f"{SERVICE} sent an unexpected chunk: {sse.data[:120]!r}", kind="stream") from None
+            raise BackendError(f"{self.service} sent an unexpected chunk: {sse.data[:120]!r}", kind="stream") from None
         except msgspec.DecodeError:
-            raise BackendError(f"{SERVICE} sent data that is not JSON: {sse.data[:120]!r}", kind="stream") from None
+            raise BackendError(f"{self.service} sent data that is not JSON: {sse.data[:120]!r}",
+                               kind="stream") from None
         if chunk.error or chunk.object == "error":
             err = chunk.error if chunk.error else {"message": chunk.message}
             text = err.get("message") if isinstance(err, dict) else err
-            raise BackendError(f"{SERVICE} failed mid-reply: {core.redact(str(text or err), self.secret)}",
+            raise BackendError(f"{self.service} failed mid-reply: {core.redact(str(text or err), self.secret)}",
                                kind="stream")
         if usage := chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None):
             self.usage = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
@@ -142,7 +143,7 @@ class _Reply:
                     call[1] = part.function.name or call[1]
                     call.append(part.function.arguments or "")
             if choice.finish_reason == "error":
-                raise BackendError(f"{SERVICE} ended the reply with an error.", kind="stream")
+                raise BackendError(f"{self.service} ended the reply with an error.", kind="stream")
             self.finish = choice.finish_reason or self.finish
         return events
 
@@ -150,8 +151,9 @@ class _Reply:
         if self.finish is None:
             if not self.seen:
                 raise core.too_long(self.context, "the server answered with an empty stream")
-            raise core.closed_early(SERVICE, " (no [DONE] and no finish_reason)")
-        calls = [core.tool_call(name, "".join(args), call_id) for _, (call_id, name, *args) in sorted(self.calls.items())]
+            raise core.closed_early(self.service, " (no [DONE] and no finish_reason)")
+        calls = [core.tool_call(name, "".join(args), call_id)
+                 for _, (call_id, name, *args) in sorted(self.calls.items())]
         return [*calls, *([self.usage] if self.usage else []), Done(reason=self.finish)]
 
 
@@ -258,7 +260,7 @@ class OpenAIBackend(core.HttpBackend):
         return {**body, "response_format": _response_format(self.schema_form, form["json_schema"]["schema"])}
 
     def reply(self) -> _Reply:
-        return _Reply(self._api_key, self.context)
+        return _Reply(self._api_key, self.context, self.service)
 
 
 def _tokens_at_most(text: str) -> int:

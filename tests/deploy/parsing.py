@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ("broker", "crud_worker", "llm_worker", "web")
-SHARED = ("bus", "commands")  # packages every process may import
+PROCESSES = ("broker", "crud_worker", "llm_worker", "web", "engine")  # supervisord's programs
+SHARED = ("bus", "commands", "models")  # packages every process may import
 PACKAGES = SHARED + PROCESSES
 
 

@@ -121,7 +121,7 @@ def test_app_code_and_supervisord_conf_land_in_app(final):
     parser = configparser.RawConfigParser()
     parser.read(ROOT / "supervisord.conf")
     programs = [s for s in parser.sections() if s.startswith("program:")]
-    assert len(programs) == 4
+    assert len(programs) == len(PROCESSES)
     for section in programs:
         command = parser.get(section, "command").split()
         assert command[:2] == ["python", "-m"], f"{section}: expected `python -m ...`"
@@ -182,3 +182,12 @@ def test_dockerignore_matcher_follows_docker_rules():
     assert is_ignored("a/b/node_modules/c", rules) and is_ignored("var/run/x.sock", rules)
     assert is_ignored("CHANGES.md", rules) and not is_ignored("README.md", rules)
     assert not is_ignored("variables.py", rules) and not is_ignored("docs/x.md", rules)
+
+
+def test_the_local_engine_can_run_in_the_image(final):
+    """xllamacpp's wheel links libgomp (`readelf -d`: NEEDED libgomp.so.1), which the slim image lacks; its
+    model lives in a volume so a fetch survives the container."""
+    setup = " ".join(i.args for i in final.all("RUN"))
+    assert re.search(r"apt-get install [^&]*\blibgomp1\b", setup), "the engine's OpenMP runtime is not installed"
+    env = final.env()
+    assert env["GHOSTWIRE_CACHE_DIR"] in {v for i in final.all("VOLUME") for v in i.words()}, "models are not kept"

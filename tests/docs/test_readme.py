@@ -12,13 +12,14 @@ from starlette.routing import Mount, Route
 
 from bus import settings
 from crud_worker.settings import CrudSettings
+from engine.settings import EngineSettings
 from llm_worker.settings import LlmSettings
 from web.app import create_app
 from web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-SETTINGS = (settings.Common, WebSettings, CrudSettings, LlmSettings)
+SETTINGS = (settings.Common, WebSettings, CrudSettings, LlmSettings, EngineSettings)
 METHOD_PATH = re.compile(r"\b(GET|POST|PUT|DELETE) (/[\w{}/.-]*)")
 
 

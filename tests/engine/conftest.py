@@ -1,60 +1,62 @@
-"""A real inference engine behind the real four processes: llama-cpp-python's OpenAI-compatible server
-running SmolLM2-135M-Instruct (see provision.py for where both come from).
-
-One server for the session; each test module gets its own stack (its own conversation and database)
-pointed at it, or at the server fixture the module's `ENGINE` names, with the module's `STACK_ENV`.
-Without the engine every test here skips, and the end of the run says why (never a silent pass)."""
+"""The real engine behind the real four processes: LLM_BACKEND=local, so the llm_worker has supervisord
+start `python -m engine` (xllamacpp's llama.cpp server) on Qwen2.5-Coder-0.5B-Instruct, as a person's
+`LLM_BACKEND=local make run` does. Each test module gets its own stack (its own database and engine),
+with the module's `STACK_ENV`. Without the model every test here skips, and the end of the run says why
+(never a silent pass)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.engine.server import EngineServer, eval_speed, why_unavailable
+from tests.engine.server import eval_speed, model_file, why_unavailable
 from tests.fixtures import FAILED_STACK_LOGS, LOG_TAIL_LINES
 from tests.stack import Stack
+from tests.util import wait_for
 
-# Small, so a message over it is cheap to write and the KV cache is small, yet room for the system
-# prompt (~430 tokens), a little history and a short reply.
-N_CTX = 1024
+# Room for the system prompt (~480 tokens), a little history and a reply; small, so the KV cache is too.
+N_CTX = 2048
 SKIP_REASON = why_unavailable()
-ENGINE_LOG: list[str] = []  # each server's log, read for the summary's speed line
+ENGINE_LOG: list[str] = []  # each stack's log (the engine's lines are in it), read for the summary's speed line
 FIGURES: list[str] = []  # what the tests measured, one line each, printed at the end of the run
-# The session's server waits its turn on a second request instead of ending the running stream
-# (llama-cpp-python's default, interrupt_requests=True, cuts it: test_engine_probe.py meets that one).
-NO_INTERRUPT = ("--interrupt_requests", "False")
+LOAD_TIMEOUT_S = 90
 
 
-def serve(n_ctx: int, *extra: str):
-    """A started EngineServer, stopped (and its log kept for the summary) when the generator closes."""
+def worker(stack: Stack) -> dict:
+    return stack.health()["processes"]["llm_worker"]["workers"][0]
+
+
+def worker_if(stack: Stack, test) -> dict | None:
+    w = worker(stack)
+    return w if test(w) else None
+
+
+def serving(stack: Stack) -> dict | None:
+    """The llm_worker's status once it talks to the local engine and the engine answers."""
+    w = worker(stack)
+    return w if w.get("backend") == "local" and w.get("reachable") and w.get("model") else None
+
+
+def local_stack(request, **env: str):
     if SKIP_REASON:
         pytest.skip(SKIP_REASON)
-    server = EngineServer(n_ctx, *extra).start()
+    failed_before = request.session.testsfailed
+    s = Stack(**{"LLM_BACKEND": "local", "LLM_MODEL_PATH": str(model_file()), "LLM_NUM_CTX": str(N_CTX), **env})
     try:
-        yield server
+        s.start()
+        yield s
     finally:
-        ENGINE_LOG.append(server.log())
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def engine():
-    yield from serve(N_CTX, *NO_INTERRUPT)
+        if request.session.testsfailed > failed_before and s.log_path.exists():
+            FAILED_STACK_LOGS.append((request.node.nodeid, "\n".join(s.log().splitlines()[-LOG_TAIL_LINES:])))
+        if s.log_path.exists():
+            ENGINE_LOG.append(s.log())
+        s.stop()
 
 
 @pytest.fixture(scope="module")
 def stack(request):
-    engine = request.getfixturevalue(getattr(request.module, "ENGINE", "engine"))
-    failed_before = request.session.testsfailed
-    s = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, **getattr(request.module, "STACK_ENV", {}))
-    try:
-        yield s.start()
-    finally:
-        if request.session.testsfailed > failed_before:
-            if s.log_path.exists():
-                FAILED_STACK_LOGS.append((request.node.nodeid, "\n".join(s.log().splitlines()[-LOG_TAIL_LINES:])))
-            FAILED_STACK_LOGS.append((f"{request.node.nodeid} (llama_cpp.server)",
-                                      "\n".join(engine.log().splitlines()[-LOG_TAIL_LINES:])))
-        s.stop()
+    for s in local_stack(request, **getattr(request.module, "STACK_ENV", {})):
+        wait_for(lambda: serving(s), LOAD_TIMEOUT_S, interval=0.2, what="the local engine to serve its model")
+        yield s
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -63,7 +65,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     counts = {outcome: len(reports) for outcome, reports in ours.items() if reports and outcome}
     if not counts:
         return
-    terminalreporter.write_sep("-", "real engine (llama-cpp-python + SmolLM2-135M)")
+    terminalreporter.write_sep("-", "real engine (xllamacpp + Qwen2.5-Coder-0.5B/1.5B-Instruct)")
     terminalreporter.write_line("engine tests: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
     if ours.get("skipped"):
         terminalreporter.write_line(f"skipped because {SKIP_REASON or ours['skipped'][0].longrepr[-1]}")

@@ -79,7 +79,7 @@ class MakeRun:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = clean_env(GHOSTWIRE_RUN_DIR=str(self.run_dir), GHOSTWIRE_DATA_DIR=str(self.data_dir),
-                             GHOSTWIRE_PORT=str(self.port), LLM_BACKEND="demo", **env)
+                             GHOSTWIRE_PORT=str(self.port), **{"LLM_BACKEND": "demo", **env})
         self.terminal_path = self.base / "terminal.txt"
         self.proc: subprocess.Popen | None = None
         self.seen: set[Proc] = set()  # every process of ours ever listed: orphans leave make's tree
