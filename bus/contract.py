@@ -133,7 +133,8 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model", "import"]
     task_id: int | None = None
     name: str | None = None
-    ids: list[int] | None = None
+    ids: list[int] | None = None  # a reorder: the whole new order (an API client's way)
+    before: int | None = None  # a reorder of one task (`task_id`, a drag's): it now sits above this one (None: last)
     tasks: list[ExportedTask] | None = None
     route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
     conversation_id: str = ""  # the tab's: the event line and the model's comment go there ("" = the newest)

@@ -144,6 +144,9 @@ class Handlers:
             case "delete":
                 change = tasks.delete(db, _id(m), by=by)
                 return change, f"The user deleted task '{change.task.name}'"
+            case "reorder" if m.ids is None and m.task_id is not None:
+                moved = tasks.get(db, m.task_id)
+                return tasks.move(db, moved.id, m.before, by=by), f"The user moved task '{moved.name}'"
             case "reorder":
                 return tasks.reorder(db, m.ids or [], by=by), "The user reordered the list"
             case "poke":

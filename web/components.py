@@ -240,7 +240,6 @@ def models_card(models: tuple[str, ...], current: str) -> Article:
 def task_item(t: TaskRow, swap: str | None = None) -> Li:
     return Li(
         Span("⋮⋮", cls="handle", title="Drag to reorder", aria_hidden="true"),
-        Input(type="hidden", name="ids", value=str(t.id)),
         Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
               aria_label=f"Done: {t.name}", cls="toggle"),
         Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
@@ -338,7 +337,7 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
                     trust_ui.list_controls(), transfer_controls(),
-                    Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
+                    Div(task_list(tasks), id="task-order"),  # no form: each control posts its own fields
                     cls="panel todo"),
             Section(chat_top, chat_log(chat),
                     Div(id="chat-error", cls="error", role="alert"),

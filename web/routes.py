@@ -165,7 +165,17 @@ async def delete_task(req: Request, task_id: int):
 
 
 async def order_tasks(req: Request):
+    """A drag posts the moved task and the one it now sits above (`id`, `before`; no `before`: last), two
+    fields whatever the list's length; an API client may post the whole order (`ids`) instead."""
     form = await req.form()
+    if "id" in form:
+        task_id, before = ascii_id(str(form["id"])), form.get("before") or None
+        before_id = ascii_id(str(before)) if before is not None else None
+        if task_id is None or (before is not None and before_id is None):
+            return refuse("#task-error", "The move names a task by something that isn't a number.")
+        if before_id is not None and not 1 <= before_id <= c.MAX_ID:
+            return refuse("#task-error", "Couldn't do that: the new place names a task that doesn't exist.")
+        return await _task_request(req, op="reorder", task_id=task_id, before=before_id)
     ids = [ascii_id(str(i)) for i in form.getlist("ids")]
     if None in ids:
         return refuse("#task-error", "The new order has an id that isn't a number.")

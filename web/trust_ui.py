@@ -102,9 +102,9 @@ def _change_controls(c: StoredChange) -> list:
 
 def changes_table(changes: list[StoredChange]) -> Table:
     rows = [Tr(Td(str(c.seq)), Td(c.at[11:19], title=c.at[:19].replace("T", " ")), Td(_who(c)),
-               Td(c.kind if c.kind != "change" else "", cls="kind"), Td(c.what),
+               Td(c.kind if c.kind != "change" else "", cls="kind"), Td(c.what, cls="what"),
                Td(*_change_controls(c), Span("undone", cls="meta") if c.kind == "change" and c.undone_by else ""),
-               cls=f"change {c.kind}" + (" undone" if c.undone_by else ""))
+               cls=f"change {c.kind}" + (" undone" if c.undone_by else ""), data_seq=str(c.seq))
             for c in changes]
     return Table(Thead(Tr(Th("#"), Th("when (UTC)"), Th("who"), Th(""), Th("what"), Th(""))),
                  Tbody(*rows) if rows else Tbody(Tr(Td("No changes yet.", colspan="6"))),

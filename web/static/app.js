@@ -49,9 +49,6 @@ document.addEventListener("keydown", (e) => {
     e.target.blur();
   }
 });
-document.addEventListener("submit", (e) => {
-  if (e.target.id === "task-order") e.preventDefault();
-});
 document.addEventListener("htmx:afterRequest", (e) => {
   const form = e.detail.elt;
   if (form.id === "chat-form" && e.detail.successful) {
@@ -79,6 +76,14 @@ htmx.onLoad((content) => {
     if (!list.sortable) list.sortable = new Sortable(list, {
       handle: ".handle", forceFallback: true, fallbackTolerance: 3, touchStartThreshold: 3,
       animation: reducedMotion.matches ? 0 : 150,
+      // Only the moved task and the one it now sits above: two fields, however long the list.
+      onEnd: (e) => {
+        if (e.oldIndex === e.newIndex) return;
+        const next = e.item.nextElementSibling;
+        const values = { id: e.item.dataset.id };
+        if (next && next.dataset.id) values.before = next.dataset.id;
+        htmx.ajax("POST", "/tasks/order", { source: e.item, values, swap: "none" });
+      },
     });
   });
 });
@@ -187,4 +192,32 @@ document.addEventListener("htmx:responseError", (e) => {
   p.textContent = "Nothing was imported: the file is too large (" + xhr.responseText.trim() + ").";
   document.getElementById("task-error")?.replaceChildren(p);
   document.getElementById("import-result")?.replaceChildren();
+});
+
+// Anything else refused before it reached a route (400 too many fields, 413 too large at the edge, a 5xx), or
+// a request that never reached the web at all: said in the page where the person acted, as text. The chat's
+// input keeps its text (it is only cleared on success).
+function errorSlot(elt) {
+  return document.getElementById(elt && elt.closest && elt.closest("#chat-form, .panel.chat") ? "chat-error" : "task-error");
+}
+function sayError(elt, text) {
+  const slot = errorSlot(elt);
+  if (!slot) return;
+  const p = document.createElement("p");
+  p.className = "error-text";
+  p.textContent = text;
+  slot.replaceChildren(p);
+}
+document.addEventListener("htmx:responseError", (e) => {
+  const xhr = e.detail.xhr, path = e.detail.pathInfo.requestPath;
+  if (xhr.status === 422) return;  // swapped into its slot by htmx itself
+  if ([404, 409, 503].includes(xhr.status) && /^\/(undo|redo|approve)\//.test(path)) return;  // said above
+  if (xhr.status === 413 && path === "/tasks/import") return;  // said above
+  const why = (xhr.responseText || "").trim().slice(0, 200) || xhr.statusText || "no reason given";
+  sayError(e.detail.elt, "Couldn't do that: the server refused it (" + xhr.status + ": " + why + ").");
+});
+document.addEventListener("htmx:sendError", (e) => {
+  const chat = e.detail.elt && e.detail.elt.id === "chat-form";
+  sayError(e.detail.elt, "Couldn't reach Ghostwire — is it still running? " +
+    (chat ? "Nothing was sent; your message is still in the box." : "Nothing was changed."));
 });
