@@ -124,6 +124,13 @@ def m005_reply_stats(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN stats TEXT")
 
 
+@migrations()
+def m006_event_shown(db: Database) -> None:
+    """An event's two texts (crud_worker/events.py): `content` is the model's, `shown` the person's ('' = the
+    same as content: older events, and every other kind of message)."""
+    db.execute("ALTER TABLE messages ADD COLUMN shown TEXT NOT NULL DEFAULT ''")
+
+
 class Unwritable(Exception):
     """The database can't be written: said at start, in words that name the cause."""
 

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus
 from commands import bang
-from crud_worker import agents, attempts, conversation, db as store, prompts, tasks, unsaved
+from crud_worker import agents, attempts, conversation, db as store, events, prompts, tasks, unsaved
 from crud_worker.attempts import Attempts
 from crud_worker.changelog import Actor
 from crud_worker.comments import Commentator
@@ -78,8 +78,8 @@ class Handlers:
                 if event:
                     if not where or not conversation.exists(self.db, where):
                         where = conversation.current(self.db)
-                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event,
-                                       conversation_id=where)
+                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event.told,
+                                       shown=event.shown, conversation_id=where)
         except tasks.TaskError as err:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error=str(err)))
             return
@@ -90,7 +90,7 @@ class Handlers:
             await self.bus.publish(change)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if event:
-            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event,
+            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event.shown,
                                               conversation_id=where))
             await self.comments.on_action(where, immediate=m.op == "poke")
 
@@ -124,37 +124,36 @@ class Handlers:
         if reply_id:  # every tab opened this message's reply bubble as it crossed the bus: end it
             await self.bus.publish(c.LlmError(msg_id=reply_id, seq=0, error=why, kind="crud"))
 
-    def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
+    def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, events.Event | None]:
         db = self.db
         by = person(m.route)
         match m.op:
             case "add":
                 change = tasks.add(db, m.name or "", by=by)
-                return change, f"The user added task '{change.task.name}'"
+                return change, events.added(change.task.name)
             case "toggle":
                 change = tasks.toggle(db, _id(m), by=by)
-                verb = "completed" if change.task.done else "reopened"
-                return change, f"The user {verb} task '{change.task.name}'"
+                return change, events.toggled(change.task.name, change.task.done)
             case "rename":
                 before = tasks.get(db, _id(m))
                 change = tasks.update(db, before.id, name=m.name or "", by=by)
                 if not change.change_seq:
-                    return None, ""
-                return change, f"The user renamed task '{before.name}' to '{change.task.name}'"
+                    return None, None
+                return change, events.renamed(before.name, change.task.name)
             case "delete":
                 change = tasks.delete(db, _id(m), by=by)
-                return change, f"The user deleted task '{change.task.name}'"
+                return change, events.deleted(change.task.name)
             case "reorder" if m.ids is None and m.task_id is not None:
                 moved = tasks.get(db, m.task_id)
-                return tasks.move(db, moved.id, m.before, by=by), f"The user moved task '{moved.name}'"
+                return tasks.move(db, moved.id, m.before, by=by), events.moved(moved.name)
             case "reorder":
-                return tasks.reorder(db, m.ids or [], by=by), "The user reordered the list"
+                return tasks.reorder(db, m.ids or [], by=by), events.reordered()
             case "poke":
-                return None, "The user poked you: give them a short nudge about their list."
+                return None, events.poked()
             case "import":
                 items = m.tasks or []
                 change = tasks.import_all(db, items, by=msgspec.structs.replace(by, reply_id=m.req_id))
-                return change, f"The user imported {len(items)} tasks from a file"
+                return change, events.imported(len(items))
         raise tasks.TaskError(f"unknown request {m.op!r}")
 
 

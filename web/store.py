@@ -28,7 +28,9 @@ class StoredMessage(msgspec.Struct):
 
 
 _stats = msgspec.json.Decoder(ReplyStats)
-_MESSAGE_COLS = "id, role, kind, content, status, model, error, created_at, stats"
+# An event's text for the person where it has one (crud_worker/events.py); the model's stays in `content`.
+_MESSAGE_COLS = ("id, role, kind, CASE WHEN shown != '' THEN shown ELSE content END, status, model, error, created_at,"
+                 " stats")
 
 
 def _message(row: tuple) -> StoredMessage:
