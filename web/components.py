@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, replace
 
 import msgspec
 
-from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr,
+from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Img, Input, Label, Li, Main, NotStr,
                              Option, P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
+from bus.contract import MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
 from web import render, reply_meta, trust_ui
@@ -271,12 +271,15 @@ def status_line(s: Status, swap: str | None = None) -> Div:
     else:
         model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"))
     banner = ""
-    if s.backend == "demo" and s.procs.get("llm_worker"):
-        banner = Div(Span("Demo model. ", cls="strong"), "You are chatting with Ghostwire's built-in demo model, "
-                     "which knows a few phrases (try “add buy apples”). ", OLLAMA_HINT, cls="banner demo")
+    if s.backend == "demo" and s.procs.get("llm_worker"):  # on a phone, the short form (app.css: .long hides)
+        banner = Div(Span("Demo model: ", cls="strong"), "it knows a few phrases (try “add buy apples”). ",
+                     Span("You are chatting with Ghostwire's built-in demo model. ", OLLAMA_HINT, cls="long"),
+                     cls="banner demo")
     elif s.note and not s.reachable:
         banner = Div(s.note, cls="banner warn")
-    return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
+    down = [name for name, up in s.procs.items() if not up]
+    summary = Span(("down: " + ", ".join(down)) if down else "all running", cls="procs-summary" + (" down" if down else ""))
+    return Div(Div(model, *procs, summary, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 
 def transfer_controls() -> Div:
@@ -301,8 +304,9 @@ def import_result(*parts, swap: str | None = None) -> Div:
 
 def chat_form(*hidden) -> Form:
     return Form(*hidden,
-        Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
-                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE), aria_label="Message to the model"),
+        Textarea(name="msg", placeholder="Talk to the ghost…", rows="2", autofocus=True, id="msg",
+                 aria_label="Message to the model", aria_describedby="msg-hint"),
+        Div("Enter sends · Shift+Enter for a new line", id="msg-hint", cls="hint"),
         Div(Button("Send", type="submit", cls="primary"),
             Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge",
                    aria_label="Poke: ask the model for a nudge"),
@@ -317,18 +321,31 @@ def chat_log(items: list, swap: str | None = None) -> Div:
     return Div(*items, id="chat-log", role="log", aria_live="polite", aria_relevant="additions", hx_swap_oob=swap)
 
 
+def view_tabs() -> Div:
+    """At phone widths the chat and the list each get the whole screen, one tap apart (app.css, app.js); a dot on
+    a tab says the other view changed meanwhile. Hidden on wider screens, where both are side by side."""
+    def tab(view: str, label: str, selected: bool) -> Button:
+        return Button(label, Span(cls="badge", aria_label="changed"), type="button", role="tab", id=f"view-{view}",
+                      data_view=view, aria_selected="true" if selected else "false", aria_controls=f"panel-{view}")
+    return Div(tab("chat", "Chat", True), tab("list", "List", False), id="views", role="tablist",
+               aria_label="Show the chat or the list")
+
+
 def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False,
          conversation: tuple = (), chat_top=(), stream: str = "", main_attrs: dict | None = None) -> tuple:
     """`chat_top`, `conversation` (the chat form's hidden fields), `stream` (the event stream's query)
     and `main_attrs` come from web/conversation_ui.py."""
     return (
-        Header(H1("Ghostwire", Span("👻", cls="ghost", aria_hidden="true")), status_line(status),
+        # the ghost as an image, not an emoji: a system without an emoji font showed a box
+        Header(H1("Ghostwire", Img(src="/static/favicon.svg", alt="", cls="ghost", width="20", height="20")),
+               status_line(status),
                Button("⋯", id="status-toggle", type="button", aria_expanded="false", aria_controls="status",
                       aria_label="Show the whole status"),  # only at phone widths, where the status is one line
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
                       aria_pressed="false", aria_label="Green glow for the model's text"),
                Form(Button("Sign out", type="submit"), method="post", action="/logout", id="sign-out")
                if sign_out else ""),
+        view_tabs(),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
@@ -338,10 +355,10 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
                     Div(id="task-error", cls="error", role="alert"),
                     trust_ui.list_controls(), transfer_controls(),
                     Div(task_list(tasks), id="task-order"),  # no form: each control posts its own fields
-                    cls="panel todo"),
+                    cls="panel todo", id="panel-list"),
             Section(chat_top, chat_log(chat),
                     Div(id="chat-error", cls="error", role="alert"),
-                    chat_form(*conversation), cls="panel chat"),
+                    chat_form(*conversation), cls="panel chat", id="panel-chat"),
             **(main_attrs or {}),
         ),
         Div(id="bus", hx_ext="sse", sse_connect=f"/events?after={cursor}{stream}", sse_swap="message",

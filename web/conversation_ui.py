@@ -36,7 +36,7 @@ def _item(c: StoredConversation, current: str) -> Li:
         when(c.updated_at),
         Button("✎", hx_post=f"/conversations/{c.id}/rename", hx_prompt="New title for this conversation",
                hx_swap="none", cls="rename", aria_label=f"Rename “{title(c)}”"),
-        Button("🗑", hx_delete=f"/conversations/{c.id}", hx_swap="none", cls="delete-chat",
+        Button("×", hx_delete=f"/conversations/{c.id}", hx_swap="none", cls="delete-chat",
                hx_confirm="Delete this conversation and its messages? The tasks stay.",
                aria_label=f"Delete “{title(c)}”"),
         cls="conversation" + (" current" if here else ""), id=f"conv-{c.id}", data_id=c.id)

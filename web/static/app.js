@@ -213,6 +213,7 @@ document.addEventListener("htmx:responseError", (e) => {
   if (xhr.status === 422) return;  // swapped into its slot by htmx itself
   if ([404, 409, 503].includes(xhr.status) && /^\/(undo|redo|approve)\//.test(path)) return;  // said above
   if (xhr.status === 413 && path === "/tasks/import") return;  // said above
+  if (path.startsWith("/conversations")) return;  // a toast says it (conversation.js)
   const why = (xhr.responseText || "").trim().slice(0, 200) || xhr.statusText || "no reason given";
   sayError(e.detail.elt, "Couldn't do that: the server refused it (" + xhr.status + ": " + why + ").");
 });
@@ -221,3 +222,60 @@ document.addEventListener("htmx:sendError", (e) => {
   sayError(e.detail.elt, "Couldn't reach Ghostwire — is it still running? " +
     (chat ? "Nothing was sent; your message is still in the box." : "Nothing was changed."));
 });
+
+// Phone: the chat and the list each get the whole screen (app.css hides the other below 600 px); a tab shows a
+// dot when its view changed while the other was shown. What an event changes is read from its fragment's ids.
+function showView(view) {
+  document.body.dataset.view = view;
+  document.querySelectorAll("#views [data-view]").forEach((b) => {
+    const on = b.dataset.view === view;
+    b.setAttribute("aria-selected", on ? "true" : "false");
+    if (on) delete b.dataset.changed;
+  });
+  if (view === "chat") {
+    const log = document.getElementById("chat-log");
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+}
+document.addEventListener("click", (e) => {
+  const tab = e.target.closest("#views [data-view]");
+  if (tab) showView(tab.dataset.view);
+});
+document.addEventListener("htmx:sseBeforeMessage", (e) => {
+  const data = (e.detail && e.detail.data) || "";
+  const view = document.body.dataset.view || "chat";
+  const changed = view === "chat" ? /id="task-(list|\d)/.test(data) && "list"
+    : /#chat-log|id="(msg|body)-/.test(data) && "chat";
+  if (changed) document.getElementById("view-" + changed)?.setAttribute("data-changed", "");
+});
+
+// A task the person adds is scrolled into view when it arrives (a long list's end is below the fold).
+let revealNewTask = false;
+document.addEventListener("htmx:afterRequest", (e) => {
+  if (e.detail.elt && e.detail.elt.id === "add-task" && e.detail.successful) revealNewTask = true;
+});
+document.addEventListener("htmx:sseMessage", () => {
+  if (!revealNewTask) return;
+  revealNewTask = false;
+  document.querySelector("#task-list li:last-child")?.scrollIntoView({ block: "nearest" });
+});
+
+// Escape closes the Chats drawer (a <details>), and gives the focus back to its summary.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  const open = document.querySelector("details.drawer[open]");
+  if (!open) return;
+  open.removeAttribute("open");
+  open.querySelector("summary")?.focus();
+});
+
+// Times the server sends in UTC ([data-local]) shown in the reader's own time zone, on load and after a swap.
+function localTimes(root) {
+  (root.querySelectorAll ? root : document).querySelectorAll("time[data-local]").forEach((t) => {
+    const at = new Date(t.getAttribute("datetime"));
+    if (isNaN(at)) return;
+    t.textContent = t.dataset.local === "time" ? at.toLocaleTimeString() : at.toLocaleString();
+    t.title = at.toString();
+  });
+}
+htmx.onLoad(localTimes);
