@@ -152,7 +152,9 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
         tail += [trust_ui.undo_all(r.id, results), reply_meta.copy_button(r.id, r.text)]
     tail.append(reply_meta.line(r.id, r.stats))
     meta = model_label(r.id, r.model)
-    return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
+    if r.kind == "help":
+        meta = (help_card(), meta)
+    return Article(*meta if isinstance(meta, tuple) else (meta,), thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap,
                    aria_busy="true" if live else None)
 
@@ -180,7 +182,9 @@ def _final_chip(msg_id: str, block: Block, results: dict[str, ChipResult], runs:
                    for k, f in enumerate(commands_of(msg_id, block)))
 
 
-def help_card() -> Article:
+def help_card() -> Div:
+    """!help's answer: this card heads the model's reply to it (one answer, stored with the reply, so it stays
+    after a reload), the model's own words below."""
     rows = [("!help", "show this card and re-teach the model its commands"),
             ("!models", "list the models; click one to use it"),
             ("!model NAME", "switch model (the choice is remembered)"),
@@ -189,11 +193,11 @@ def help_card() -> Article:
             ("Undo", "on a chip takes back that change; Undo all a whole reply; Ctrl+Z your own last change"),
             ("undo that", "ask the model: it can take back its own last reply"),
             ("add milk", "ask in plain words; the model answers with a command and a chip confirms it")]
-    return Article(H2("Ghostwire help"),
-                   Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
-                   P("The model acts on your list with JSON commands it writes into its reply; you see a chip "
-                     "instead of the JSON. Everything you do on the list is told to the model."),
-                   cls="msg card help")
+    return Div(H2("Ghostwire help"),
+               Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
+               P("The model acts on your list with JSON commands it writes into its reply; you see a chip "
+                 "instead of the JSON. Everything you do on the list is told to the model."),
+               cls="card help")
 
 
 def _size(n: float) -> str:
@@ -237,15 +241,21 @@ def models_card(models: tuple[str, ...], current: str) -> Article:
                    cls="msg card models")
 
 
+# A list control's answer goes to the list's error slot, named when the request starts: the change it makes
+# re-renders the control itself before its answer arrives, and htmx finds no target for an out-of-band swap
+# from a detached control (the htmx:oobErrorNoTarget a toggle logged). Success answers empty, clearing the slot.
+TO_ERRORS = {"hx_target": "#task-error", "hx_swap": "innerHTML"}
+
+
 def task_item(t: TaskRow, swap: str | None = None) -> Li:
     return Li(
         Span("⋮⋮", cls="handle", title="Drag to reorder", aria_hidden="true"),
-        Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
+        Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", **TO_ERRORS,
               aria_label=f"Done: {t.name}", cls="toggle"),
-        Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
+        Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", **TO_ERRORS,
               cls="name", aria_label="Task name", maxlength=str(MAX_NAME), id=f"name-{t.id}"),
         Label(t.name, fr=f"name-{t.id}", cls="name-text"),  # at phone widths: the whole name, wrapped; a tap edits
-        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}",
+        Button("×", hx_delete=f"/tasks/{t.id}", **TO_ERRORS, cls="delete", aria_label=f"Delete {t.name}",
                type="button"),
         id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id), hx_swap_oob=swap,
     )
@@ -272,8 +282,9 @@ def status_line(s: Status, swap: str | None = None) -> Div:
         model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"))
     banner = ""
     if s.backend == "demo" and s.procs.get("llm_worker"):  # on a phone, the short form (app.css: .long hides)
-        banner = Div(Span("Demo model: ", cls="strong"), "it knows a few phrases (try “add buy apples”). ",
-                     Span("You are chatting with Ghostwire's built-in demo model. ", OLLAMA_HINT, cls="long"),
+        banner = Div(Span("Demo model: ", cls="strong"), "try “add buy apples”. ",
+                     Span("You are chatting with Ghostwire's built-in demo model, which knows a few phrases. ",
+                          OLLAMA_HINT, cls="long"),
                      cls="banner demo")
     elif s.note and not s.reachable:
         banner = Div(s.note, cls="banner warn")
@@ -350,7 +361,7 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
                                id="new-task", aria_label="New task"),
-                         Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
+                         Button("Add", type="submit"), hx_post="/tasks", **TO_ERRORS, id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
                     trust_ui.list_controls(), transfer_controls(),

@@ -74,6 +74,16 @@ class Hub:
         """An event of a reply: to the tabs showing its conversation (and those following every one)."""
         self.fanout.emit(html, self.live.conversation_of(msg_id) if html else None)
 
+    def withdraw(self, user_id: str, reply_id: str) -> None:
+        """A message the crud_worker never stored (it was down, slow, or refused it): its bubbles went out as
+        it crossed the bus; take them out of every tab and out of what a reload shows."""
+        conversation = self.live.conversation_of(reply_id)
+        for views in (self.live.replies, self.live.ended, self.live.where):
+            views.pop(reply_id, None)
+        gone = "".join(f'<div id="{i}" hx-swap-oob="delete"></div>' for i in
+                       (f"msg-{user_id}", f"bar-{user_id}", f"msg-{reply_id}", f"bar-{reply_id}"))
+        self.fanout.emit(gone, conversation or None)
+
     def handle(self, m: c.Msg) -> None:
         live, emit = self.live, self.fanout.emit
         for listener in self.listeners:

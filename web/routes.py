@@ -77,8 +77,11 @@ async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: 
         reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text,
                                              conversation_id=where, edit_of=edit_of))
     except CrudUnavailable as err:
-        return refuse("#chat-error", str(err))
+        if not isinstance(command, bang.SelfTest):
+            hub.withdraw(user_id, reply_id)
+        return refuse("#chat-error", f"{err} Your message was not sent; it is still in the box.")
     if not reply.ok:
+        hub.withdraw(user_id, reply_id)
         if reply.code == "unknown":
             return conversation_routes.missing(where) if "conversation" in reply.error else \
                 Response(reply.error, status_code=404, media_type="text/plain")
@@ -145,6 +148,8 @@ async def _task_request(req: Request, **fields) -> Response | str:
         return refuse("#task-error", str(err))
     if not reply.ok:
         return refuse("#task-error", f"Couldn't do that: {reply.error}.")
+    if req.headers.get("hx-target") == "task-error":  # a list control (components.TO_ERRORS): the empty
+        return Response("", media_type="text/html")  # answer clears the slot it targets
     return clear("#task-error")
 
 

@@ -124,7 +124,8 @@ def reply_to(last_user: str, system: str = "") -> str:
     if text.startswith("Command results:"):
         return _summarise(text)
     if text.startswith("[event]"):
-        return _comment(text.removeprefix("[event]").strip(), _OPEN_TASK.findall(system))
+        return _comment(text.removeprefix("[event]").strip(), _OPEN_TASK.findall(system),
+                        any_done=re.search(r"^#\d+ \[x\] ", system, re.M) is not None)
     if text.startswith("[help]"):
         return HELP
     intent = _intent(text.rstrip(".!?"))
@@ -191,7 +192,7 @@ def _names(event: str) -> list[str]:
     return [next(g for g in groups if g) for groups in _QUOTED.findall(event)]
 
 
-def _comment(event: str, open_tasks: list[str] = ()) -> str:
+def _comment(event: str, open_tasks: list[str] = (), any_done: bool = False) -> str:
     """One short remark on something the person did in the app (kept well under 40 words)."""
     # The last quoted name is the task's: an agent's event names the agent first ("The agent 'x' … added 'y'").
     found = _names(event)
@@ -200,6 +201,8 @@ def _comment(event: str, open_tasks: list[str] = ()) -> str:
     names = ", ".join(f"\u201c{n}\u201d" for n in dict.fromkeys(found[1:] if agent else found)) or "that"
     if open_tasks:
         nudge = f"\u201c{_pick(open_tasks, event + str(len(open_tasks)))}\u201d is still waiting for you."
+    elif any_done:
+        nudge = "Everything's ticked off. Add something, or enjoy it while it lasts."
     else:
         nudge = "Your list is empty. Suspiciously empty."
     lowered = _QUOTED.sub("", event).lower()  # a task named "add more" is no add

@@ -202,3 +202,10 @@ def test_a_delete_is_never_said_done_before_it_ran():
     """It may wait for Allow (ask first): the opener asks, the chip tells."""
     for said in (reply(f"delete task {i}") for i in range(8)):
         assert "never existed" not in said and "Poof" not in said
+
+
+def test_a_poke_with_everything_done_says_so():
+    system = "Current tasks (#id [x] = done):\n#1 [x] laundry"
+    said = text(chat(DemoBackend(rate=0), ChatRequest(model="", system=system, messages=[
+        Message("user", "[event] The user poked you: give them a short nudge about their list.")])))
+    assert "ticked off" in said and "empty" not in said

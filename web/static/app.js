@@ -82,7 +82,7 @@ htmx.onLoad((content) => {
         const next = e.item.nextElementSibling;
         const values = { id: e.item.dataset.id };
         if (next && next.dataset.id) values.before = next.dataset.id;
-        htmx.ajax("POST", "/tasks/order", { source: e.item, values, swap: "none" });
+        htmx.ajax("POST", "/tasks/order", { source: e.item, values, target: "#task-error", swap: "innerHTML" });
       },
     });
   });
