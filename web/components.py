@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import msgspec
 
-from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Img, Input, Label, Li, Main, NotStr,
+from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr,
                              Option, P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
 from bus.contract import MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
@@ -347,8 +347,8 @@ def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_
     """`chat_top`, `conversation` (the chat form's hidden fields), `stream` (the event stream's query)
     and `main_attrs` come from web/conversation_ui.py."""
     return (
-        # the ghost as an image, not an emoji: a system without an emoji font showed a box
-        Header(H1("Ghostwire", Img(src="/static/favicon.svg", alt="", cls="ghost", width="20", height="20")),
+        # the ghost drawn by app.css (the favicon's SVG), not an emoji: a system without an emoji font showed a box
+        Header(H1("Ghostwire", Span(cls="ghost", aria_hidden="true")),
                status_line(status),
                Button("⋯", id="status-toggle", type="button", aria_expanded="false", aria_controls="status",
                       aria_label="Show the whole status"),  # only at phone widths, where the status is one line
