@@ -19,9 +19,11 @@ from tests.util import wait_for
 
 pytestmark = pytest.mark.browser
 
+ZONE = {"timezone_id": "Asia/Kolkata"}  # UTC+5:30: a time shown in UTC can't pass for local
 SIZES = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2},
+    "desktop": {"viewport": {"width": 1280, "height": 800}, **ZONE},
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2,
+              **ZONE},
 }
 
 
@@ -146,6 +148,12 @@ def test_readme_try_it(demo, browser, size, tmp_path):
     shot(page, f"try-it-{size}-list")
     page.goto(demo.url + "/changes")
     shot(page, f"changes-{size}", full_page=True)
+    table = page.inner_text("#changes-table")
+    assert "POST /" not in table and "(reply " not in table and "/undo/" not in table, "no internals"
+    assert all(h.strip() for h in page.eval_on_selector_all("#changes-table th", "hs => hs.map(h => h.innerText)"))
+    first = page.locator("#changes-table time").first
+    local = page.evaluate("(iso) => new Date(iso).toLocaleTimeString()", first.get_attribute("datetime"))
+    assert first.inner_text() == local and first.get_attribute("datetime")[11:19] != local[:8], "the reader's time"
     assert page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
     assert not page.problems, page.problems
     other.context.close()
