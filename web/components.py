@@ -151,10 +151,8 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
     if not live:
         tail += [trust_ui.undo_all(r.id, results), reply_meta.copy_button(r.id, r.text)]
     tail.append(reply_meta.line(r.id, r.stats))
-    meta = model_label(r.id, r.model)
-    if r.kind == "help":
-        meta = (help_card(), meta)
-    return Article(*meta if isinstance(meta, tuple) else (meta,), thinking, body, *tail, stop_button(r.id) if live else "",
+    head = (help_card(), model_label(r.id, r.model)) if r.kind == "help" else (model_label(r.id, r.model),)
+    return Article(*head, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap,
                    aria_busy="true" if live else None)
 
@@ -289,7 +287,8 @@ def status_line(s: Status, swap: str | None = None) -> Div:
     elif s.note and not s.reachable:
         banner = Div(s.note, cls="banner warn")
     down = [name for name, up in s.procs.items() if not up]
-    summary = Span(("down: " + ", ".join(down)) if down else "all running", cls="procs-summary" + (" down" if down else ""))
+    summary = Span(("down: " + ", ".join(down)) if down else "all running",
+                   cls="procs-summary" + (" down" if down else ""))
     return Div(Div(model, *procs, summary, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 

@@ -133,7 +133,8 @@ async def stop(req: Request, msg_id: str):
     return Response(status_code=204)
 
 
-async def _task_request(req: Request, **fields) -> Response | str:
+async def _task_request(req: Request, slot: str = "#task-error", **fields) -> Response | str:
+    """`slot`: where a refusal is said (the list's error slot; Poke's, the chat's: where the person acted)."""
     task_id = fields.get("task_id")
     if task_id is not None and not 1 <= task_id <= c.MAX_ID:
         return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
@@ -145,9 +146,9 @@ async def _task_request(req: Request, **fields) -> Response | str:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=f"{req.method} {req.url.path}",
                                                         conversation_id=conversation_routes.tab_of(req), **fields))
     except CrudUnavailable as err:
-        return refuse("#task-error", str(err))
+        return refuse(slot, str(err))
     if not reply.ok:
-        return refuse("#task-error", f"Couldn't do that: {reply.error}.")
+        return refuse(slot, f"Couldn't do that: {reply.error}.")
     if req.headers.get("hx-target") == "task-error":  # a list control (components.TO_ERRORS): the empty
         return Response("", media_type="text/html")  # answer clears the slot it targets
     return clear("#task-error")
@@ -188,7 +189,7 @@ async def order_tasks(req: Request):
 
 
 async def poke(req: Request):
-    return await _task_request(req, op="poke")
+    return await _task_request(req, "#chat-error", op="poke")
 
 
 async def events(req: Request, after: str = "", conversation: str = ""):

@@ -43,7 +43,8 @@ def posted(page) -> list[tuple[str, str, str]]:
 SPY = """() => { window.__posted = []; const send = XMLHttpRequest.prototype.send, open = XMLHttpRequest.prototype.open;
   XMLHttpRequest.prototype.open = function (m, u) { this.__m = m; this.__u = u; return open.apply(this, arguments); };
   XMLHttpRequest.prototype.send = function (body) {
-    window.__posted.push([this.__m, this.__u, typeof body === 'string' ? body : '']); return send.apply(this, arguments); };
+    window.__posted.push([this.__m, this.__u, typeof body === 'string' ? body : '']);
+    return send.apply(this, arguments); };
 }"""
 
 

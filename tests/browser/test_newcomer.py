@@ -213,6 +213,8 @@ def test_a_message_the_database_never_stored_leaves_nothing_behind(demo, browser
         page.press("#msg", "Enter")
         page.wait_for_selector("#chat-error >> text=not sent", timeout=30_000)
         assert page.input_value("#msg") == "nobody will store this", "the text is kept"
+        page.click("#chat-form button[hx-post='/poke']")  # Poke, too, says it where it was pressed
+        page.wait_for_selector("#chat-error >> text=crud_worker")
         wait_for(lambda: page.locator("#chat-log .msg").count() == before, what="no bubble left in this tab")
         page.reload()
         page.wait_for_selector("html[data-sse=open]", state="attached")
