@@ -105,8 +105,12 @@ def model_label(msg_id: str, model: str, swap: str | None = None) -> Span:
     return Span(shown_model(model or ""), cls="meta model", id=f"model-{msg_id}", hx_swap_oob=swap)
 
 
+def toast_body(text: str) -> Div:
+    return Div(text, cls="toast", role="alert")
+
+
 def toast(text: str) -> Div:
-    return Div(Div(text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")
+    return Div(toast_body(text), hx_swap_oob="beforeend:#toasts")
 
 
 def stop_button(msg_id: str) -> Button:

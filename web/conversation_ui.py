@@ -84,7 +84,7 @@ def reply_bar(conversation_id: str, reply_id: str, a: Attempt | None, models: tu
                   aria_label="Retry with model", id=f"model-for-{reply_id}") if len(models) > 1 else ""
     retry = Button("↻ Retry", type="button", aria_label="Retry this reply", cls="retry-button",
                    hx_post=f"/conversations/{conversation_id}/retry", hx_vals=json.dumps({"target": reply_id}),
-                   hx_include=f"#model-for-{reply_id}" if pick else None, hx_swap="none")
+                   hx_include=f"#model-for-{reply_id}" if pick else None, hx_target="#toasts", hx_swap="beforeend")
     return Div(switcher(conversation_id, a), Span(pick, retry, cls="retry"), cls="attempt-bar reply",
                id=f"bar-{reply_id}")
 

@@ -19,7 +19,8 @@ from tests.util import wait_for
 
 pytestmark = pytest.mark.browser
 
-ZONE = {"timezone_id": "Asia/Kolkata"}  # UTC+5:30: a time shown in UTC can't pass for local
+# UTC+5:30: a time shown in UTC can't pass for local; Copy may use the clipboard
+ZONE = {"timezone_id": "Asia/Kolkata", "permissions": ["clipboard-read", "clipboard-write"]}
 SIZES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}, **ZONE},
     "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2,
@@ -132,6 +133,13 @@ def test_readme_try_it(demo, browser, size, tmp_path):
     page.keyboard.press("Escape")
     page.wait_for_selector("#new-chat", state="hidden")
 
+    retry_and_edit(page, demo)
+    press(page, "#conversations > summary")  # + New chat: a fresh conversation, the same list
+    press(page, "#new-chat")
+    wait_for(lambda: page.locator("#chat-log > *").count() == 0, what="a new, empty chat")
+    show(page, "list")
+    page.wait_for_selector(f"#task-list .name-text >> text={apples}")
+
     file = tmp_path / "tasks.json"  # the list as a file: Import, Undo import
     file.write_text(json.dumps({"format": "ghostwire.tasks", "version": 1,
                                 "tasks": [{"name": f"imported one {size}"}, {"name": f"imported two {size}"}]}))
@@ -158,6 +166,31 @@ def test_readme_try_it(demo, browser, size, tmp_path):
     assert not page.problems, page.problems
     other.context.close()
     page.context.close()
+
+
+def retry_and_edit(page, stack) -> None:
+    """↻ Retry asks again, ✎ Edit puts the newest message back in the box; each keeps a "‹ 1/2 ›" switcher.
+    The speed line is under each finished reply, and Copy says it copied."""
+    show(page, "chat")
+    send(page, "add pears")
+    page.locator(".msg.assistant.done .chip.ok", has_text="Added 'pears'").last.wait_for()
+    idle(stack)
+    assert "tok/s" in page.locator(".msg.assistant.done .reply-meta").last.inner_text()
+    press(page, ".attempt-bar.reply .retry-button >> nth=-1")
+    page.locator(".attempt-bar.reply .switcher .count", has_text="2/2").last.wait_for()
+    wait_for(lambda: sum(t[1] == "pears" for t in stack.tasks()) == 1, what="one pears: the first attempt undone")
+    idle(stack)
+    press(page, ".attempt-bar.user .edit >> nth=-1")
+    assert page.input_value("#msg") == "add pears"
+    page.fill("#msg", "add plums")
+    page.press("#msg", "Enter")
+    page.locator(".attempt-bar.user .switcher .count", has_text="2/2").last.wait_for()
+    wait_for(lambda: "plums" in [t[1] for t in stack.tasks()] and "pears" not in [t[1] for t in stack.tasks()],
+             what="the edit's reply in place of the first")
+    idle(stack)
+    copy = page.locator(".msg.assistant.done button.copy").last
+    copy.click()
+    wait_for(lambda: copy.inner_text() == "Copied", what="Copy answers")
 
 
 def test_a_long_paste_is_kept_whole_and_refused_in_words(demo, browser):

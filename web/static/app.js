@@ -58,14 +58,16 @@ document.addEventListener("htmx:afterRequest", (e) => {
 });
 
 // Toasts (the !test self-test, alerts) fade away on their own.
-document.addEventListener("htmx:oobAfterSwap", (e) => {
+function timeToasts() {
   document.querySelectorAll(".toast:not([data-timed])").forEach((t) => {
     t.dataset.timed = "1";
     setTimeout(() => t.remove(), 8000);
   });
-});
+}
+document.addEventListener("htmx:oobAfterSwap", timeToasts);
+document.addEventListener("htmx:afterSwap", timeToasts);
 
-// Drag to reorder: Sortable fires "end" on the list, which the order form turns into a POST.
+// Drag to reorder: Sortable's onEnd posts the moved task and where it went.
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 htmx.onLoad((content) => {
   const lists = content.matches && content.matches(".tasks") ? [content] : content.querySelectorAll(".tasks");
