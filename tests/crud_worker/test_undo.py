@@ -163,3 +163,19 @@ def test_a_request_without_a_route_is_another_client():
 
     assert person("POST /tasks") == Actor(kind="person", route="POST /tasks")
     assert person("") == Actor(kind="client")
+
+
+def test_a_move_puts_one_task_above_another_or_last_and_undoes_as_a_reorder(db):
+    a, b, c = add(db, "move a"), add(db, "move b"), add(db, "move c")
+    with store.write(db):
+        tasks.move(db, c, a, by=PERSON)
+    assert [t[0] for t in names(db)][:3] == [c, a, b]
+    with store.write(db):
+        tasks.move(db, c, None, by=PERSON)
+    assert [t[0] for t in names(db)][-1] == c
+    for bad, above in ((c, c), (c, 10_000), (10_000, a)):
+        with pytest.raises(tasks.TaskError), store.write(db):
+            tasks.move(db, bad, above, by=PERSON)
+    with store.write(db):
+        undo.run(db, "last", "", by=PERSON)
+    assert [t[0] for t in names(db)][:3] == [c, a, b], "undo puts the order back as it was"
