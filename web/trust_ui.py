@@ -87,9 +87,9 @@ def _who(c: StoredChange) -> str:
     if c.actor == "model":
         return "the model"
     if c.actor == "person":
-        return "you"
+        return "you, by import" if c.route.endswith("/tasks/import") else "you"
     if c.actor == "agent":
-        return f"{c.agent} (an agent, through MCP)"
+        return f"{c.agent} (agent, through MCP)"
     return "another program"
 
 
