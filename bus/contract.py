@@ -102,6 +102,10 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     # Sent by an outside agent (MCP `send_message`) under this name; "" = the person. Stored with the
     # message, shown on its bubble ("— by NAME") and told to the model with it.
     agent: str = ""
+    # Unix time after which the web has told the person it was not sent (its wait for the crud_worker
+    # ended): a crud_worker that takes it later (woken from a stall) drops it, so what the person was
+    # told stays true. 0 = no deadline (an agent's message waits as long as it must).
+    deadline: float = 0.0
 
 
 class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

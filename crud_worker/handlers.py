@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 
 import msgspec
 
@@ -28,6 +29,9 @@ class Handlers:
         self.ask_timeout = ask_timeout
 
     async def on_chat(self, m: c.ChatUser) -> None:
+        if m.deadline and time.time() > m.deadline:  # the person was told it wasn't sent: keep that true
+            log.warning("message %s dropped: it came after the web stopped waiting for it", m.msg_id)
+            return
         text = m.text.strip()
         if not text or len(text) > c.MAX_MESSAGE:
             await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=False, error="message is empty or too long"))

@@ -3,6 +3,8 @@ change comes back to every tab (this one included) as an SSE swap, so nothing is
 
 from __future__ import annotations
 
+import time
+
 import anyio.from_thread
 import msgspec
 from fasthtml.common import Div, P
@@ -15,7 +17,7 @@ from bus.contract import MAX_NAME
 from commands import bang
 from web import components as ui, conversation_routes, trust_routes
 from web.edge import ascii_id, msg_id_ok
-from web.hub import CrudUnavailable, Hub
+from web.hub import REQUEST_TIMEOUT_S, CrudUnavailable, Hub
 
 
 def hub_of(req: Request) -> Hub:
@@ -75,7 +77,8 @@ async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: 
         if edit_of and not msg_id_ok(edit_of):
             return refuse("#chat-error", "There is no such message to edit.")
         reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text,
-                                             conversation_id=where, edit_of=edit_of))
+                                             conversation_id=where, edit_of=edit_of,
+                                             deadline=time.time() + REQUEST_TIMEOUT_S - 1))  # a second to spare
     except CrudUnavailable as err:
         if not isinstance(command, bang.SelfTest):
             hub.withdraw(user_id, reply_id)
