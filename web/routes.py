@@ -80,11 +80,12 @@ async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: 
                                              conversation_id=where, edit_of=edit_of,
                                              deadline=time.time() + REQUEST_TIMEOUT_S - 1))  # a second to spare
     except CrudUnavailable as err:
-        if not isinstance(command, bang.SelfTest):
+        if not isinstance(command, bang.SelfTest) and not edit_of:  # an edit shows once taken: nothing to withdraw
             hub.withdraw(user_id, reply_id)
         return refuse("#chat-error", f"{err} Your message was not sent; it is still in the box.")
     if not reply.ok:
-        hub.withdraw(user_id, reply_id)
+        if not edit_of:
+            hub.withdraw(user_id, reply_id)
         if reply.code == "unknown":
             return conversation_routes.missing(where) if "conversation" in reply.error else \
                 Response(reply.error, status_code=404, media_type="text/plain")
