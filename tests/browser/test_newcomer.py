@@ -138,6 +138,7 @@ def test_readme_try_it(demo, browser, size, tmp_path):
     page.wait_for_selector("#new-chat", state="hidden")
 
     retry_and_edit(page, demo)
+    shot(page, f"try-it-{size}-conversation")
     press(page, "#conversations > summary")  # + New chat: a fresh conversation, the same list
     press(page, "#new-chat")
     wait_for(lambda: page.locator("#chat-log > *").count() == 0, what="a new, empty chat")
