@@ -19,7 +19,7 @@ TABLES = (TASKS, MESSAGES, CONVERSATIONS, ATTEMPTS, COMMANDS, CHANGES, APPROVALS
 
 # The columns a reader selects, in the order its row type takes them.
 TASK_COLUMNS = "id, name, done, priority"  # bus.contract.TaskRow.from_row
-MESSAGE_COLUMNS = "id, role, kind, content, status, model, error, created_at, stats"  # web.store.StoredMessage
+MESSAGE_COLUMNS = "id, role, kind, content, status, model, error, created_at, stats, shown"  # web.store._message
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at"  # web.store.StoredConversation
 ATTEMPT_COLUMNS = "id, grp, n, chosen"
 RESULT_COLUMNS = "id, ok, result, state, action"  # a command's result, as its chip shows it

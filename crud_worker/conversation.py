@@ -35,16 +35,19 @@ def title_of(text: str) -> str:
 
 def store(db: Database, *, msg_id: str, role: str, kind: str, content: str, status: str = "done",
           conversation_id: str = DEFAULT, model: str = "", usage: Usage | None = None, error: str = "",
-          created_at: str | None = None, ask: str = "", answer: str = "", stats: ReplyStats | None = None) -> bool:
+          created_at: str | None = None, ask: str = "", answer: str = "", stats: ReplyStats | None = None,
+          shown: str = "") -> bool:
     """Insert a message once; a replay of the same id changes nothing. Returns whether it was new.
-    The conversation's last activity moves on, and its first chat message names it."""
+    The conversation's last activity moves on, and its first chat message names it. `shown`: an event's
+    text for the person (crud_worker/events.py), where `content` is the model's."""
     at = created_at or now()
     cur = db.execute(
         "INSERT OR IGNORE INTO messages (id, conversation_id, role, kind, content, status, model, usage, error,"
-        " created_at, ask, answer, stats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, ask, answer, stats, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [msg_id, conversation_id, role, kind, content, status, model or None,
          json.dumps({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens})
-         if usage else None, error or None, at, ask, answer, msgspec.json.encode(stats).decode() if stats else None],
+         if usage else None, error or None, at, ask, answer, msgspec.json.encode(stats).decode() if stats else None,
+         shown],
     )
     if cur.rowcount != 1:
         return False

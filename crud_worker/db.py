@@ -142,6 +142,13 @@ def m006_stats_nested(db: Database) -> None:
         db.execute("UPDATE messages SET stats = ? WHERE rowid = ?", [json.dumps(new), rowid])
 
 
+@migrations()
+def m007_event_shown(db: Database) -> None:
+    """An event's two texts (crud_worker/events.py): `content` is the model's, `shown` the person's ('' = the
+    same as content: older events, and every other kind of message)."""
+    db.execute("ALTER TABLE messages ADD COLUMN shown TEXT NOT NULL DEFAULT ''")
+
+
 class Unwritable(Exception):
     """The database can't be written: said at start, in words that name the cause."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 
 import msgspec
 
@@ -11,13 +13,14 @@ from sqlite_utils import Database
 from bus import contract as c, tables
 from bus.client import Bus
 from commands import bang
-from crud_worker import agents, conversation, db as store, prompts, refusal, tasks
+from crud_worker import agents, conversation, db as store, events, prompts, refusal, tasks
 from crud_worker.attempts import Attempts
 from crud_worker.changelog import person
 from crud_worker.comments import Commentator
 from crud_worker.refusal import Refusal, Unknown
 from crud_worker.replies import Replies
 
+log = logging.getLogger(__name__)
 
 
 class Handlers:
@@ -28,6 +31,9 @@ class Handlers:
 
     async def on_chat(self, m: c.ChatUser) -> None:
         """A refusal ends the reply's bubble too: every tab opened it as the message crossed the bus."""
+        if m.deadline and time.time() > m.deadline:  # the person was told it wasn't sent: keep that true
+            log.warning("message %s dropped: it came after the web stopped waiting for it", m.msg_id)
+            return
         text = m.text.strip()
         if not text or len(text) > c.MAX_MESSAGE:
             await refusal.answer(self.bus, m.req_id, Refusal("message is empty or too long"), reply_id=m.reply_id)
@@ -75,8 +81,8 @@ class Handlers:
                 if event:
                     if not where or not conversation.exists(self.db, where):
                         where = conversation.current(self.db)
-                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event,
-                                       conversation_id=where)
+                    conversation.store(self.db, msg_id=m.req_id, role="user", kind="event", content=event.told,
+                                       shown=event.shown, conversation_id=where)
         except (Refusal, sqlite3.Error) as err:
             await refusal.answer(self.bus, m.req_id, err)
             return
@@ -84,7 +90,7 @@ class Handlers:
             await self.bus.publish(change)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True))
         if event:
-            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event,
+            await self.bus.publish(c.ChatNote(msg_id=m.req_id, role="user", kind="event", content=event.shown,
                                               conversation_id=where))
             await self.comments.on_action(where, immediate=m.op == "poke")
 
@@ -105,34 +111,36 @@ class Handlers:
                                           conversation_id=ran.conversation_id))
         await self.comments.on_action(ran.conversation_id)
 
-    def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, str]:
+    def _apply(self, m: c.CrudRequest) -> tuple[c.TaskChanged | None, events.Event | None]:
         db = self.db
         by = person(m.route)
         match m.op:
             case "add":
                 change = tasks.add(db, m.name or "", by=by)
-                return change, f"The user added task '{change.task.name}'"
+                return change, events.added(change.task.name)
             case "toggle":
                 change = tasks.toggle(db, _id(m), by=by)
-                verb = "completed" if change.task.done else "reopened"
-                return change, f"The user {verb} task '{change.task.name}'"
+                return change, events.toggled(change.task.name, change.task.done)
             case "rename":
                 before = tasks.get(db, _id(m))
                 change = tasks.update(db, before.id, name=m.name or "", by=by)
                 if not change.change_seq:
-                    return None, ""
-                return change, f"The user renamed task '{before.name}' to '{change.task.name}'"
+                    return None, None
+                return change, events.renamed(before.name, change.task.name)
             case "delete":
                 change = tasks.delete(db, _id(m), by=by)
-                return change, f"The user deleted task '{change.task.name}'"
+                return change, events.deleted(change.task.name)
+            case "reorder" if m.ids is None and m.task_id is not None:
+                moved = tasks.get(db, m.task_id)
+                return tasks.move(db, moved.id, m.before, by=by), events.moved(moved.name)
             case "reorder":
-                return tasks.reorder(db, m.ids or [], by=by), "The user reordered the list"
+                return tasks.reorder(db, m.ids or [], by=by), events.reordered()
             case "poke":
-                return None, "The user poked you: give them a short nudge about their list."
+                return None, events.poked()
             case "import":
                 items = m.tasks or []
                 change = tasks.import_all(db, items, by=msgspec.structs.replace(by, reply_id=m.req_id))
-                return change, f"The user imported {len(items)} tasks from a file"
+                return change, events.imported(len(items))
         raise Refusal(f"unknown request {m.op!r}")
 
 

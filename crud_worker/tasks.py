@@ -186,7 +186,28 @@ def reorder(db: Database, ids: list[int], *, by: Actor) -> TaskChanged:
         raise TaskError(f"there is no task #{unknown[0]}", "unknown")
     if len(set(ids)) != len(ids):
         raise TaskError("the new order repeats a task")
-    order = ids + [i for i in existing if i not in set(ids)]
+    return _apply_order(db, ids + [i for i in existing if i not in set(ids)], by)
+
+
+def move(db: Database, task_id: int, before_id: int | None, *, by: Actor) -> TaskChanged:
+    """One task to a new place: just above `before_id`, or at the end (None). What a drag posts, so a
+    reorder's request stays two numbers long however long the list is."""
+    order = [t.id for t in all_tasks(db)]
+    if task_id not in order:
+        raise TaskError(f"there is no task #{task_id}")
+    if before_id == task_id:
+        raise TaskError("a task can't move above itself")
+    order.remove(task_id)
+    if before_id is None:
+        order.append(task_id)
+    elif before_id in order:
+        order.insert(order.index(before_id), task_id)
+    else:
+        raise TaskError(f"there is no task #{before_id}")
+    return _apply_order(db, order, by)
+
+
+def _apply_order(db: Database, order: list[int], by: Actor) -> TaskChanged:
     before = priorities(db)
     _set_priorities(db, [(task_id, pos) for pos, task_id in enumerate(order, start=1)], now())
     seq = changelog.record(db, op="reorder", by=by, order_before=before, order_after=priorities(db))

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from bus import contract as c
 from bus.client import Bus
-from crud_worker import agents, approvals, changelog, conversation, db as store, refusal, tasks, undo
+from crud_worker import agents, approvals, changelog, conversation, db as store, events, refusal, tasks, undo
 from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
 from crud_worker.executor import apply
@@ -51,15 +51,13 @@ class Trust:
                 words = done.words()
                 shown = "; ".join(words[:EVENT_ITEMS]) + (f"; and {len(words) - EVENT_ITEMS} more"
                                                          if len(words) > EVENT_ITEMS else "")
-                who = f"The agent '{agent}' (through MCP)" if agent else "The user"
-                event = f"{who} {'redid' if m.redo else 'undid'}: {shown}"
-                if not m.redo and any(c.actor.kind == "model" for c in done.reverted):
-                    event += ". Don't make these changes again unless they ask."
+                event = events.undid(shown, redo=m.redo, agent=agent,
+                                     by_model=any(c.actor.kind == "model" for c in done.reverted))
                 where = m.conversation_id
                 if not where or not conversation.exists(self.db, where):
                     where = conversation.current(self.db)
-                conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event,
-                                   conversation_id=where)
+                conversation.store(self.db, msg_id=event_id, role="user", kind="event", content=event.told,
+                                   shown=event.shown, conversation_id=where)
         except tasks.TaskError as err:  # a restore into a full list, or onto an id taken again
             await refusal.answer(self.bus, m.req_id, Conflict(str(err)))
             return
@@ -71,7 +69,7 @@ class Trust:
         for result in done.results:
             await self.bus.publish(result)
         await self.bus.publish(c.CrudReply(req_id=m.req_id, ok=True, done=words))
-        await self.bus.publish(c.ChatNote(msg_id=event_id, role="user", kind="event", content=event,
+        await self.bus.publish(c.ChatNote(msg_id=event_id, role="user", kind="event", content=event.shown,
                                           conversation_id=where))
         await self.comments.on_action(where)
 

@@ -87,7 +87,9 @@ def create_app(cfg: WebSettings) -> FastHTML:
         await hub.renderer.close()
         bus.close()
 
-    hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1"),
+    # resizes-content: a phone's keyboard shrinks the page, so the chat's input stays just above it.
+    hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1, interactive-widget=resizes-content"),
+            Link(rel="icon", href="/static/favicon.svg", type="image/svg+xml"),
             Link(rel="stylesheet", href="/static/app.css"), Link(rel="stylesheet", href="/static/conversation.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
     before = [Beforeware(origin_guard(cfg))]

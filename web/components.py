@@ -12,7 +12,7 @@ import msgspec
 from fasthtml.common import (A, Article, Button, Details, Div, Form, H1, H2, Header, Input, Label, Li, Main, NotStr,
                              Option, P, Progress, Section, Select, Span, Summary, Textarea, Ul, to_xml)
 
-from bus.contract import MAX_MESSAGE, MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
+from bus.contract import MAX_NAME, JobProgress, ReplyStats, TaskRow, shown_model
 from commands.ids import command_id as command_id_of, commands_of
 from commands.splitter import Block
 from models.catalogue import DEFAULT, MODELS, PULL_NAME
@@ -106,8 +106,12 @@ def model_label(msg_id: str, model: str, swap: str | None = None) -> Span:
     return Span(shown_model(model or ""), cls="meta model", id=f"model-{msg_id}", hx_swap_oob=swap)
 
 
+def toast_body(text: str) -> Div:
+    return Div(text, cls="toast", role="alert")
+
+
 def toast(text: str) -> Div:
-    return Div(Div(text, cls="toast", role="alert"), hx_swap_oob="beforeend:#toasts")
+    return Div(toast_body(text), hx_swap_oob="beforeend:#toasts")
 
 
 def stop_button(msg_id: str) -> Button:
@@ -152,8 +156,8 @@ def reply_bubble(r: ReplyView, results: dict[str, ChipResult], swap: str | None 
     if not live:
         tail += [trust_ui.undo_all(r.id, results), reply_meta.copy_button(r.id, r.text)]
     tail.append(reply_meta.line(r.id, r.stats))
-    meta = model_label(r.id, r.model)
-    return Article(meta, thinking, body, *tail, stop_button(r.id) if live else "",
+    head = (help_card(), model_label(r.id, r.model)) if r.kind == "help" else (model_label(r.id, r.model),)
+    return Article(*head, thinking, body, *tail, stop_button(r.id) if live else "",
                    cls=f"msg assistant {r.kind} {r.status}", id=f"msg-{r.id}", hx_swap_oob=swap,
                    aria_busy="true" if live else None)
 
@@ -181,7 +185,9 @@ def _final_chip(msg_id: str, block: Block, results: dict[str, ChipResult], runs:
                    for k, f in enumerate(commands_of(msg_id, block)))
 
 
-def help_card() -> Article:
+def help_card() -> Div:
+    """!help's answer: this card heads the model's reply to it (one answer, stored with the reply, so it stays
+    after a reload), the model's own words below."""
     rows = [("!help", "show this card and re-teach the model its commands"),
             ("!models", "list the models; click one to use it"),
             ("!model NAME", "switch model (the choice is remembered)"),
@@ -191,11 +197,11 @@ def help_card() -> Article:
             ("Undo", "on a chip takes back that change; Undo all a whole reply; Ctrl+Z your own last change"),
             ("undo that", "ask the model: it can take back its own last reply"),
             ("add milk", "ask in plain words; the model answers with a command and a chip confirms it")]
-    return Article(H2("Ghostwire help"),
-                   Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
-                   P("The model acts on your list with JSON commands it writes into its reply; you see a chip "
-                     "instead of the JSON. Everything you do on the list is told to the model."),
-                   cls="msg card help")
+    return Div(H2("Ghostwire help"),
+               Ul(*[Li(Span(k, cls="kbd"), " — ", v) for k, v in rows]),
+               P("The model acts on your list with JSON commands it writes into its reply; you see a chip "
+                 "instead of the JSON. Everything you do on the list is told to the model."),
+               cls="card help")
 
 
 def _size(n: float) -> str:
@@ -239,16 +245,21 @@ def models_card(models: tuple[str, ...], current: str) -> Article:
                    cls="msg card models")
 
 
+# A list control's answer goes to the list's error slot, named when the request starts: the change it makes
+# re-renders the control itself before its answer arrives, and htmx finds no target for an out-of-band swap
+# from a detached control (the htmx:oobErrorNoTarget a toggle logged). Success answers empty, clearing the slot.
+TO_ERRORS = {"hx_target": "#task-error", "hx_swap": "innerHTML"}
+
+
 def task_item(t: TaskRow, swap: str | None = None) -> Li:
     return Li(
         Span("⋮⋮", cls="handle", title="Drag to reorder", aria_hidden="true"),
-        Input(type="hidden", name="ids", value=str(t.id)),
-        Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", hx_swap="none",
+        Input(type="checkbox", checked=t.done, hx_post=f"/tasks/{t.id}/toggle", **TO_ERRORS,
               aria_label=f"Done: {t.name}", cls="toggle"),
-        Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", hx_swap="none",
+        Input(name="name", value=t.name, hx_put=f"/tasks/{t.id}", hx_trigger="change", **TO_ERRORS,
               cls="name", aria_label="Task name", maxlength=str(MAX_NAME), id=f"name-{t.id}"),
         Label(t.name, fr=f"name-{t.id}", cls="name-text"),  # at phone widths: the whole name, wrapped; a tap edits
-        Button("×", hx_delete=f"/tasks/{t.id}", hx_swap="none", cls="delete", aria_label=f"Delete {t.name}",
+        Button("×", hx_delete=f"/tasks/{t.id}", **TO_ERRORS, cls="delete", aria_label=f"Delete {t.name}",
                type="button"),
         id=f"task-{t.id}", cls="task done" if t.done else "task", data_id=str(t.id), hx_swap_oob=swap,
     )
@@ -275,14 +286,17 @@ def status_line(s: Status, swap: str | None = None) -> Div:
         model = Span(f"{s.backend} · {s.model or '(no model)'}", cls="backend" + ("" if s.reachable else " down"),
                      title=s.note or None)  # why this backend (auto's choice), on hover
     banner = ""
-    if s.backend == "demo" and s.procs.get("llm_worker"):
-        banner = Div(Span("Demo model. ", cls="strong"), "You are chatting with Ghostwire's built-in demo model, "
-                     "which knows a few phrases (try “add buy apples”). ", s.note or OLLAMA_HINT, " ",
-                     local_model_offer(),
+    if s.backend == "demo" and s.procs.get("llm_worker"):  # on a phone, the short form (app.css: .long hides)
+        banner = Div(Span("Demo model: ", cls="strong"), "try “add buy apples”. ",
+                     Span("You are chatting with Ghostwire's built-in demo model, which knows a few phrases. ",
+                          s.note or OLLAMA_HINT, cls="long"), " ", local_model_offer(),
                      cls="banner demo")
     elif s.note and not s.reachable:
         banner = Div(s.note, cls="banner warn")
-    return Div(Div(model, *procs, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
+    down = [name for name, up in s.procs.items() if not up]
+    summary = Span(("down: " + ", ".join(down)) if down else "all running",
+                   cls="procs-summary" + (" down" if down else ""))
+    return Div(Div(model, *procs, summary, cls="status-row"), banner, id="status", role="status", hx_swap_oob=swap)
 
 
 def local_model_offer() -> Button:
@@ -315,8 +329,9 @@ def import_result(*parts, swap: str | None = None) -> Div:
 
 def chat_form(*hidden) -> Form:
     return Form(*hidden,
-        Textarea(name="msg", placeholder="Talk to the ghost… (Enter to send, Shift+Enter for a new line)",
-                 rows="2", autofocus=True, id="msg", maxlength=str(MAX_MESSAGE), aria_label="Message to the model"),
+        Textarea(name="msg", placeholder="Talk to the ghost…", rows="2", autofocus=True, id="msg",
+                 aria_label="Message to the model", aria_describedby="msg-hint"),
+        Div("Enter sends · Shift+Enter for a new line", id="msg-hint", cls="hint"),
         Div(Button("Send", type="submit", cls="primary"),
             Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge",
                    aria_label="Poke: ask the model for a nudge"),
@@ -331,31 +346,44 @@ def chat_log(items: list, swap: str | None = None) -> Div:
     return Div(*items, id="chat-log", role="log", aria_live="polite", aria_relevant="additions", hx_swap_oob=swap)
 
 
+def view_tabs() -> Div:
+    """At phone widths the chat and the list each get the whole screen, one tap apart (app.css, app.js); a dot on
+    a tab says the other view changed meanwhile. Hidden on wider screens, where both are side by side."""
+    def tab(view: str, label: str, selected: bool) -> Button:
+        return Button(label, Span(cls="badge", aria_label="changed"), type="button", role="tab", id=f"view-{view}",
+                      data_view=view, aria_selected="true" if selected else "false", aria_controls=f"panel-{view}")
+    return Div(tab("chat", "Chat", True), tab("list", "List", False), id="views", role="tablist",
+               aria_label="Show the chat or the list")
+
+
 def page(*, cursor: str, status: Status, tasks: list[TaskRow], chat: list, sign_out: bool = False,
          conversation: tuple = (), chat_top=(), stream: str = "", main_attrs: dict | None = None) -> tuple:
     """`chat_top`, `conversation` (the chat form's hidden fields), `stream` (the event stream's query)
     and `main_attrs` come from web/conversation_ui.py."""
     return (
-        Header(H1("Ghostwire", Span("👻", cls="ghost", aria_hidden="true")), status_line(status),
+        # the ghost drawn by app.css (the favicon's SVG), not an emoji: a system without an emoji font showed a box
+        Header(H1("Ghostwire", Span(cls="ghost", aria_hidden="true")),
+               status_line(status),
                Button("⋯", id="status-toggle", type="button", aria_expanded="false", aria_controls="status",
                       aria_label="Show the whole status"),  # only at phone widths, where the status is one line
                Button("glow", id="glow-toggle", type="button", title="The original's green terminal glow",
                       aria_pressed="false", aria_label="Green glow for the model's text"),
                Form(Button("Sign out", type="submit"), method="post", action="/logout", id="sign-out")
                if sign_out else ""),
+        view_tabs(),
         Main(
             Section(H2("Tasks"),
                     Form(Input(name="name", placeholder="Add a task…", maxlength=str(MAX_NAME), required=True,
                                id="new-task", aria_label="New task"),
-                         Button("Add", type="submit"), hx_post="/tasks", hx_swap="none", id="add-task",
+                         Button("Add", type="submit"), hx_post="/tasks", **TO_ERRORS, id="add-task",
                          hx_on__after_request="if(event.detail.successful) this.reset()"),
                     Div(id="task-error", cls="error", role="alert"),
                     trust_ui.list_controls(), transfer_controls(),
-                    Form(task_list(tasks), hx_post="/tasks/order", hx_trigger="end", hx_swap="none", id="task-order"),
-                    cls="panel todo"),
+                    Div(task_list(tasks), id="task-order"),  # no form: each control posts its own fields
+                    cls="panel todo", id="panel-list"),
             Section(chat_top, chat_log(chat),
                     Div(id="chat-error", cls="error", role="alert"),
-                    chat_form(*conversation), cls="panel chat"),
+                    chat_form(*conversation), cls="panel chat", id="panel-chat"),
             **(main_attrs or {}),
         ),
         Div(id="bus", hx_ext="sse", sse_connect=f"/events?after={cursor}{stream}", sse_swap="message",

@@ -155,7 +155,9 @@ async def retry(req: Request, conversation_id: str) -> Response:
         return reply
     told = f"Took back the earlier attempt's changes: {'; '.join(reply.done)}." if reply.done else ""
     if _htmx(req) and not _wants_json(req):
-        return Response(ui.to_html(ui.toast(told)) if told else "", media_type="text/html",
+        # into #toasts, the button's target (cui.reply_bar): the retry re-renders the button's own bar, and
+        # htmx finds no target for an out-of-band swap from a detached element
+        return Response(ui.to_html(ui.toast_body(told)) if told else "", media_type="text/html",
                         headers={"Ghostwire-Reply-Id": reply_id})
     return JSONResponse({"ok": True, "reply_id": reply_id, "undone": reply.done}, headers={"Ghostwire-Reply-Id": reply_id})
 

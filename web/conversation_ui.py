@@ -37,7 +37,7 @@ def _item(c: StoredConversation, current: str) -> Li:
         when(c.updated_at),
         Button("✎", hx_post=f"/conversations/{c.id}/rename", hx_prompt="New title for this conversation",
                hx_swap="none", cls="rename", aria_label=f"Rename “{title(c)}”"),
-        Button("🗑", hx_delete=f"/conversations/{c.id}", hx_swap="none", cls="delete-chat",
+        Button("×", hx_delete=f"/conversations/{c.id}", hx_swap="none", cls="delete-chat",
                hx_confirm="Delete this conversation and its messages? The tasks stay.",
                aria_label=f"Delete “{title(c)}”"),
         cls="conversation" + (" current" if here else ""), id=f"conv-{c.id}", data_id=c.id)
@@ -85,7 +85,7 @@ def reply_bar(conversation_id: str, reply_id: str, a: Attempt | None, models: tu
                   aria_label="Retry with model", id=f"model-for-{reply_id}") if len(models) > 1 else ""
     retry = Button("↻ Retry", type="button", aria_label="Retry this reply", cls="retry-button",
                    hx_post=f"/conversations/{conversation_id}/retry", hx_vals=json.dumps({"target": reply_id}),
-                   hx_include=f"#model-for-{reply_id}" if pick else None, hx_swap="none")
+                   hx_include=f"#model-for-{reply_id}" if pick else None, hx_target="#toasts", hx_swap="beforeend")
     return Div(switcher(conversation_id, a), Span(pick, retry, cls="retry"), cls="attempt-bar reply",
                id=f"bar-{reply_id}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 
 from fasthtml.common import Div
@@ -48,6 +49,7 @@ class Hub:
         self.shown_status: ui.Status | None = None
         self.startup = Startup()
         self.listeners: list[Callable[[c.Msg], None]] = []  # also told of every bus message (web/mcp)
+        self.withdrawn: OrderedDict[str, None] = OrderedDict()  # replies of messages never stored (withdraw)
 
     async def request(self, msg: c.ChatUser | c.CrudRequest | c.UndoRequest | c.ApproveRequest | c.PolicyRequest
                       | c.AgentCall | c.ConversationRequest | c.RetryRequest) -> c.CrudReply:
@@ -80,6 +82,19 @@ class Hub:
     def emit_in(self, msg_id: str, html: str) -> None:
         """An event of a reply: to the tabs showing its conversation (and those following every one)."""
         self.fanout.emit(html, self.live.conversation_of(msg_id) if html else None)
+
+    def withdraw(self, user_id: str, reply_id: str) -> None:
+        """A message the crud_worker never stored (it was down, slow, or refused it): its bubbles went out as
+        it crossed the bus; take them out of every tab and out of what a reload shows."""
+        conversation = self.live.conversation_of(reply_id)
+        for views in (self.live.replies, self.live.ended, self.live.where):
+            views.pop(reply_id, None)
+        self.withdrawn[reply_id] = None  # the crud_worker's own end of it, if one comes, shows nothing
+        while len(self.withdrawn) > 1000:
+            self.withdrawn.popitem(last=False)
+        gone = "".join(f'<div id="{i}" hx-swap-oob="delete"></div>' for i in
+                       (f"msg-{user_id}", f"bar-{user_id}", f"msg-{reply_id}", f"bar-{reply_id}"))
+        self.fanout.emit(gone, conversation or None)
 
     def handle(self, m: c.Msg) -> None:
         live, emit = self.live, self.fanout.emit
@@ -127,6 +142,8 @@ class Hub:
     def end(self, m: c.LlmDone | c.LlmError) -> None:
         """A reply ended: its final bubble goes out once rendered (off the event loop, so the other
         replies' events and every request go on meanwhile)."""
+        if m.msg_id in self.withdrawn:
+            return
         view = self.live.on_end(m)
         if view is None:
             return

@@ -69,14 +69,14 @@ class Live:
     def on_chat_user(self, m: c.ChatUser) -> str:
         if m.edit_of:
             return ""  # shown once the crud_worker took it (`conversation.changed`): it may be refused
-        view, new = self.open_reply(m.reply_id, conversation=m.conversation_id, answer=m.reply_id)
+        kind = "help" if isinstance(bang.parse(m.text), bang.Help) else "chat"  # its bubble heads with the card
+        view, new = self.open_reply(m.reply_id, kind, conversation=m.conversation_id, answer=m.reply_id)
         if not new:
             return ""
         text = m.text.strip()
-        card = ui.help_card() if isinstance(bang.parse(m.text), bang.Help) else ""
         return ui.to_html(Div(ui.user_bubble(m.msg_id, text, c.agent_name(m.agent) if m.agent else ""),
                               conversation_ui.user_bar(m.conversation_id, m.msg_id, None),
-                              card, self.bubble(view), self.reply_bar(m.conversation_id, view),
+                              self.bubble(view), self.reply_bar(m.conversation_id, view),
                               hx_swap_oob="beforeend:#chat-log"))
 
     def on_queued(self, m: c.ReplyQueued) -> str:

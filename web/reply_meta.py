@@ -2,8 +2,9 @@
 and out, its commands' time — and the reply's Copy button.
 
 The figures are the crud_worker's `reply.stats` (bus.contract.ReplyStats), live when the reply ends
-and from the database after a reload. A figure the model server did not report shows as "?", never
-as 0. The line is always rendered (empty until the figures come) so a later swap has its place.
+and from the database after a reload. A figure the model server did not report (or a stopped or failed
+reply never got) is left out, never shown as 0 or as "?". The line is always rendered (empty until the
+figures come) so a later swap has its place.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from __future__ import annotations
 from fasthtml.common import Button, Div, Span
 
 from bus.contract import ReplyStats, Timing, Usage, shown_model
-
-UNKNOWN = "not reported by the model server"
-
 
 def line_id(msg_id: str) -> str:
     return f"stats-{msg_id}"
@@ -25,10 +23,6 @@ def _seconds(ms: float) -> str:
     return f"{ms:,.0f} ms" if ms < 1000 else f"{ms / 1000:,.2f} s"
 
 
-def _count(n: int | None) -> Span:
-    return Span("?", cls="unknown", title=UNKNOWN) if n is None else Span(f"{n:,}")
-
-
 def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     parts: list = []
     if stats is not None:
@@ -37,10 +31,12 @@ def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
         timing, usage = stats.timing or Timing(), stats.usage or Usage()
         if timing.first_token_ms is not None:
             parts.append(Span("first token ", _seconds(timing.first_token_ms), cls="stat ttft"))
-        rate = Span("?", cls="unknown", title=UNKNOWN) if timing.tokens_per_s is None else f"{timing.tokens_per_s:,.1f}"
-        parts.append(Span(rate, " tok/s", cls="stat rate"))
-        parts.append(Span(_count(usage.prompt_tokens), " in · ", _count(usage.completion_tokens), " out",
-                          cls="stat tokens"))
+        if timing.tokens_per_s is not None:
+            parts.append(Span(f"{timing.tokens_per_s:,.1f} tok/s", cls="stat rate"))
+        tokens = [f"{n:,} {side}" for n, side in ((usage.prompt_tokens, "in"), (usage.completion_tokens, "out"))
+                  if n is not None]
+        if tokens:
+            parts.append(Span(" · ".join(tokens), cls="stat tokens"))
         if stats.commands:
             noun = "command" if stats.commands == 1 else "commands"
             parts.append(Span(f"{stats.commands} {noun} in {_seconds(stats.commands_ms)}", cls="stat commands"))

@@ -3,6 +3,8 @@ change comes back to every tab (this one included) as an SSE swap, so nothing is
 
 from __future__ import annotations
 
+import time
+
 import anyio.from_thread
 import msgspec
 from starlette.requests import Request
@@ -14,7 +16,7 @@ from bus.contract import MAX_NAME
 from commands import bang
 from web import components as ui, conversation_routes, trust_routes
 from web.edge import ascii_id, msg_id_ok
-from web.hub import CrudUnavailable
+from web.hub import REQUEST_TIMEOUT_S, CrudUnavailable
 from web.respond import clear, hub_of, refuse, refused, route_of, tab_of
 
 
@@ -64,10 +66,15 @@ async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: 
         if edit_of and not msg_id_ok(edit_of):
             return refuse("#chat-error", "There is no such message to edit.")
         reply = await hub.request(c.ChatUser(req_id=new_id("q"), msg_id=user_id, reply_id=reply_id, text=text,
-                                             conversation_id=where, edit_of=edit_of))
+                                             conversation_id=where, edit_of=edit_of,
+                                             deadline=time.time() + REQUEST_TIMEOUT_S - 1))  # a second to spare
     except CrudUnavailable as err:
-        return refuse("#chat-error", str(err))
+        if not isinstance(command, bang.SelfTest) and not edit_of:  # an edit shows once taken: nothing to withdraw
+            hub.withdraw(user_id, reply_id)
+        return refuse("#chat-error", f"{err} Your message was not sent; it is still in the box.")
     if not reply.ok:
+        if not edit_of:
+            hub.withdraw(user_id, reply_id)
         if reply.code == "unknown":  # the conversation (deleted meanwhile), or the message an edit names
             return refused(reply) if conversation_routes.known(hub, where) else conversation_routes.missing(where)
         return refuse("#chat-error", reply.error)
@@ -118,7 +125,8 @@ async def stop(req: Request, msg_id: str):
     return Response(status_code=204)
 
 
-async def _task_request(req: Request, **fields) -> Response | str:
+async def _task_request(req: Request, slot: str = "#task-error", **fields) -> Response | str:
+    """`slot`: where a refusal is said (the list's error slot; Poke's, the chat's: where the person acted)."""
     task_id = fields.get("task_id")
     if task_id is not None and not 1 <= task_id <= c.MAX_ID:
         return refuse("#task-error", f"Couldn't do that: there is no task #{task_id}.")
@@ -130,9 +138,11 @@ async def _task_request(req: Request, **fields) -> Response | str:
         reply = await hub_of(req).request(c.CrudRequest(req_id=new_id("q"), route=route_of(req),
                                                         conversation_id=tab_of(req), **fields))
     except CrudUnavailable as err:
-        return refuse("#task-error", str(err))
+        return refuse(slot, str(err))
     if not reply.ok:
-        return refuse("#task-error", f"Couldn't do that: {reply.error}.")
+        return refuse(slot, f"Couldn't do that: {reply.error}.")
+    if req.headers.get("hx-target") == "task-error":  # a list control (components.TO_ERRORS): the empty
+        return Response("", media_type="text/html")  # answer clears the slot it targets
     return clear("#task-error")
 
 
@@ -153,7 +163,17 @@ async def delete_task(req: Request, task_id: int):
 
 
 async def order_tasks(req: Request):
+    """A drag posts the moved task and the one it now sits above (`id`, `before`; no `before`: last), two
+    fields whatever the list's length; an API client may post the whole order (`ids`) instead."""
     form = await req.form()
+    if "id" in form:
+        task_id, before = ascii_id(str(form["id"])), form.get("before") or None
+        before_id = ascii_id(str(before)) if before is not None else None
+        if task_id is None or (before is not None and before_id is None):
+            return refuse("#task-error", "The move names a task by something that isn't a number.")
+        if before_id is not None and not 1 <= before_id <= c.MAX_ID:
+            return refuse("#task-error", "Couldn't do that: the new place names a task that doesn't exist.")
+        return await _task_request(req, op="reorder", task_id=task_id, before=before_id)
     ids = [ascii_id(str(i)) for i in form.getlist("ids")]
     if None in ids:
         return refuse("#task-error", "The new order has an id that isn't a number.")
@@ -161,7 +181,7 @@ async def order_tasks(req: Request):
 
 
 async def poke(req: Request):
-    return await _task_request(req, op="poke")
+    return await _task_request(req, "#chat-error", op="poke")
 
 
 async def events(req: Request, after: str = "", conversation: str = ""):

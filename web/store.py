@@ -32,7 +32,9 @@ _stats = msgspec.json.Decoder(ReplyStats)
 
 
 def _message(row: tuple) -> StoredMessage:
-    return StoredMessage(*row[:8], stats=_stats.decode(row[8]) if row[8] else None)
+    """An event shows the person's text where it has one (crud_worker/events.py); the model's is `content`."""
+    msg_id, role, kind, content, *rest, stats, shown = row[:10]
+    return StoredMessage(msg_id, role, kind, shown or content, *rest, stats=_stats.decode(stats) if stats else None)
 
 
 class ChipResult(NamedTuple):
@@ -117,7 +119,7 @@ class Store:
             f" SUM(length(CAST(content AS BLOB))) OVER (ORDER BY created_at DESC, rowid DESC) FROM {tables.MESSAGES}"
             " WHERE conversation_id = ? AND hidden = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (conversation_id, limit + 1))
-        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[9] <= max_bytes]
+        kept = [r for i, r in enumerate(rows[:limit]) if i == 0 or r[10] <= max_bytes]
         return ChatPage([_message(r) for r in reversed(kept)], older=len(rows) > len(kept))
 
     def all_messages(self, conversation_id: str) -> list[StoredMessage]:

@@ -107,7 +107,9 @@ def _answer(req: Request, result: Result, status: int = 200) -> Response:
         return refused
     noun = "task" if result.imported == 1 else "tasks"
     note = P(Span(f"Imported {result.imported:,} {noun}. "),
-             Button("Undo import", hx_post=result.undo, hx_swap="none", type="button", cls="chip-action undo"),
+             Button("Undo import", hx_post=result.undo, hx_swap="none", type="button", cls="chip-action undo",
+                    hx_on__after_request=f"if (event.detail.successful) this.parentElement.textContent = "
+                                         f"'Import undone: the {result.imported:,} {noun} are gone again.'"),
              cls="import-result")
     return Response(ui.to_html(note) + clear("#task-error"), media_type="text/html",
                     headers={"HX-Retarget": "#import-result", "HX-Reswap": "innerHTML"})

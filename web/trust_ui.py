@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from fasthtml.common import A, Button, Div, H1, H2, Label, Main, Option, P, Select, Span, Table, Tbody, Td, Th, \
-    Thead, Title, Tr
+    Thead, Time, Title, Tr
 
 from bus.contract import MUTATING, POLICIES
 from web.store import ChipResult, StoredChange
@@ -82,13 +82,19 @@ def list_controls() -> Div:
 
 
 def _who(c: StoredChange) -> str:
+    """Who made a change, in words (the route and the reply's id are ours, not the person's)."""
     if c.actor == "model":
-        return f"model (reply {c.reply_id})"
+        return "the model"
     if c.actor == "person":
-        return f"you ({c.route})" if c.route else "you"
+        return "you, by import" if c.route.endswith("/tasks/import") else "you"
     if c.actor == "agent":
         return f"{c.agent} (agent, through MCP)"
-    return "another client"
+    return "another program"
+
+
+def when(stamp: str) -> Time:
+    """In UTC as sent; app.js shows it in the reader's own time zone ([data-local])."""
+    return Time(stamp[11:19], datetime=stamp, title=stamp[:19].replace("T", " ") + " UTC", data_local="time")
 
 
 def _change_controls(c: StoredChange) -> list:
@@ -100,13 +106,14 @@ def _change_controls(c: StoredChange) -> list:
 
 
 def changes_table(changes: list[StoredChange]) -> Table:
-    rows = [Tr(Td(str(c.seq)), Td(c.at[11:19], title=c.at[:19].replace("T", " ")), Td(_who(c)),
-               Td(c.kind if c.kind != "change" else "", cls="kind"), Td(c.what),
-               Td(*_change_controls(c), Span("undone", cls="meta") if c.kind == "change" and c.undone_by else ""),
-               cls=f"change {c.kind}" + (" undone" if c.undone_by else ""))
+    rows = [Tr(Td(str(c.seq), cls="seq"), Td(when(c.at), cls="when"), Td(_who(c), cls="who"),
+               Td(Span(f"{c.kind} ", cls="kind") if c.kind != "change" else "", Span(c.what, cls="what")),
+               Td(*_change_controls(c), Span("undone", cls="meta") if c.kind == "change" and c.undone_by else "",
+                  cls="undo"),
+               cls=f"change {c.kind}" + (" undone" if c.undone_by else ""), data_seq=str(c.seq))
             for c in changes]
-    return Table(Thead(Tr(Th("#"), Th("when (UTC)"), Th("who"), Th(""), Th("what"), Th(""))),
-                 Tbody(*rows) if rows else Tbody(Tr(Td("No changes yet.", colspan="6"))),
+    return Table(Thead(Tr(Th("#"), Th("when"), Th("who"), Th("what"), Th("undo"))),
+                 Tbody(*rows) if rows else Tbody(Tr(Td("No changes yet.", colspan="5"))),
                  id="changes-table", cls="changes", hx_get="/changes/table", hx_swap="outerHTML",
                  hx_trigger=f"{CHANGED_EVENT} from:body")
 

@@ -19,7 +19,8 @@ class ReplyQueued(Msg, kw_only=True, omit_defaults=True):
 
 
 class ChatNote(Msg, kw_only=True, omit_defaults=True):
-    """crud_worker → all: a stored non-reply message to show (an event, a help card)."""
+    """crud_worker → all: a stored non-reply message to show (an event, a help card); `content` is the
+    person's text (an event's model text stays in the database)."""
 
     msg_id: str
     role: str

@@ -36,6 +36,10 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     # Sent by an outside agent (MCP `send_message`) under this name; "" = the person. Stored with the
     # message, shown on its bubble ("— by NAME") and told to the model with it.
     agent: str = ""
+    # Unix time after which the web has told the person it was not sent (its wait for the crud_worker
+    # ended): a crud_worker that takes it later (woken from a stall) drops it, so what the person was
+    # told stays true. 0 = no deadline (an agent's message waits as long as it must).
+    deadline: float = 0.0
 
 
 class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -54,7 +58,8 @@ class CrudRequest(Msg, kw_only=True, omit_defaults=True):
     op: Literal["add", "toggle", "rename", "delete", "reorder", "poke", "selftest", "set_model", "import"]
     task_id: int | None = None
     name: str | None = None
-    ids: list[int] | None = None
+    ids: list[int] | None = None  # a reorder: the whole new order (an API client's way)
+    before: int | None = None  # a reorder of one task (`task_id`, a drag's): it now sits above this one (None: last)
     tasks: list[ExportedTask] | None = None
     route: str = ""  # "POST /tasks": how the person asked, for the change log ("" = another client)
     conversation_id: str = ""  # the tab's: the event line and the model's comment go there ("" = the newest)

@@ -41,7 +41,7 @@ class DemoBackend:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         last_user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        tokens = tokenize(reply_to(last_user))
+        tokens = tokenize(reply_to(last_user, request.system))
         pause = 1.0 / self.rate if self.rate > 0 else 0.0
         for i, token in enumerate(tokens):
             # Sleep even at rate 0 (for zero seconds) so a cancel can land between tokens.

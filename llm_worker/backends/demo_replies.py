@@ -33,14 +33,19 @@ _OPENERS = {
                "Another one? Bold. \u201c{name}\u201d is going on the list."],
     "toggle": ["Look at you, getting things done. Ticking off \u201c{name}\u201d.",
                "\u201c{name}\u201d: done. I'll pretend I'm not impressed."],
-    "delete": ["Poof. \u201c{name}\u201d never existed. I won't tell.",
-               "Deleting \u201c{name}\u201d. Out of sight, out of mind."],
+    "delete": ["\u201c{name}\u201d has to go? Fine by me.",
+               "Out with \u201c{name}\u201d, then. Out of sight, out of mind."],
     "update": ["A rebrand! \u201c{old}\u201d is now \u201c{name}\u201d.",
                "Renaming \u201c{old}\u201d to \u201c{name}\u201d. Fresh coat of paint."],
     "list": ["Let me look at what you've been avoiding\u2026", "Fine, let me check the damage\u2026"],
 }
-# First match wins, so "not done" must come before "done".
+# First match wins: an undo or redo names the changes it took back ("undid: Added 'milk'"), so it comes
+# before the words of those changes; "not done" must come before "done".
 _EVENT_COMMENTS = [
+    (("undid",), ["Taken back: {names}. As if it never happened.",
+                  "Undone: {names}. Second thoughts are allowed, I suppose."]),
+    (("redid",), ["Back again: {names}. Make up your mind.", "Redone: {names}. Decisive. Eventually."]),
+    (("poked",), ["You poked me. Here's your nudge: {open}", "Poke received. {open}"]),
     (("uncomplet", "not done", "reopen", "unchecked"), ["Un-done {name}? Bold. Pretending it never happened, then."]),
     (("complet", "done", "ticked", "checked"), ["{name} done? Look at you, being productive. Don't get used to it.",
                                                  "Ticked off {name}. I'd clap if I had hands."]),
@@ -49,6 +54,7 @@ _EVENT_COMMENTS = [
     (("delet", "remov"), ["{name}, gone. Deleting is a kind of finishing, I suppose.",
                           "Bye, {name}. Out of sight, out of mind."]),
     (("renam",), ["Renamed it. A fresh name won't do it for you, but sure."]),
+    (("imported",), ["A whole file of tasks at once. Ambitious."]),
     (("reorder", "moved", "priorit"), ["Shuffling the list again? Rearranging deck chairs, are we."]),
 ]
 _EVENT_FALLBACK = ["Noted. I see everything, you know.", "I saw that. Carry on."]
@@ -91,12 +97,37 @@ def _intent(text: str) -> tuple[str, dict] | None:
     return None
 
 
-def reply_to(last_user: str) -> str:
-    text = last_user.strip()
+# One user turn can hold several messages (strict templates want roles to alternate, so an [event] line and
+# the message typed right after it arrive merged, joined by a blank line).
+_STARTS = ("[event] ", "[from the agent ", "[help] ", "Command results:")
+
+
+def _turn_parts(turn: str) -> list[str]:
+    """The turn's messages: each marked one starts a part, an [event] is one paragraph, and the paragraphs of
+    a person's message (which may hold blank lines) stay together."""
+    parts: list[str] = []
+    for para in turn.split("\n\n"):
+        if parts and not para.startswith(_STARTS) and not parts[-1].startswith("[event] "):
+            parts[-1] += "\n\n" + para
+        else:
+            parts.append(para)
+    return parts or [""]
+_FROM_AGENT = re.compile(r"^\[from the agent '[^']*', an outside program, not the person\]\s*")
+_OPEN_TASK = re.compile(r"^#\d+ \[ \] (?P<name>.+)$", re.M)
+
+
+def reply_to(last_user: str, system: str = "") -> str:
+    """The reply to the newest user turn; `system` (the prompt, with the list's snapshot) lets a nudge name
+    a task. The turn's last part decides: a message is answered, an event commented on."""
+    parts = _turn_parts(last_user.strip())
+    text = _FROM_AGENT.sub("", parts[-1].strip())
     if text.startswith("Command results:"):
         return _summarise(text)
     if text.startswith("[event]"):
-        return _comment(text.removeprefix("[event]").strip())
+        return _comment(text.removeprefix("[event]").strip(), _OPEN_TASK.findall(system),
+                        any_done=re.search(r"^#\d+ \[x\] ", system, re.M) is not None)
+    if text.startswith("[help]"):
+        return HELP
     intent = _intent(text.rstrip(".!?"))
     if intent is None:
         greeting = "Hey. " if re.match(r"^(hi|hey|hello|yo)\b", text, re.I) else ""
@@ -115,6 +146,25 @@ def reply_to(last_user: str) -> str:
     return _with_commands(opener, [command(action, {"name": args["name"]})], text)
 
 
+# What the system tells the model of a decision or a refusal, read back in the demo's own words (never echoed).
+_ALLOWED = re.compile(r"^the person allowed you to (?P<what>.+?): (?P<summary>.+)$")
+_DENIED = re.compile(r"^the person denied your command to (?P<what>.+?); it did not run")
+_EXPIRED = re.compile(r"^nobody answered whether you may (?P<what>.+?) within ")
+_REFUSED = re.compile(r"^refused .*?: (?P<why>[^:]+)$")
+
+
+def _outcome(line: str) -> str:
+    if m := _ALLOWED.match(line):
+        return f"You said yes, so it's done: {m['summary'].rstrip('.')}."
+    if m := _DENIED.match(line):
+        return f"Denied. Fine, I won't {m['what']}. Your list, your rules."
+    if m := _EXPIRED.match(line):
+        return f"Nobody answered, so I didn't {m['what']}."
+    if m := _REFUSED.match(line):
+        return f"That one didn't work: {m['why'].rstrip('.')}."
+    return ""
+
+
 def _summarise(text: str) -> str:
     """Prose from the "Command results:" follow-up; never a command, or we would loop."""
     lines = [ln.strip().removeprefix("- ").strip() for ln in text.splitlines()[1:]]
@@ -123,15 +173,14 @@ def _summarise(text: str) -> str:
     for line in lines:
         if m := _TASK_LINE.match(line):
             (done_tasks if m["done"] == "x" else open_tasks).append(m["name"].strip())
-        elif not re.match(r"^(?:list \(\d+ \w+\):|Listed \d+ \w+)$", line):  # the listing speaks for itself
-            other.append(line.rstrip("."))
+        elif said := _outcome(line):
+            other.append(said)
     parts = []
     if open_tasks:
         parts.append("Here's what you've got: " + ", ".join(open_tasks) + ".")
     if done_tasks:
         parts.append("Already done: " + ", ".join(done_tasks) + ". Show-off.")
-    if other:
-        parts.append("For the record: " + "; ".join(other) + ".")
+    parts += other
     if not parts:
         return "Nothing on the list. Either you're done with life admin or in denial."
     if open_tasks:
@@ -139,15 +188,26 @@ def _summarise(text: str) -> str:
     return " ".join(parts)
 
 
-def _comment(event: str) -> str:
+def _names(event: str) -> list[str]:
+    return [next(g for g in groups if g) for groups in _QUOTED.findall(event)]
+
+
+def _comment(event: str, open_tasks: list[str] = (), any_done: bool = False) -> str:
     """One short remark on something the person did in the app (kept well under 40 words)."""
     # The last quoted name is the task's: an agent's event names the agent first ("The agent 'x' … added 'y'").
-    found = _QUOTED.findall(event)
-    quoted = next((g for g in found[-1] if g), "") if found else ""
-    name = f"\u201c{quoted}\u201d" if quoted else "That"
-    lowered = event.lower()
+    found = _names(event)
+    name = f"\u201c{found[-1]}\u201d" if found else "That"
+    agent = event.startswith("The agent ")
+    names = ", ".join(f"\u201c{n}\u201d" for n in dict.fromkeys(found[1:] if agent else found)) or "that"
+    if open_tasks:
+        nudge = f"\u201c{_pick(open_tasks, event + str(len(open_tasks)))}\u201d is still waiting for you."
+    elif any_done:
+        nudge = "Everything's ticked off. Add something, or enjoy it while it lasts."
+    else:
+        nudge = "Your list is empty. Suspiciously empty."
+    lowered = _QUOTED.sub("", event).lower()  # a task named "add more" is no add
     for keywords, options in _EVENT_COMMENTS:
         if any(k in lowered for k in keywords):
-            remark = _pick(options, event).format(name=name)
+            remark = _pick(options, event).format(name=name, names=names, open=nudge)
             return remark[0].upper() + remark[1:]
     return _pick(_EVENT_FALLBACK, event)

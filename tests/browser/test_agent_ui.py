@@ -45,6 +45,6 @@ def test_an_agents_task_shows_in_the_tab_with_its_name_and_undo_works(stack, bro
     chip.locator("button.chip-action.undo").click()
     wait_for(lambda: all(i != str(task_id) for i, _, _ in shown(tab)), what="Undo takes the task out of the tab")
     tab.locator(".msg.event.agent .chip.undone", has_text="(undone)").wait_for()
-    tab.wait_for_selector(".msg.event >> text=The user undid: Added 'ui from an agent'")
+    tab.wait_for_selector(".msg.event >> text=You undid: Added 'ui from an agent'")
     assert task_id not in [t[0] for t in stack.tasks()]
     assert not tab.errors

@@ -237,7 +237,7 @@ def test_hostile_task_names_chips_and_events(stack, fake_ollama, tabs):
             assert f"there is no task named '{words(name)}'" in chip_text, f"refusal chip for {name!r}"
         events = page.evaluate("() => [...document.querySelectorAll('.msg.event')].map(e => e.innerText)")
         for p in PAYLOADS:
-            assert any(f"added task '{task_name(p)}'" in words(e) for e in events), f"event note for {p!r}"
+            assert any(f"You added '{task_name(p)}'" in words(e) for e in events), f"event note for {p!r}"
         assert_clean(page, "task names, chips and events")
         STATS["hostile"]["places checked"] += 5 * len(PAYLOADS)
 

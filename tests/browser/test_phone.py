@@ -60,11 +60,19 @@ def on_screen(page, b: dict) -> bool:
         and b["right"] <= size["width"] and b["bottom"] <= size["height"]
 
 
+def list_view(page) -> None:
+    """At phone widths the list has a screen of its own, a tap on its tab away (test_phone_views.py)."""
+    page.tap("#view-list")
+    page.wait_for_selector("#task-list", state="visible")
+
+
 def test_at_390_px_the_input_the_list_and_a_whole_long_name_are_on_screen(stack, phone, tmp_path):
     ids = put_tasks(stack, ["milk", LONG_NAME, "bread"])
     open_page(phone, stack)
-    phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)  # kept in pytest's tmp dir to look at
-    for selector in ("#msg", "#chat-form button[type=submit]", "#new-task", "#task-list"):
+    for selector in ("#msg", "#chat-form button[type=submit]"):
+        assert on_screen(phone, box(phone, selector)), f"{selector} is not on screen: {box(phone, selector)}"
+    list_view(phone)
+    for selector in ("#new-task", "#task-list"):
         assert on_screen(phone, box(phone, selector)), f"{selector} is not on screen: {box(phone, selector)}"
     name = f"#task-{ids[1]} .name-text"
     shown = box(phone, name)
@@ -115,6 +123,7 @@ def test_at_390_px_every_control_is_a_40_px_target(stack, fake_ollama, phone):
 def test_a_finger_drags_a_task_to_the_top(stack, phone):
     ids = put_tasks(stack, ["drag one", "drag two", "drag three"])
     open_page(phone, stack)
+    list_view(phone)
     handle, target = box(phone, f"#task-{ids[2]} .handle"), box(phone, f"#task-{ids[0]}")
     cdp = phone.context.new_cdp_session(phone)
     x, y = handle["left"] + handle["width"] / 2, handle["top"] + handle["height"] / 2
@@ -235,6 +244,7 @@ def test_the_page_imports_a_file_and_undoes_the_import(stack, phone, tmp_path):
     file.write_text('{"format": "ghostwire.tasks", "version": 1, "tasks": [{"name": "from the file"},'
                     ' {"name": "done in the file", "done": true}]}')
     open_page(phone, stack)
+    list_view(phone)
     phone.set_input_files("#import-file", str(file))
     phone.wait_for_selector("#import-result >> text=Imported 2 tasks.")
     wait_for(lambda: phone.eval_on_selector_all("#task-list .name-text", "els => els.map(e => e.innerText)")

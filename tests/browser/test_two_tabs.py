@@ -43,7 +43,7 @@ def test_model_commands_and_clicks_show_in_both_tabs_once(stack, fake_ollama, br
     for page in (a, b):
         wait_for(lambda: page.locator("#task-list li.done input.name[value='two-tab apples']").count() == 1,
                  what="the tick in each tab")
-        page.wait_for_selector(".msg.event >> text=completed task 'two-tab apples'")
+        page.wait_for_selector(".msg.event >> text=You ticked off 'two-tab apples'")
         page.wait_for_selector(".msg.assistant.comment.done", timeout=10_000)
 
     a.fill("#new-task", "typed by hand")

@@ -50,7 +50,8 @@ def test_undo_all_in_one_tab_restores_the_list_in_both(stack, fake_ollama, brows
     for page in (a, b):
         wait_for(lambda: page.locator(".msg.assistant.done .chip.undone").count() == 4, what="four chips undone")
         page.wait_for_selector(".msg.assistant.done .redo-all-button")
-        page.wait_for_selector(".msg.event >> text=The user undid")
+        page.locator(".msg.event", has_text="You undid:").filter(has_text="Added 'ui new 1'").wait_for()
+        assert "Don't make" not in page.inner_text("#chat-log"), "the model's instruction is not the person's line"
     assert [t[0] for t in stack.tasks()] == [int(i) for i, _, _ in before]
     assert not a.errors and not b.errors
 

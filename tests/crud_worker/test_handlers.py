@@ -55,7 +55,9 @@ def test_a_click_changes_the_list_announces_it_and_tells_the_model():
     [change] = r.bus.of(c.TaskChanged)
     assert (change.op, change.origin, change.task.name) == ("insert", "user", "buy milk")
     [note] = r.bus.of(c.ChatNote)
-    assert note.kind == "event" and "added task 'buy milk'" in note.content
+    assert note.kind == "event" and note.content == "You added 'buy milk'", "the person's text"
+    told = r.db.execute("SELECT content FROM messages WHERE kind = 'event'").fetchone()[0]
+    assert told == "The user added task 'buy milk'", "the model's text, stored beside it"
     assert r.db.execute("SELECT actor, route FROM changes").fetchall() == [("person", "POST /tasks")]
 
 

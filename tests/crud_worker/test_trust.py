@@ -21,7 +21,9 @@ def test_undo_takes_back_the_persons_last_change_and_the_model_hears_of_it():
     asyncio.run(r.trust.on_undo(c.UndoRequest(req_id="q1", scope="last", by="person", route="POST /undo/last")))
     answer = r.bus.answer("q1")
     assert answer.ok and answer.done == ["Added 'apples'"] and r.tasks() == []
-    assert "The user undid: Added 'apples'" in r.bus.of(c.ChatNote)[-1].content
+    assert r.bus.of(c.ChatNote)[-1].content == "You undid: Added 'apples'", "the person's text"
+    told = r.db.execute("SELECT content FROM messages WHERE kind = 'event' ORDER BY rowid DESC").fetchone()[0]
+    assert "The user undid: Added 'apples'" in told, "the model hears of it in its own text"
 
 
 def test_undo_of_no_such_reply_is_unknown_and_undoing_twice_is_a_conflict():

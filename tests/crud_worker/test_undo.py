@@ -238,3 +238,17 @@ def test_a_group_of_thousands_travels_without_its_steps(db):
     announced = tasks.group(done.changes)
     assert len(announced) == 1 and announced[0].op == "group" and announced[0].steps == []
     assert announced[0].change_seq - announced[0].first_seq == MAX_GROUP_STEPS
+def test_a_move_puts_one_task_above_another_or_last_and_undoes_as_a_reorder(db):
+    a, b, c = add(db, "move a"), add(db, "move b"), add(db, "move c")
+    with store.write(db):
+        tasks.move(db, c, a, by=PERSON)
+    assert [t[0] for t in names(db)][:3] == [c, a, b]
+    with store.write(db):
+        tasks.move(db, c, None, by=PERSON)
+    assert [t[0] for t in names(db)][-1] == c
+    for bad, above in ((c, c), (c, 10_000), (10_000, a)):
+        with pytest.raises(tasks.TaskError), store.write(db):
+            tasks.move(db, bad, above, by=PERSON)
+    with store.write(db):
+        undo.run(db, "last", "", by=PERSON)
+    assert [t[0] for t in names(db)][:3] == [c, a, b], "undo puts the order back as it was"

@@ -5,6 +5,7 @@ the crud_worker keeps running, and the app carries on by itself once writes work
 from __future__ import annotations
 
 import errno
+import re
 import signal
 import subprocess
 
@@ -98,8 +99,10 @@ def test_a_full_disk_refuses_writes_clearly_loses_nothing_and_recovers(disk_stac
     with SseReader(stack.url, tab="full") as sse:
         r = stack.http.post("/chat", data={"msg": "sent while the disk is full"})
         assert r.status_code == 422 and "the disk is full — nothing was saved" in r.text, r.text
-        wait_for(lambda: sse.matching(r'class="msg assistant chat failed".*the disk is full'), 10,
-                 what="the reply bubble ended, saying why, in a watching tab")
+        reply_id = wait_for(lambda: re.search(r'<article[^>]*id="msg-(a\w+)"', sse.text()), 10,
+                            what="the reply's bubble in a watching tab").group(1)
+        wait_for(lambda: f'<div id="msg-{reply_id}" hx-swap-oob="delete">' in sse.text(), 10,
+                 what="withdrawn from it: never stored, nothing of it stays (the sender's tab says why)")
     assert stack.pid("crud_worker") == crud_pid, "a full disk must not crash the crud_worker"
 
     filler.unlink()

@@ -146,3 +146,66 @@ def test_probe_always_reachable():
 
 def test_can_be_stopped_midway():
     assert len(run(first_then_close(DemoBackend(rate=1000), request("add milk"), n=2))) == 2
+
+
+# What the crud_worker sends, as it sends it (crud_worker/handlers.py, trust.py, prompts.py): the demo must
+# read each for what it is. These are the texts the model gets, not the person's lines.
+def test_a_message_merged_after_an_event_is_answered():
+    merged = "[event] The user added task 'eggs'\n\nadd milk"
+    assert commands(reply(merged)) == [{"action": "insert", "target": "task", "args": {"name": "milk"}}]
+
+
+def test_an_event_after_a_message_is_commented_on():
+    assert commands(reply("add milk\n\n[event] The user completed task 'eggs'")) == []
+    assert "eggs" in reply("add milk\n\n[event] The user completed task 'eggs'")
+
+
+def test_an_undo_reads_as_an_undo():
+    said = reply("[event] The user undid: Added 'milk'. Don't make these changes again unless they ask.")
+    assert said.startswith(("Taken back", "Undone")) and "milk" in said
+    assert "grows" not in said and "added" not in said.lower()
+    both = reply("[event] The user undid: Added 'eggs'; Added 'flour'. Don't make these changes again unless "
+                 "they ask.")
+    assert "eggs" in both and "flour" in both and "added" not in both.lower()
+    assert reply("[event] The user redid: Removed 'milk'").startswith(("Back again", "Redone"))
+
+
+def test_a_task_named_like_an_action_is_not_read_as_one():
+    said = reply("[event] The user completed task 'add more salt'")
+    assert "done" in said.lower() or "ticked" in said.lower()
+
+
+@pytest.mark.parametrize("line, expected, never", [
+    ("the person allowed you to delete 'milk': Removed 'milk'", "You said yes, so it's done: Removed 'milk'.",
+     "the person allowed"),
+    ("the person denied your command to delete 'milk'; it did not run. Don't repeat it unless asked.",
+     "Denied. Fine, I won't delete 'milk'.", "did not run"),
+    ("nobody answered whether you may delete 'milk' within 5 minutes; it did not run",
+     "Nobody answered, so I didn't delete 'milk'.", "within"),
+    ('refused {"action": "delete", "target": "task", "args": {"name": "x"}}: there is no task named \'x\'',
+     "That one didn't work: there is no task named 'x'.", "{"),
+])
+def test_a_decision_or_refusal_is_said_in_its_own_words_never_echoed(line, expected, never):
+    said = reply("Command results:\n- " + line + "\nAnswer the person using these results. Correct any refused "
+                 "command if you can.")
+    assert expected in said and never not in said and "For the record" not in said
+
+
+def test_a_poke_names_an_open_task_from_the_snapshot():
+    system = "Current tasks (#id [x] = done):\n#1 [x] laundry\n#2 [ ] call mum"
+    events = chat(DemoBackend(rate=0), ChatRequest(model="", system=system, messages=[
+        Message("user", "[event] The user poked you: give them a short nudge about their list.")]))
+    assert "call mum" in text(events) and "laundry" not in text(events)
+
+
+def test_a_delete_is_never_said_done_before_it_ran():
+    """It may wait for Allow (ask first): the opener asks, the chip tells."""
+    for said in (reply(f"delete task {i}") for i in range(8)):
+        assert "never existed" not in said and "Poof" not in said
+
+
+def test_a_poke_with_everything_done_says_so():
+    system = "Current tasks (#id [x] = done):\n#1 [x] laundry"
+    said = text(chat(DemoBackend(rate=0), ChatRequest(model="", system=system, messages=[
+        Message("user", "[event] The user poked you: give them a short nudge about their list.")])))
+    assert "ticked off" in said and "empty" not in said

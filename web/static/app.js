@@ -49,9 +49,6 @@ document.addEventListener("keydown", (e) => {
     e.target.blur();
   }
 });
-document.addEventListener("submit", (e) => {
-  if (e.target.id === "task-order") e.preventDefault();
-});
 document.addEventListener("htmx:afterRequest", (e) => {
   const form = e.detail.elt;
   if (form.id === "chat-form" && e.detail.successful) {
@@ -61,14 +58,16 @@ document.addEventListener("htmx:afterRequest", (e) => {
 });
 
 // Toasts (the !test self-test, alerts) fade away on their own.
-document.addEventListener("htmx:oobAfterSwap", (e) => {
+function timeToasts() {
   document.querySelectorAll(".toast:not([data-timed])").forEach((t) => {
     t.dataset.timed = "1";
     setTimeout(() => t.remove(), 8000);
   });
-});
+}
+document.addEventListener("htmx:oobAfterSwap", timeToasts);
+document.addEventListener("htmx:afterSwap", timeToasts);
 
-// Drag to reorder: Sortable fires "end" on the list, which the order form turns into a POST.
+// Drag to reorder: Sortable's onEnd posts the moved task and where it went.
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 htmx.onLoad((content) => {
   const lists = content.matches && content.matches(".tasks") ? [content] : content.querySelectorAll(".tasks");
@@ -79,6 +78,14 @@ htmx.onLoad((content) => {
     if (!list.sortable) list.sortable = new Sortable(list, {
       handle: ".handle", forceFallback: true, fallbackTolerance: 3, touchStartThreshold: 3,
       animation: reducedMotion.matches ? 0 : 150,
+      // Only the moved task and the one it now sits above: two fields, however long the list.
+      onEnd: (e) => {
+        if (e.oldIndex === e.newIndex) return;
+        const next = e.item.nextElementSibling;
+        const values = { id: e.item.dataset.id };
+        if (next && next.dataset.id) values.before = next.dataset.id;
+        htmx.ajax("POST", "/tasks/order", { source: e.item, values, target: "#task-error", swap: "innerHTML" });
+      },
     });
   });
 });
@@ -188,3 +195,89 @@ document.addEventListener("htmx:responseError", (e) => {
   document.getElementById("task-error")?.replaceChildren(p);
   document.getElementById("import-result")?.replaceChildren();
 });
+
+// Anything else refused before it reached a route (400 too many fields, 413 too large at the edge, a 5xx), or
+// a request that never reached the web at all: said in the page where the person acted, as text. The chat's
+// input keeps its text (it is only cleared on success).
+function errorSlot(elt) {
+  return document.getElementById(elt && elt.closest && elt.closest("#chat-form, .panel.chat") ? "chat-error" : "task-error");
+}
+function sayError(elt, text) {
+  const slot = errorSlot(elt);
+  if (!slot) return;
+  const p = document.createElement("p");
+  p.className = "error-text";
+  p.textContent = text;
+  slot.replaceChildren(p);
+}
+document.addEventListener("htmx:responseError", (e) => {
+  const xhr = e.detail.xhr, path = e.detail.pathInfo.requestPath;
+  if (xhr.status === 422) return;  // swapped into its slot by htmx itself
+  if ([404, 409, 503].includes(xhr.status) && /^\/(undo|redo|approve)\//.test(path)) return;  // said above
+  if (xhr.status === 413 && path === "/tasks/import") return;  // said above
+  if (path.startsWith("/conversations")) return;  // a toast says it (conversation.js)
+  const why = (xhr.responseText || "").trim().slice(0, 200) || xhr.statusText || "no reason given";
+  sayError(e.detail.elt, "Couldn't do that: the server refused it (" + xhr.status + ": " + why + ").");
+});
+document.addEventListener("htmx:sendError", (e) => {
+  const chat = e.detail.elt && e.detail.elt.id === "chat-form";
+  sayError(e.detail.elt, "Couldn't reach Ghostwire — is it still running? " +
+    (chat ? "Nothing was sent; your message is still in the box." : "Nothing was changed."));
+});
+
+// Phone: the chat and the list each get the whole screen (app.css hides the other below 600 px); a tab shows a
+// dot when its view changed while the other was shown. What an event changes is read from its fragment's ids.
+function showView(view) {
+  document.body.dataset.view = view;
+  document.querySelectorAll("#views [data-view]").forEach((b) => {
+    const on = b.dataset.view === view;
+    b.setAttribute("aria-selected", on ? "true" : "false");
+    if (on) delete b.dataset.changed;
+  });
+  if (view === "chat") {
+    const log = document.getElementById("chat-log");
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+}
+document.addEventListener("click", (e) => {
+  const tab = e.target.closest("#views [data-view]");
+  if (tab) showView(tab.dataset.view);
+});
+document.addEventListener("htmx:sseBeforeMessage", (e) => {
+  const data = (e.detail && e.detail.data) || "";
+  const view = document.body.dataset.view || "chat";
+  const changed = view === "chat" ? /id="task-(list|\d)/.test(data) && "list"
+    : /#chat-log|id="(msg|body)-/.test(data) && "chat";
+  if (changed) document.getElementById("view-" + changed)?.setAttribute("data-changed", "");
+});
+
+// A task the person adds is scrolled into view when it arrives (a long list's end is below the fold).
+let revealNewTask = false;
+document.addEventListener("htmx:afterRequest", (e) => {
+  if (e.detail.elt && e.detail.elt.id === "add-task" && e.detail.successful) revealNewTask = true;
+});
+document.addEventListener("htmx:sseMessage", () => {
+  if (!revealNewTask) return;
+  revealNewTask = false;
+  document.querySelector("#task-list li:last-child")?.scrollIntoView({ block: "nearest" });
+});
+
+// Escape closes the Chats drawer (a <details>), and gives the focus back to its summary.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  const open = document.querySelector("details.drawer[open]");
+  if (!open) return;
+  open.removeAttribute("open");
+  open.querySelector("summary")?.focus();
+});
+
+// Times the server sends in UTC ([data-local]) shown in the reader's own time zone, on load and after a swap.
+function localTimes(root) {
+  (root.querySelectorAll ? root : document).querySelectorAll("time[data-local]").forEach((t) => {
+    const at = new Date(t.getAttribute("datetime"));
+    if (isNaN(at)) return;
+    t.textContent = t.dataset.local === "time" ? at.toLocaleTimeString() : at.toLocaleString();
+    t.title = at.toString();
+  });
+}
+htmx.onLoad(localTimes);

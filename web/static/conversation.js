@@ -41,3 +41,9 @@ document.addEventListener("htmx:responseError", (e) => {
   toasts.appendChild(toast);
   setTimeout(() => toast.remove(), 8000);
 });
+
+// Retry answers into #toasts (its target): a refusal is a toast made above, never its JSON swapped in.
+document.addEventListener("htmx:beforeSwap", (e) => {
+  const path = (e.detail.requestConfig && e.detail.requestConfig.path) || "";
+  if (path.startsWith("/conversations") && e.detail.xhr.status >= 400) e.detail.shouldSwap = false;
+});
