@@ -91,8 +91,15 @@ def _intent(text: str) -> tuple[str, dict] | None:
     return None
 
 
+# The list as it is now goes before the newest message when it changed (crud_worker/context.py): one
+# paragraph opening with this; the demo reads only what follows it.
+_LIST_NOTE = "[the list now"
+
+
 def reply_to(last_user: str) -> str:
     text = last_user.strip()
+    if _LIST_NOTE in text:
+        text = text[text.index(_LIST_NOTE):].partition("\n\n")[2].strip() or text
     if text.startswith("Command results:"):
         return _summarise(text)
     if text.startswith("[event]"):
