@@ -248,6 +248,7 @@ class Replies:
                              tokens_per_s=timing.tokens_per_s if timing else None,
                              prompt_tokens=usage.prompt_tokens if usage else None,
                              completion_tokens=usage.completion_tokens if usage else None,
+                             cached_tokens=usage.cached_tokens if usage else None,
                              commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1))
         self.live.pop(reply.msg_id, None)
         self.finished[reply.msg_id] = None

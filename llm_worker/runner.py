@@ -156,7 +156,8 @@ class Run:
                             await self._drain()
                             await self.bus.publish(c.LlmToolCall(msg_id=job.msg_id, seq=self._next_seq(), call=call))
                         case Usage():
-                            usage = c.Usage(prompt_tokens=ev.prompt_tokens, completion_tokens=ev.completion_tokens)
+                            usage = c.Usage(prompt_tokens=ev.prompt_tokens, completion_tokens=ev.completion_tokens,
+                                            cached_tokens=ev.cached_tokens)
                         case Done(reason=reason):
                             stop_reason = "length" if reason == "length" else ""
                             break

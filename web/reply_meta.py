@@ -1,5 +1,6 @@
 """The quiet line under a finished reply — model, time to first token, tokens per second, tokens in
-and out, its commands' time — and the reply's Copy button.
+(and, where the server says it, how many of them it read and how many it had cached) and out, its
+commands' time — and the reply's Copy button.
 
 The figures are the crud_worker's `reply.stats` (bus.contract.ReplyStats), live when the reply ends
 and from the database after a reload. A figure the model server did not report shows as "?", never
@@ -29,6 +30,16 @@ def _count(n: int | None) -> Span:
     return Span("?", cls="unknown", title=UNKNOWN) if n is None else Span(f"{n:,}")
 
 
+def _prompt_split(stats: ReplyStats) -> Span | str:
+    """Of the prompt, the tokens the model read for this reply and those its server kept from the last
+    one: a slow first token is a long read."""
+    if stats.cached_tokens is None or stats.prompt_tokens is None:
+        return ""
+    read = max(stats.prompt_tokens - stats.cached_tokens, 0)
+    return Span(f" ({read:,} read, {stats.cached_tokens:,} cached)", cls="stat cache",
+                title="prompt tokens the model read for this reply, and those its server had kept from before")
+
+
 def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     parts: list = []
     if stats is not None:
@@ -38,8 +49,8 @@ def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
             parts.append(Span("first token ", _seconds(stats.first_token_ms), cls="stat ttft"))
         rate = Span("?", cls="unknown", title=UNKNOWN) if stats.tokens_per_s is None else f"{stats.tokens_per_s:,.1f}"
         parts.append(Span(rate, " tok/s", cls="stat rate"))
-        parts.append(Span(_count(stats.prompt_tokens), " in · ", _count(stats.completion_tokens), " out",
-                          cls="stat tokens"))
+        parts.append(Span(_count(stats.prompt_tokens), " in", _prompt_split(stats), " · ",
+                          _count(stats.completion_tokens), " out", cls="stat tokens"))
         if stats.commands:
             noun = "command" if stats.commands == 1 else "commands"
             parts.append(Span(f"{stats.commands} {noun} in {_seconds(stats.commands_ms)}", cls="stat commands"))
