@@ -30,6 +30,7 @@ from crud_worker import prompts, tasks
 HISTORY_LIMIT = 40  # messages at most; trimmed HISTORY_LIMIT // 2 at a time
 REPLY_RESERVE = 0.25  # share of the context window left free for the reply
 JOB_TTL_S = 20.0
+REPLAY_ROWS, REPLAY_STEP = 2_000, 1_000  # a long conversation's messages read for a job: its last 1,001 to 2,000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,10 +57,15 @@ class Prepared:
 
 def rows(db: Database, conversation_id: str) -> list[Row]:
     """The conversation as the model reads it: shown messages in order, without replies that said
-    nothing and comments that were superseded (cancelled: their half-sentence helps no one)."""
+    nothing and comments that were superseded (cancelled: their half-sentence helps no one). A long
+    one is read from a point that moves REPLAY_STEP messages at a time (the window is replayed from
+    there, so its blocks stay put in between), never whole."""
+    shown = "FROM messages WHERE conversation_id = ? AND hidden = 0"
+    count = db.execute(f"SELECT COUNT(*) {shown}", [conversation_id]).fetchone()[0]
+    skip = 0 if count <= REPLAY_ROWS else (count - REPLAY_STEP - 1) // REPLAY_STEP * REPLAY_STEP
     found = db.execute(
-        "SELECT id, role, kind, content, status, model, sent, seen FROM messages WHERE conversation_id = ?"
-        " AND hidden = 0 ORDER BY created_at, rowid", [conversation_id]).fetchall()
+        f"SELECT id, role, kind, content, status, model, sent, seen {shown} ORDER BY created_at, rowid"
+        " LIMIT -1 OFFSET ?", [conversation_id, skip]).fetchall()
     return [Row(*r) for r in found
             if not (r[1] == "assistant" and (not r[3] or (r[2] == "comment" and r[4] != "done")))]
 

@@ -166,3 +166,15 @@ def test_window_start_moves_only_in_blocks():
     assert len(set(starts)) <= 10 and all(users[s] for s in starts)
     for n, s in zip(range(1, 51), starts):
         assert sum(sizes[s:n]) <= 1000
+
+
+def test_a_long_conversation_is_read_from_a_point_that_moves_in_steps(tmp_path, monkeypatch):
+    monkeypatch.setattr(context, "REPLAY_ROWS", 60)
+    monkeypatch.setattr(context, "REPLAY_STEP", 30)
+    talk = Talk(tmp_path, num_ctx=32768)
+    for n in range(80):
+        talk.chat(f"message {n}")
+    jobs = talk.jobs
+    breaks = [i for i in range(1, len(jobs)) if not starts_with(jobs[i], jobs[i - 1])]
+    assert breaks and len(breaks) <= len(jobs) // 5, breaks
+    assert all(len(j.messages) <= context.HISTORY_LIMIT for j in jobs)
