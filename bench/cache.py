@@ -114,7 +114,12 @@ class Run:
                            "enter_to_first_ms": round((first - sent) * 1000)})
 
     def task_id(self, name: str) -> int:
-        return next(t[0] for t in self.stack.tasks() if t[1] == name)
+        """The task of that name, else the first (the model may have renamed or deleted it unasked)."""
+        found = self.stack.tasks()
+        if not found:
+            assert self.stack.http.post("/tasks", data={"name": name}).status_code == 200
+            found = wait_for(self.stack.tasks, 30, what="the task added")
+        return next((t[0] for t in found if t[1] == name), found[0][0])
 
     def step(self, kind: str, arg) -> None:
         http = self.stack.http
@@ -131,9 +136,9 @@ class Run:
         elif kind == "agent":
             anyio.run(_agent_adds, self.stack.url, arg)
         elif kind == "talk_over":  # a click, then the message while the model's comment on it streams
-            name = self.stack.tasks()[-1][1]
+            task = self.task_id("")
             before = len(self.recorder.exchanges)
-            assert http.post(f"/tasks/{self.task_id(name)}/toggle").status_code == 200
+            assert http.post(f"/tasks/{task}/toggle").status_code == 200
             wait_for(lambda: len(self.recorder.exchanges) > before and self.recorder.exchanges[before].first_byte,
                      TURN_TIMEOUT_S, interval=0.01, what="the comment streaming")
             self.chat(arg, "talk_over")

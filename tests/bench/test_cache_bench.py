@@ -22,7 +22,8 @@ def test_the_recorder_relays_a_stream_and_keeps_the_servers_timings():
         assert b"data: [DONE]" in relayed and b'"cache_n":280' in relayed
         [x] = rec.exchanges
         assert (x.text, x.timings["prompt_n"], x.timings["cache_n"], x.usage["prompt_tokens"]) == ("Hello.", 20, 280, 300)
-        assert x.body["messages"] == BODY["messages"] and x.ended and not x.cut
+        wait_for(lambda: x.ended, 5, what="the exchange to end")
+        assert x.body["messages"] == BODY["messages"] and not x.cut
 
 
 def test_a_client_that_hangs_up_closes_the_servers_stream():
