@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from bench import cache_report
 from bench.engine import Engine
-from bench.recorder import Recorder
+from bench.recorder import Exchange, Recorder
 from crud_worker import prompts, tasks
 from tests.mcp.client import session
 from tests.stack import Stack
@@ -66,6 +66,7 @@ class Run:
         self.recorder = Recorder(engine_url, on_request=self.list_note)
         self.stack: Stack | None = None
         self.turns: list[dict] = []
+        self.last_step = ""  # what the person did before a message: a click, an import…
 
     def list_note(self) -> str:
         """The list as it is when a request arrives (the 'list as it is now' of the new tokens)."""
@@ -110,7 +111,7 @@ class Run:
         reply = self.stack.chat(text)
         first = wait_for(lambda: self.sse.matching(f"beforeend:#body-{reply}"), TURN_TIMEOUT_S, interval=0.02,
                          what=f"the first token of {reply}")[0].at
-        self.turns.append({"step": step, "text": text, "reply": reply, "exchange": len(self.recorder.exchanges) - 1,
+        self.turns.append({"step": step, "after": self.last_step, "text": text, "reply": reply, "exchange": len(self.recorder.exchanges) - 1,
                            "enter_to_first_ms": round((first - sent) * 1000)})
 
     def task_id(self, name: str) -> int:
@@ -142,6 +143,7 @@ class Run:
             wait_for(lambda: len(self.recorder.exchanges) > before and self.recorder.exchanges[before].first_byte,
                      TURN_TIMEOUT_S, interval=0.01, what="the comment streaming")
             self.chat(arg, "talk_over")
+        self.last_step = kind
         self.settle()
 
 
@@ -160,15 +162,17 @@ def replay(engine_url: str, steps: list, label: str) -> tuple[list, list]:
         return run.recorder.exchanges, run.turns
 
 
-def floor(engine_url: str, body: dict) -> dict:
-    """The same prompt straight to the engine, its history read just before: the least a turn can cost."""
-    messages = body["messages"]
+def floor(engine_url: str, before: Exchange | None, x: Exchange) -> dict:
+    """The same prompt straight to the engine, its cache left as the request before left it (that
+    prompt and its reply): the same new tokens, without Ghostwire around them."""
     with httpx.Client(base_url=engine_url, timeout=TURN_TIMEOUT_S) as client:
-        client.post("/v1/chat/completions", json={"messages": messages[:-1], "max_tokens": 1})
+        if before is not None:
+            history = [*before.body["messages"], {"role": "assistant", "content": before.text}]
+            client.post("/v1/chat/completions", json={"messages": history, "max_tokens": 1})
         started = time.monotonic()
         first, timings = None, {}
         with client.stream("POST", "/v1/chat/completions", json={
-                "messages": messages, "max_tokens": 1, "stream": True,
+                "messages": x.body["messages"], "max_tokens": 1, "stream": True,
                 "stream_options": {"include_usage": True}}) as r:
             for line in r.iter_lines():
                 if line.startswith("data: {"):
@@ -192,17 +196,23 @@ def new_tokens(engine_url: str, body: dict, note: str) -> int:
             + (0 if note and note in newest else tokens(engine_url, note)))
 
 
+def _kind(x: Exchange) -> str:
+    newest = x.body["messages"][-1]["content"]
+    return "follow-up" if "Command results:" in newest else "comment" if "[event]" in newest else "model"
+
+
 def rows(engine_url: str, exchanges: list, turns: list) -> list[dict]:
     by_exchange = {t["exchange"]: t for t in turns}
     out = []
     for n, x in enumerate(exchanges):
         t = x.timings
-        row = {"n": n + 1, "kind": by_exchange.get(n, {}).get("step", "model"), "prompt": x.usage.get("prompt_tokens"),
+        row = {"n": n + 1, "kind": by_exchange.get(n, {}).get("step") or _kind(x), "prompt": x.usage.get("prompt_tokens"),
                "evaluated": t.get("prompt_n"), "cached": t.get("cache_n"), "cut": x.cut,
                "new": new_tokens(engine_url, x.body, x.note), "list_sent": "[the list now" in x.body["messages"][-1]["content"]}
         if n in by_exchange:
             row["enter_to_first_ms"] = by_exchange[n]["enter_to_first_ms"]
             row["text"] = by_exchange[n]["text"]
+            row["after"] = by_exchange[n]["after"]
         out.append(row)
     return out
 
@@ -216,10 +226,12 @@ def main(argv: list[str] | None = None) -> dict:
         plain = [("chat", arg) if kind in ("chat", "talk_over") else None for kind, arg in steps]
         still_x, still_t = replay(engine.url, [s for s in plain if s], "no-changes")
         changing, still = rows(engine.url, changing_x, changing_t), rows(engine.url, still_x, still_t)
-        for table, exchanges in ((changing, changing_x), (still, still_x)):
+        every = [*changing_x, *still_x]  # in the order the engine saw them
+        for table, offset in ((changing, 0), (still, len(changing_x))):
             for row in table:
                 if "enter_to_first_ms" in row:
-                    row.update(floor(engine.url, exchanges[row["n"] - 1].body))
+                    k = offset + row["n"] - 1
+                    row.update(floor(engine.url, every[k - 1] if k else None, every[k]))
         results = {"machine": engine.describe(), "elapsed_s": round(time.monotonic() - started, 1),
                    "changes": changing, "no_changes": still}
     results["goals"] = cache_report.goals(results)

@@ -10,8 +10,9 @@ RATIO = 1.3
 
 def goals(results: dict) -> dict:
     changing, still = results["changes"], results["no_changes"]
+    # A request cancelled mid-stream (a comment talked over) gets no timings from the server: not counted.
     over = [r["n"] for r in changing[1:] + still[1:]
-            if r["evaluated"] is None or r["evaluated"] > r["new"] + SLACK]
+            if r["evaluated"] is None and not r["cut"] or (r["evaluated"] or 0) > r["new"] + SLACK]
     chats = [r for r in changing if "enter_to_first_ms" in r]
     plain = [r for r in still if "enter_to_first_ms" in r]
     pairs = list(zip(chats, plain))[1:]  # turn 1 is cold in one run and warm in the other
@@ -26,8 +27,10 @@ def _row(r: dict, plain: dict | None) -> str:
     page = f"{r['enter_to_first_ms']:,} ms" if "enter_to_first_ms" in r else ""
     floor = f"{r['floor_ms']:,} ms ({r['floor_evaluated']})" if "floor_ms" in r else ""
     same = f"{plain['enter_to_first_ms']:,} ms ({plain['evaluated']})" if plain else ""
-    what = r["kind"] + (" (cut)" if r["cut"] else "") + (" +list" if r["list_sent"] else "")
-    return (f"| {r['n']} | {what} | {r['prompt']} | {r['evaluated']} | {r['cached']} | {r['new']} | "
+    what = r["kind"] + (f" after {r['after']}" if r.get("after") and r["after"] != "chat" else "") \
+        + (" (cancelled)" if r["cut"] else "") + (" + list" if r["list_sent"] else "")
+    shown = {k: "—" if r[k] is None else r[k] for k in ("prompt", "evaluated", "cached")}
+    return (f"| {r['n']} | {what} | {shown['prompt']} | {shown['evaluated']} | {shown['cached']} | {r['new']} | "
             f"{page} | {floor} | {same} |")
 
 

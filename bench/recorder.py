@@ -25,7 +25,8 @@ class Exchange:
     usage: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     ended: bool = False
-    cut: bool = False  # the client hung up before the end (a cancelled reply)
+    finished: bool = False  # the server said the reply's end (a finish reason)
+    cut: bool = False  # the client hung up before the server's end (a cancelled reply)
 
 
 class Recorder(FakeServer):
@@ -62,8 +63,7 @@ class Recorder(FakeServer):
                 await conn.start(r.headers.get("content-type", "text/event-stream"))
                 if await self._relay(r, conn, x):
                     conn.end()
-                else:
-                    x.cut = True
+                x.cut = not x.finished
         finally:
             x.ended = True
 
@@ -96,6 +96,7 @@ class Recorder(FakeServer):
                 continue
             chunk = json.loads(line[6:])
             for choice in chunk.get("choices") or ():
+                x.finished = x.finished or bool(choice.get("finish_reason"))
                 if content := (choice.get("delta") or {}).get("content"):
                     x.first_byte = x.first_byte or time.monotonic()
                     x.text += content
