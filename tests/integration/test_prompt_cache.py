@@ -58,6 +58,9 @@ def test_every_prompt_begins_with_the_last_whatever_was_clicked(llama):
     wait_for(lambda: len(chats(fake)) == 3, 15, what="the comment on the toggle streaming")
     reply = stack.chat("what is left?")
     assert stack.wait_message(reply, 30)[1] == "done"
+    with stack.db() as db:  # the person's message stopped it (200 tokens at 50 ms would take 10 s more)
+        statuses = db.execute("SELECT status FROM messages WHERE kind = 'comment' ORDER BY rowid").fetchall()
+    assert statuses == [("done",), ("cancelled",)], statuses
     fake.enqueue(Script(tokens=["Fine."]))
     last = stack.chat("thanks")
     stack.wait_message(last, 15)
