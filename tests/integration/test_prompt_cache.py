@@ -50,12 +50,16 @@ def test_every_prompt_begins_with_the_last_whatever_was_clicked(llama):
     assert stack.http.post("/tasks", data={"name": "water the plants"}).status_code == 200
     wait_for(lambda: len(chats(fake)) == 2, 15, what="the comment on the click")
     wait_for(lambda: comments(stack) == 1, 15, what="the comment stored")
+    fake.enqueue(Script(tokens=["Yes."]))
+    asked = stack.chat("is it there?")
+    stack.wait_message(asked, 15)
+    assert "[the list now" not in chats(fake)[-1]["messages"][-1]["content"], "the comment saw this list already"
     # A slow comment on the next click, still streaming when the person sends a message: it is cancelled.
     fake.enqueue(Script(tokens=["Ticked"] + [" on"] * 200, delay=0.05))
     fake.enqueue(Script(tokens=["On it."]))
     task_id = wait_for(lambda: stack.tasks() and stack.tasks()[0][0], 10, what="the task")
     assert stack.http.post(f"/tasks/{task_id}/toggle").status_code == 200
-    wait_for(lambda: len(chats(fake)) == 3, 15, what="the comment on the toggle streaming")
+    wait_for(lambda: len(chats(fake)) == 4, 15, what="the comment on the toggle streaming")
     reply = stack.chat("what is left?")
     assert stack.wait_message(reply, 30)[1] == "done"
     with stack.db() as db:  # the person's message stopped it (200 tokens at 50 ms would take 10 s more)
@@ -65,7 +69,7 @@ def test_every_prompt_begins_with_the_last_whatever_was_clicked(llama):
     last = stack.chat("thanks")
     stack.wait_message(last, 15)
     prompts = [chatml(r) for r in chats(fake)]
-    assert len(prompts) == 5, [p[-80:] for p in prompts]
+    assert len(prompts) == 6, [p[-80:] for p in prompts]
     for n, (before, after) in enumerate(zip(prompts, prompts[1:])):
         # The newest message of one may take what came after it when no reply was kept between (a
         # comment the person talked over): the text is still a prefix, up to that message's end.
