@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.cache", description=__doc__)
     ap.add_argument("--engine", help="an engine already running (its root URL); else one is started")
     ap.add_argument("--quick", action="store_true", help="five steps instead of eleven")
+    ap.add_argument("--ask", action="store_true",
+                    help="the model's commands wait for Allow (never given), so only the person, the import and "
+                         "the agent change the list: what a turn costs when the model changes nothing unasked")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cache.json")
     return ap.parse_args(argv)
 
@@ -61,8 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Run:
     """One app (the four processes) talking to the engine through a recorder."""
 
-    def __init__(self, engine_url: str, label: str):
-        self.label, self.engine_url = label, engine_url
+    def __init__(self, engine_url: str, label: str, ask: bool = False):
+        self.label, self.engine_url, self.ask = label, engine_url, ask
         self.recorder = Recorder(engine_url, on_request=self.list_note)
         self.stack: Stack | None = None
         self.turns: list[dict] = []
@@ -80,7 +83,8 @@ class Run:
 
     def __enter__(self) -> Run:
         self.recorder.start()
-        self.stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=self.recorder.url)
+        asking = {"GHOSTWIRE_ASK": "insert,update,delete,toggle", "GHOSTWIRE_ASK_TIMEOUT": "7200"} if self.ask else {}
+        self.stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=self.recorder.url, **asking)
         self.stack.start(timeout=60)
         self.sse = SseReader(self.stack.url, tab=f"bench-{self.label}").__enter__()
         return self
@@ -114,6 +118,11 @@ class Run:
         self.turns.append({"step": step, "after": self.last_step, "text": text, "reply": reply, "exchange": len(self.recorder.exchanges) - 1,
                            "enter_to_first_ms": round((first - sent) * 1000)})
 
+    def allow_agents(self) -> None:
+        """Under --ask the agent's call waits too: the bench, as the person, allows it."""
+        for command_id in _pending_agent_calls(self.stack) if self.ask else []:
+            assert self.stack.http.post(f"/approve/{command_id}", data={"decision": "allow"}).status_code == 200
+
     def task_id(self, name: str) -> int:
         """The task of that name, else the first (the model may have renamed or deleted it unasked)."""
         found = self.stack.tasks()
@@ -136,6 +145,7 @@ class Run:
                              headers={"Content-Type": "application/json"}).status_code == 200
         elif kind == "agent":
             anyio.run(_agent_adds, self.stack.url, arg)
+            self.allow_agents()
         elif kind == "talk_over":  # a click, then the message while the model's comment on it streams
             task = self.task_id("")
             before = len(self.recorder.exchanges)
@@ -147,13 +157,19 @@ class Run:
         self.settle()
 
 
+def _pending_agent_calls(stack: Stack) -> list[str]:
+    with stack.db() as db:
+        return [r[0] for r in db.execute("SELECT command_id FROM approvals WHERE decision IS NULL AND msg_id IN"
+                                         " (SELECT id FROM messages WHERE kind = 'agent')")]
+
+
 async def _agent_adds(url: str, name: str) -> None:
     async with session(url, name="bench agent") as s:
         await s.call_tool("insert_task", {"name": name})
 
 
-def replay(engine_url: str, steps: list, label: str) -> tuple[list, list]:
-    with Run(engine_url, label) as run:
+def replay(engine_url: str, steps: list, label: str, ask: bool = False) -> tuple[list, list]:
+    with Run(engine_url, label, ask) as run:
         for n, (kind, arg) in enumerate(steps, 1):
             began = time.monotonic()
             run.step(kind, arg)
@@ -222,9 +238,9 @@ def main(argv: list[str] | None = None) -> dict:
     steps = QUICK if args.quick else STEPS
     started = time.monotonic()
     with Engine(args.engine) as engine:
-        changing_x, changing_t = replay(engine.url, steps, "changes")
+        changing_x, changing_t = replay(engine.url, steps, "changes", args.ask)
         plain = [("chat", arg) if kind in ("chat", "talk_over") else None for kind, arg in steps]
-        still_x, still_t = replay(engine.url, [s for s in plain if s], "no-changes")
+        still_x, still_t = replay(engine.url, [s for s in plain if s], "no-changes", args.ask)
         changing, still = rows(engine.url, changing_x, changing_t), rows(engine.url, still_x, still_t)
         every = [*changing_x, *still_x]  # in the order the engine saw them
         for table, offset in ((changing, 0), (still, len(changing_x))):
@@ -232,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
                 if "enter_to_first_ms" in row:
                     k = offset + row["n"] - 1
                     row.update(floor(engine.url, every[k - 1] if k else None, every[k]))
-        results = {"machine": engine.describe(), "elapsed_s": round(time.monotonic() - started, 1),
+        results = {"machine": engine.describe(), "ask": args.ask, "elapsed_s": round(time.monotonic() - started, 1),
                    "changes": changing, "no_changes": still}
     results["goals"] = cache_report.goals(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
