@@ -115,7 +115,8 @@ class Run:
         reply = self.stack.chat(text)
         first = wait_for(lambda: self.sse.matching(f"beforeend:#body-{reply}"), TURN_TIMEOUT_S, interval=0.02,
                          what=f"the first token of {reply}")[0].at
-        self.turns.append({"step": step, "after": self.last_step, "text": text, "reply": reply, "exchange": len(self.recorder.exchanges) - 1,
+        self.turns.append({"step": step, "after": self.last_step, "text": text, "reply": reply,
+                           "exchange": len(self.recorder.exchanges) - 1,
                            "enter_to_first_ms": round((first - sent) * 1000)})
 
     def allow_agents(self) -> None:
@@ -222,9 +223,10 @@ def rows(engine_url: str, exchanges: list, turns: list) -> list[dict]:
     out = []
     for n, x in enumerate(exchanges):
         t = x.timings
-        row = {"n": n + 1, "kind": by_exchange.get(n, {}).get("step") or _kind(x), "prompt": x.usage.get("prompt_tokens"),
-               "evaluated": t.get("prompt_n"), "cached": t.get("cache_n"), "cut": x.cut,
-               "new": new_tokens(engine_url, x.body, x.note), "list_sent": "[the list now" in x.body["messages"][-1]["content"]}
+        row = {"n": n + 1, "kind": by_exchange.get(n, {}).get("step") or _kind(x),
+               "prompt": x.usage.get("prompt_tokens"), "evaluated": t.get("prompt_n"), "cached": t.get("cache_n"),
+               "cut": x.cut, "new": new_tokens(engine_url, x.body, x.note),
+               "list_sent": "[the list now" in x.body["messages"][-1]["content"]}
         if n in by_exchange:
             row["enter_to_first_ms"] = by_exchange[n]["enter_to_first_ms"]
             row["text"] = by_exchange[n]["text"]

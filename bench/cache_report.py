@@ -45,5 +45,6 @@ def table(results: dict) -> str:
     lines.append(f"evaluated ≤ new + {SLACK} after the first: {'yes' if g['evaluated_within_new_plus_32'] else 'no'} "
                  f"{g['over'] or ''}; Enter → first token ≤ {RATIO}× unchanged: "
                  f"{'yes' if g['first_token_within_1.3x_unchanged'] else 'no'} {g['slower_than_unchanged'] or ''}; "
-                 f"≤ {RATIO}× floor: {'yes' if g['first_token_within_1.3x_floor'] else 'no'} {g['slower_than_floor'] or ''}")
+                 f"≤ {RATIO}× floor: {'yes' if g['first_token_within_1.3x_floor'] else 'no'} "
+                 f"{g['slower_than_floor'] or ''}")
     return "\n".join(lines)

@@ -21,7 +21,8 @@ def test_the_recorder_relays_a_stream_and_keeps_the_servers_timings():
             relayed = b"".join(r.iter_raw())
         assert b"data: [DONE]" in relayed and b'"cache_n":280' in relayed
         [x] = rec.exchanges
-        assert (x.text, x.timings["prompt_n"], x.timings["cache_n"], x.usage["prompt_tokens"]) == ("Hello.", 20, 280, 300)
+        assert (x.text, x.usage["prompt_tokens"]) == ("Hello.", 300)
+        assert (x.timings["prompt_n"], x.timings["cache_n"]) == (20, 280)
         wait_for(lambda: x.ended, 5, what="the exchange to end")
         assert x.body["messages"] == BODY["messages"] and not x.cut
 

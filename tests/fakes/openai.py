@@ -156,7 +156,8 @@ class FakeOpenAI(FakeServer):
         if script.raw is not None:
             head, pieces, tail = (), script.raw, ()
         ping = f": ping - {time.strftime('%Y-%m-%d %H:%M:%S')}.000000+00:00\r\n\r\n".encode() if self.pings else b""
-        await self.play(conn, script, content_type="text/event-stream" if self.llama_server else SSE, head=head, pieces=pieces, tail=tail, error_piece=error,
+        sse = "text/event-stream" if self.llama_server else SSE
+        await self.play(conn, script, content_type=sse, head=head, pieces=pieces, tail=tail, error_piece=error,
                         interrupt_piece=b"data: [DONE]\n\n", ping=ping)
 
     def _frames(self, model: str, script: Script, include_usage: bool) -> list[tuple[bytes, bool]]:
