@@ -1,5 +1,6 @@
 """`python -m bench [--quick]`: the four real processes against a scripted fake Ollama, measured
 from the fake's socket to the SSE client's socket. Prints a table and writes bench/results/latest.json.
+`python -m bench cache [...]`: the prompt cache against the local engine (bench/cache.py).
 """
 
 from __future__ import annotations
@@ -129,4 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["cache"]:
+        from bench import cache
+        cache.main(sys.argv[2:])
+    else:
+        main()

@@ -149,6 +149,15 @@ def m007_event_shown(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN shown TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m008_sent_as(db: Database) -> None:
+    """What a message was sent to the model as, when it was a job's newest (its text with the list as
+    it was then; crud_worker/context.py), so later turns send it again unchanged and the model server's
+    prompt cache holds; and the list note in it ('' none), to know which list the model saw last."""
+    db.execute("ALTER TABLE messages ADD COLUMN sent TEXT")
+    db.execute("ALTER TABLE messages ADD COLUMN seen TEXT")
+
+
 class Unwritable(Exception):
     """The database can't be written: said at start, in words that name the cause."""
 

@@ -28,13 +28,19 @@ def task_snapshot(tasks: list[TaskRow]) -> str:
     return "\n".join(lines)
 
 
-def system_prompt(tasks: list[TaskRow], persona: str = "") -> str:
+def system_prompt(persona: str = "") -> str:
+    """The stable part of every prompt (the same every turn, so a server's prompt cache keeps it):
+    the list is not in it, but beside the newest message (`list_note`, placed by crud_worker/context.py)."""
     return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You live inside a todo app, next to the person's list.
 Keep replies short. Messages starting with [event] tell you what the person just did in the app: answer those with one brief comment (under 40 words) and no command unless asked.
+The list as it is now comes with a message whenever it has changed since you last saw it.
 
-{COMMAND_LANGUAGE}{UNDO_LANGUAGE}
-Current tasks (#id [x] = done):
-{task_snapshot(tasks)}"""
+{COMMAND_LANGUAGE}{UNDO_LANGUAGE}"""
+
+
+def list_note(tasks: list[TaskRow]) -> str:
+    """The list as it is now, sent with the newest message when it differs from the last one sent."""
+    return f"[the list now (#id [x] = done)]\n{task_snapshot(tasks)}"
 
 
 def help_request() -> str:

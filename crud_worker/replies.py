@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from bus import contract as c, tables
 from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
-from crud_worker import conversation, db as store, prompts, unsaved
+from crud_worker import context, conversation, db as store, prompts, unsaved
 from commands.ids import commands_of, tool_call_id
 from commands.schema import Refusal, from_tool_call
 from commands.splitter import Block, CommandSplitter, split_all
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_FOLLOWUPS = 2
 MIN_CONTEXT = 512  # tokens: the least history budget an overflow shrinks it to
-NO_WORKER_S = conversation.JOB_TTL_S  # a queued reply no worker started by then fails, clearly
+NO_WORKER_S = context.JOB_TTL_S  # a queued reply no worker started by then fails, clearly
 WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ago fails
 RESEND_AFTER_S = 2.0  # a live worker no longer lists the reply: its end was lost; ask again this often
 RESEND_GIVE_UP_S = 2.0  # a worker answers a resend in milliseconds; silence means it has no end to give
@@ -56,6 +56,9 @@ class Reply:
     told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
     sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
     shortened: bool = False  # the one retry after a context overflow (never retried again)
+    # Another job of its conversation was built while it streamed (a comment the person talked over):
+    # it is stored where it ended, after what that job read, so later prompts still begin with that job's.
+    overtaken: bool = False
     worker: str = ""
     asked_again: float = 0.0
     first_asked: float = 0.0
@@ -86,9 +89,14 @@ class Replies:
                     conversation_id: str = conversation.DEFAULT, told: frozenset[str] = frozenset(),
                     ask: str = "", answer: str = "", model: str = "", shortened: bool = False) -> None:
         model = model or store.get_setting(self.db, tables.MODEL)
-        job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
-                                     num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
-                                     extra=extra, native_tools=self.settings.native_tools)
+        prepared = context.prepare(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
+                                   num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
+                                   extra=extra, native_tools=self.settings.native_tools)
+        with store.write(self.db):
+            context.remember(self.db, prepared)
+        job = prepared.job
+        for other in self.live.values():
+            other.overtaken = other.overtaken or other.conversation_id == conversation_id
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
                                     told=told, ask=ask, answer=answer, sent_chars=_chars(job), shortened=shortened)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id, ask=ask,
@@ -193,9 +201,9 @@ class Replies:
         if reply.kind != "chat" or reply.depth or reply.shortened or not reply.ask:
             return False
         row = self.db.execute("SELECT content FROM messages WHERE id = ?", [reply.ask]).fetchone()
-        job = conversation.build_job(self.db, reply_id=reply.msg_id, kind=reply.kind,
-                                     conversation_id=reply.conversation_id, num_ctx=self.num_ctx(),
-                                     persona=self.settings.persona)
+        job = context.build_job(self.db, reply_id=reply.msg_id, kind=reply.kind,
+                                conversation_id=reply.conversation_id, num_ctx=self.num_ctx(),
+                                persona=self.settings.persona)
         return bool(row and job.messages and row[0] in job.messages[-1].content and _chars(job) < reply.sent_chars)
 
     async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
@@ -247,7 +255,8 @@ class Replies:
             with store.write(self.db):
                 stored = conversation.store(self.db, msg_id=reply.msg_id, role="assistant", kind=reply.kind,
                                             content=text, status=status, conversation_id=reply.conversation_id,
-                                            model=model, usage=usage, error=error, created_at=reply.created_at,
+                                            model=model, usage=usage, error=error,
+                                            created_at=store.now() if reply.overtaken else reply.created_at,
                                             ask=reply.ask, answer=reply.answer, stats=stats)
         except sqlite3.Error as err:
             if (why := unsaved.reason(err)) is None:

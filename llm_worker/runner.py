@@ -32,6 +32,19 @@ MAX_PER_S = 60
 EARLY_FLUSHES = 25  # at most one per command the crud_worker would run (its per-reply cap)
 
 
+def alternating(messages: list[c.JobMessage]) -> list[Message]:
+    """Strict chat templates (Anthropic's API, some llama.cpp ones) want roles to alternate: a run of one
+    role's messages (events the model did not answer) goes as one. Done here, on the wire, so the job's
+    messages stay each turn's prefix of the next; merged, the text is still a prefix (a server's cache holds)."""
+    merged: list[Message] = []
+    for m in messages:
+        if merged and merged[-1].role == m.role:
+            merged[-1] = Message(role=m.role, content=merged[-1].content + "\n\n" + m.content)
+        else:
+            merged.append(Message(role=m.role, content=m.content))
+    return merged
+
+
 def tokens_per_s(usage: c.Usage | None, first: float | None, last: float) -> float | None:
     """The generation rate as c.Timing defines it: the tokens after the first over the time from the
     first token to the last. None (unknown) without the server's count or a measurable span."""
@@ -120,7 +133,7 @@ class Run:
                                           model=self.model))
         request = ChatRequest(model=self.model, system=job.system + (structured.HINT if self.structured else ""),
                               num_ctx=job.num_ctx, tools=self.tools, schema=reply_schema() if self.structured else None,
-                              messages=[Message(role=m.role, content=m.content) for m in job.messages])
+                              messages=alternating(job.messages))
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as events:
                 async for ev in events:
@@ -143,7 +156,8 @@ class Run:
                             await self._drain()
                             await self.bus.publish(c.LlmToolCall(msg_id=job.msg_id, seq=self._next_seq(), call=call))
                         case Usage():
-                            usage = c.Usage(prompt_tokens=ev.prompt_tokens, completion_tokens=ev.completion_tokens)
+                            usage = c.Usage(prompt_tokens=ev.prompt_tokens, completion_tokens=ev.completion_tokens,
+                                            cached_tokens=ev.cached_tokens)
                         case Done(reason=reason):
                             stop_reason = "length" if reason == "length" else ""
                             break

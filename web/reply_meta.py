@@ -1,5 +1,6 @@
 """The quiet line under a finished reply — model, time to first token, tokens per second, tokens in
-and out, its commands' time — and the reply's Copy button.
+(and, where the server says it, how many of them it read and how many it had cached) and out, its
+commands' time — and the reply's Copy button.
 
 The figures are the crud_worker's `reply.stats` (bus.contract.ReplyStats), live when the reply ends
 and from the database after a reload. A figure the model server did not report (or a stopped or failed
@@ -23,6 +24,14 @@ def _seconds(ms: float) -> str:
     return f"{ms:,.0f} ms" if ms < 1000 else f"{ms / 1000:,.2f} s"
 
 
+def _prompt_split(usage: Usage) -> str:
+    """Of the prompt, the tokens the model read for this reply and those its server kept from the last
+    one: a slow first token is a long read."""
+    if usage.cached_tokens is None or usage.prompt_tokens is None:
+        return ""
+    return f" ({max(usage.prompt_tokens - usage.cached_tokens, 0):,} read, {usage.cached_tokens:,} cached)"
+
+
 def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     parts: list = []
     if stats is not None:
@@ -36,7 +45,10 @@ def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
         tokens = [f"{n:,} {side}" for n, side in ((usage.prompt_tokens, "in"), (usage.completion_tokens, "out"))
                   if n is not None]
         if tokens:
-            parts.append(Span(" · ".join(tokens), cls="stat tokens"))
+            tokens[0] += _prompt_split(usage) if usage.prompt_tokens is not None else ""
+            parts.append(Span(" · ".join(tokens), cls="stat tokens",
+                              title="prompt tokens (read for this reply, and kept in the server's cache from before)"
+                              " · tokens written"))
         if stats.commands:
             noun = "command" if stats.commands == 1 else "commands"
             parts.append(Span(f"{stats.commands} {noun} in {_seconds(stats.commands_ms)}", cls="stat commands"))

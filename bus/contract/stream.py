@@ -75,10 +75,13 @@ class LlmToolCall(Msg, kw_only=True, omit_defaults=True):
 
 
 class Usage(Msg, kw_only=True, omit_defaults=True):
-    """Token counts as the model server reported them; None where it did not (unknown, not zero)."""
+    """Token counts as the model server reported them; None where it did not (unknown, not zero).
+    `cached_tokens`: of the prompt, those the server took from its prompt cache instead of evaluating
+    them again (llama.cpp's `cache_n`); the prompt tokens evaluated are prompt_tokens - cached_tokens."""
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None
 
 
 class Timing(Msg, kw_only=True, omit_defaults=True):

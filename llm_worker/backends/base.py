@@ -49,6 +49,7 @@ class Usage(msgspec.Struct, frozen=True, tag="usage"):
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None  # of prompt_tokens, taken from the server's prompt cache (not evaluated)
 
 
 class Done(msgspec.Struct, frozen=True, tag="done"):

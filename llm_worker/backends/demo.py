@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator
 
 from llm_worker.backends.base import ChatRequest, Done, Event, ModelInfo, Probe, TextDelta, Usage
-from llm_worker.backends.demo_replies import reply_to
+from llm_worker.backends.demo_replies import LIST_NOTE, reply_to, without_list
 
 MODEL = "ghostwire-demo"
 
@@ -41,7 +41,10 @@ class DemoBackend:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         last_user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        tokens = tokenize(reply_to(last_user, request.system))
+        # The list goes to the model only when it changed: the newest one sent is the one the model knows.
+        listing = next((without_list(m.content)[1] for m in reversed(request.messages)
+                        if m.role == "user" and LIST_NOTE in m.content), "")
+        tokens = tokenize(reply_to(last_user, listing))
         pause = 1.0 / self.rate if self.rate > 0 else 0.0
         for i, token in enumerate(tokens):
             # Sleep even at rate 0 (for zero seconds) so a cancel can land between tokens.

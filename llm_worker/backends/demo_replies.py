@@ -112,14 +112,32 @@ def _turn_parts(turn: str) -> list[str]:
         else:
             parts.append(para)
     return parts or [""]
+
+
 _FROM_AGENT = re.compile(r"^\[from the agent '[^']*', an outside program, not the person\]\s*")
 _OPEN_TASK = re.compile(r"^#\d+ \[ \] (?P<name>.+)$", re.M)
 
 
-def reply_to(last_user: str, system: str = "") -> str:
-    """The reply to the newest user turn; `system` (the prompt, with the list's snapshot) lets a nudge name
+# The list as it is now goes before the newest message when it changed (crud_worker/context.py): one
+# paragraph opening with this.
+LIST_NOTE = "[the list now"
+
+
+def without_list(turn: str) -> tuple[str, str]:
+    """The turn without its list paragraph, and that paragraph ('' if it has none)."""
+    if LIST_NOTE not in turn:
+        return turn, ""
+    start = turn.index(LIST_NOTE)
+    listing, _, rest = turn[start:].partition("\n\n")
+    return (turn[:start] + rest).strip(), listing
+
+
+def reply_to(last_user: str, listing: str = "") -> str:
+    """The reply to the newest user turn; `listing` (the newest list the model was shown) lets a nudge name
     a task. The turn's last part decides: a message is answered, an event commented on."""
-    parts = _turn_parts(last_user.strip())
+    turn, own = without_list(last_user.strip())
+    system = own or listing
+    parts = _turn_parts(turn)
     text = _FROM_AGENT.sub("", parts[-1].strip())
     if text.startswith("Command results:"):
         return _summarise(text)

@@ -47,9 +47,21 @@ class _Choice(msgspec.Struct):
     finish_reason: str | None = None
 
 
+class _Details(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    prompt_tokens_details: _Details | None = None  # OpenAI, and llama.cpp's server: the prompt's cached part
+
+
+class _Timings(msgspec.Struct):
+    """llama.cpp's server: of the prompt, `cache_n` tokens came from its cache and `prompt_n` were evaluated."""
+
+    cache_n: int | None = None
+    prompt_n: int | None = None
 
 
 class _Groq(msgspec.Struct):
@@ -60,6 +72,7 @@ class _Chunk(msgspec.Struct):
     choices: list[_Choice] | None = None
     usage: _Usage | None = None
     x_groq: _Groq | None = None
+    timings: _Timings | None = None
     error: Any = None
     object: str = ""
     message: Any = None  # old vLLM error shape: {"object": "error", "message": ...}
@@ -124,7 +137,8 @@ class _Reply:
             raise BackendError(f"{self.service} failed mid-reply: {core.redact(str(text or err), self.secret)}",
                                kind="stream")
         if usage := chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None):
-            self.usage = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+            self.usage = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                               cached_tokens=_cached(usage, chunk.timings))
         events: list[Event] = []
         for choice in chunk.choices or ():
             if choice.index != 0:
@@ -261,6 +275,14 @@ class OpenAIBackend(core.HttpBackend):
 
     def reply(self) -> _Reply:
         return _Reply(self._api_key, self.context, self.service)
+
+
+def _cached(usage: _Usage, timings: _Timings | None) -> int | None:
+    """The prompt tokens the server did not evaluate again: llama.cpp's `timings.cache_n`, else OpenAI's
+    `prompt_tokens_details.cached_tokens`; None where neither is said (unknown, not 0)."""
+    if timings is not None and timings.cache_n is not None:
+        return timings.cache_n
+    return usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else None
 
 
 def _tokens_at_most(text: str) -> int:

@@ -52,6 +52,7 @@ class FakeOpenAI(FakeServer):
         self.props: dict | None = None  # served at GET /props (llama-server), else 404
         self.pings = False         # a keep-alive comment before every piece after the first
         self.response_formats: tuple[str, ...] | None = None  # the response_format types taken (None: any)
+        self.llama_server = False  # chunks as llama.cpp's own server writes them, with its `timings`
 
     @classmethod
     def llama_cpp(cls, model_path: str = "/models/SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx: int = 4096,
@@ -63,6 +64,17 @@ class FakeOpenAI(FakeServer):
         fake.response_formats = ("text", "json_object")  # json_object may carry a "schema"; json_schema: a 500
         if props:
             fake.props = {"default_generation_settings": {"n_ctx": n_ctx}, "total_slots": 1, "model_path": model_path}
+        return fake
+
+    @classmethod
+    def llama_server(cls, model_path: str = "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", n_ctx: int = 8192,
+                     **kwargs) -> FakeOpenAI:
+        """llama.cpp's own server (xllamacpp, reference: xllamacpp.md) with one slot: compact chunks keyed
+        as it keys them, usage with `prompt_tokens_details.cached_tokens` and `timings` (cache_n, prompt_n,
+        …) in the last chunk; a second request waits for the first (it is never cut)."""
+        fake = cls(models=[model_path], **kwargs)
+        fake.any_model, fake.llama_server, fake.one_slot = True, True, True
+        fake.props = {"default_generation_settings": {"n_ctx": n_ctx}, "total_slots": 1, "model_path": model_path}
         return fake
 
     async def handle(self, request: Request, conn: Conn) -> None:
@@ -136,14 +148,16 @@ class FakeOpenAI(FakeServer):
             conn.end()
             return
         include_usage = self.usage and bool((body.get("stream_options") or {}).get("include_usage"))
-        head, pieces, tail = group_frames(self._frames(model, script, include_usage))
+        frames = (_llama_frames if self.llama_server else self._frames)(model, script, include_usage)
+        head, pieces, tail = group_frames(frames)
         error = b"event: error\ndata: " + _dump({"error": {
             "message": script.error_message or "The server had an error while processing your request.",
             "type": script.error_type or "server_error", "param": None, "code": None}}) + b"\n\n"
         if script.raw is not None:
             head, pieces, tail = (), script.raw, ()
         ping = f": ping - {time.strftime('%Y-%m-%d %H:%M:%S')}.000000+00:00\r\n\r\n".encode() if self.pings else b""
-        await self.play(conn, script, content_type=SSE, head=head, pieces=pieces, tail=tail, error_piece=error,
+        sse = "text/event-stream" if self.llama_server else SSE
+        await self.play(conn, script, content_type=sse, head=head, pieces=pieces, tail=tail, error_piece=error,
                         interrupt_piece=b"data: [DONE]\n\n", ping=ping)
 
     def _frames(self, model: str, script: Script, include_usage: bool) -> list[tuple[bytes, bool]]:
@@ -184,6 +198,36 @@ class FakeOpenAI(FakeServer):
                              "logprobs": None, "finish_reason": script.done_reason}],
                 "usage": {"prompt_tokens": script.prompt_tokens, "completion_tokens": script.completion_tokens,
                           "total_tokens": script.prompt_tokens + script.completion_tokens}}
+
+
+def _llama_frames(model: str, script: Script, include_usage: bool) -> list[tuple[bytes, bool]]:
+    """A stream as llama.cpp's server (b0-unknown, in xllamacpp) writes it, key order and all."""
+    stamp, cid = int(time.time()), "chatcmpl-" + hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:32]
+    tail = {"created": stamp, "id": cid, "model": model, "system_fingerprint": "b0-unknown",
+            "object": "chat.completion.chunk"}
+
+    def chunk(delta: dict, finish: str | None = None) -> bytes:
+        return _frame({"choices": [{"finish_reason": finish, "index": 0, "delta": delta}], **tail})
+
+    frames = [(chunk({"role": "assistant", "content": None}), False)]
+    frames += [(chunk({"reasoning_content": t}), True) for t in script.thinking]
+    frames += [(chunk({"content": t}), True) for t in script.tokens]
+    frames.append((chunk({}, script.done_reason), False))
+    if include_usage:
+        evaluated, made = script.prompt_tokens - script.cached_tokens, script.completion_tokens
+        prompt_ms, predicted_ms = evaluated * 16.5, made * 50.0  # ~60 and 20 tokens/s, as measured here
+        timings = {"cache_n": script.cached_tokens, "prompt_n": evaluated, "prompt_ms": prompt_ms,
+                   "prompt_per_token_ms": prompt_ms / max(evaluated, 1),
+                   "prompt_per_second": evaluated / prompt_ms * 1000 if evaluated else 0.0,
+                   "predicted_n": made, "predicted_ms": predicted_ms,
+                   "predicted_per_token_ms": predicted_ms / max(made, 1),
+                   "predicted_per_second": made / predicted_ms * 1000 if made else 0.0}
+        usage = {"completion_tokens": made, "prompt_tokens": script.prompt_tokens,
+                 "total_tokens": script.prompt_tokens + made,
+                 "prompt_tokens_details": {"cached_tokens": script.cached_tokens}}
+        frames.append((_frame({"choices": [], **tail, "usage": usage, "timings": timings}), False))
+    frames.append((b"data: [DONE]\n\n", False))
+    return frames
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ class Script:
     stall_after: int | None = None
     retry_after: str | float | None = None  # Retry-After header on an error response
     prompt_tokens: int = 26
+    cached_tokens: int = 0           # of prompt_tokens, taken from the server's prompt cache (llama-server's cache_n)
     extra: dict = field(default_factory=dict)  # OpenAI: extra keys merged into every chunk
     raw: list[bytes] | None = None   # send these body pieces verbatim (delay between) instead of a rendered reply
     content_type: str = ""           # override the streaming Content-Type (with raw)

@@ -224,7 +224,7 @@ def test_thousands_of_messages_in_history_stay_bounded(stack, fake_ollama, long_
     request = fake_ollama.requests[sent]
     chars = sum(len(m["content"]) for m in request["messages"])
     assert len(request["messages"]) <= 50 and chars < 8192 * 4, "the prompt stays inside the context window"
-    assert request["messages"][-1]["content"] == "after a long history"
+    assert request["messages"][-1]["content"].endswith("after a long history")
     print(f"\nGET / with {long_history}+ messages in {rendered_in:.2f} s ({shown} shown); "
           f"the model got {len(request['messages'])} messages, {chars} characters")
 

@@ -124,7 +124,7 @@ def test_reply_streams_and_is_stored_with_usage_and_health(backend, request):
     assert row == {"role": "assistant", "status": "done", "content": "".join(tokens), "error": "",
                    "model": b.model, "usage": {"prompt_tokens": 41, "completion_tokens": 12}}
     sent = b.fake.requests[-1]
-    assert sent["model"] == b.model and sent["messages"][-1] == {"role": "user", "content": "hello there"}
+    assert sent["model"] == b.model and sent["messages"][-1]["content"].endswith("hello there")
     if b.key:  # the key goes where the API wants it (the fakes refuse any other key anyway)
         header = sent.headers["authorization"] if backend == "openai" else sent.headers["x-api-key"]
         assert header.removeprefix("Bearer ") == b.key
@@ -234,7 +234,7 @@ def test_auto_falls_back_to_demo_then_switches_to_ollama_by_itself():
         assert stack.health()["model"] == "llama3.2:3b"
         _, row = ask(stack, "hello ollama")
         assert (row["status"], row["content"], row["model"]) == ("done", DEFAULT_TEXT, "llama3.2:3b")
-        assert len(fake.requests) == 1 and fake.requests[0]["messages"][-1]["content"] == "hello ollama"
+        assert len(fake.requests) == 1 and fake.requests[0]["messages"][-1]["content"].endswith("hello ollama")
     finally:
         stack.stop()
         fake.stop()
@@ -340,4 +340,4 @@ def test_llama_cpp_without_props_a_history_too_long_is_retried_once_shorter():
     assert short["status"] == "failed" and "Trying once more with a shorter history" in short["error"], short
     assert (again["status"], again["content"]) == ("done", "Hello again."), again
     sent = chats(fake)[-1]["messages"]
-    assert sent[-1]["content"] == "hi" and "blah blah" not in json.dumps(sent), "the retry left the long history out"
+    assert sent[-1]["content"].endswith("hi") and "blah blah" not in json.dumps(sent), "the retry left the long history out"

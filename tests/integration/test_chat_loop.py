@@ -22,7 +22,8 @@ def test_reply_streams_token_by_token_and_is_stored(stack, fake_ollama):
     assert appends[-1].at - appends[0].at > 0.3, "events should be spread over the reply's duration"
     assert (role, status, content) == ("assistant", "done", "".join(tokens))
     request = fake_ollama.requests[-1]
-    assert request["messages"][-1] == {"role": "user", "content": "hello ghost"}
+    newest = request["messages"][-1]  # the list as it is now, then the message (crud_worker/context.py)
+    assert newest["role"] == "user" and newest["content"].endswith("\n\nhello ghost") and "[the list now" in newest["content"]
     assert request["options"]["num_ctx"] > 0 and request["stream"] is True
     with stack.db() as db:
         assert db.execute("SELECT count(*) FROM messages WHERE content = 'hello ghost' AND role = 'user'").fetchone() == (1,)

@@ -192,8 +192,9 @@ def test_a_decision_or_refusal_is_said_in_its_own_words_never_echoed(line, expec
 
 
 def test_a_poke_names_an_open_task_from_the_snapshot():
-    system = "Current tasks (#id [x] = done):\n#1 [x] laundry\n#2 [ ] call mum"
-    events = chat(DemoBackend(rate=0), ChatRequest(model="", system=system, messages=[
+    listing = "[the list now (#id [x] = done)]\n#1 [x] laundry\n#2 [ ] call mum"
+    events = chat(DemoBackend(rate=0), ChatRequest(model="", system="", messages=[
+        Message("user", f"{listing}\n\nadd bread"), Message("assistant", "Added."),
         Message("user", "[event] The user poked you: give them a short nudge about their list.")]))
     assert "call mum" in text(events) and "laundry" not in text(events)
 
@@ -205,7 +206,7 @@ def test_a_delete_is_never_said_done_before_it_ran():
 
 
 def test_a_poke_with_everything_done_says_so():
-    system = "Current tasks (#id [x] = done):\n#1 [x] laundry"
-    said = text(chat(DemoBackend(rate=0), ChatRequest(model="", system=system, messages=[
-        Message("user", "[event] The user poked you: give them a short nudge about their list.")])))
+    listing = "[the list now (#id [x] = done)]\n#1 [x] laundry"
+    said = text(chat(DemoBackend(rate=0), ChatRequest(model="", system="", messages=[
+        Message("user", f"{listing}\n\n[event] The user poked you: give them a short nudge about their list.")])))
     assert "ticked off" in said and "empty" not in said

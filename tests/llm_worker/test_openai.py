@@ -200,3 +200,21 @@ def test_error_event_without_error_key_is_a_failure(fake):
     fake.enqueue(Script(raw=[chunk({"content": "a"}), b'event: error\ndata: {"message": "quota gone"}\n\n']))
     err = failure(backend(fake))
     assert err.kind == "stream" and "quota gone" in err.message
+
+
+def test_llama_server_says_how_much_of_the_prompt_it_had_cached():
+    """llama.cpp's own server: `timings.cache_n` (and usage's cached_tokens) is the cached part of the prompt."""
+    with FakeOpenAI.llama_server() as server:
+        server.enqueue(Script(tokens=["Hi", "."], prompt_tokens=520, cached_tokens=497))
+        events = chat(OpenAIBackend(server.url, "", "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"), request("hi"))
+    assert text(events) == "Hi."
+    assert events[-2:] == [Usage(prompt_tokens=520, completion_tokens=2, cached_tokens=497), Done("stop")]
+
+
+def test_openai_cached_tokens_and_none_where_unsaid(fake):
+    usage = {"prompt_tokens": 90, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 64}}
+    fake.enqueue(Script(raw=[chunk({"content": "a"}, "stop"), frame({"choices": [], "usage": usage}), b"data: [DONE]\n\n"]))
+    fake.enqueue(Script(tokens=["b"], prompt_tokens=12))
+    said, unsaid = chat(backend(fake)), chat(backend(fake))
+    assert said[-2] == Usage(prompt_tokens=90, completion_tokens=1, cached_tokens=64)
+    assert unsaid[-2] == Usage(prompt_tokens=12, completion_tokens=1), "not said: unknown (None), never 0"

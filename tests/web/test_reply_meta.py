@@ -44,3 +44,9 @@ def test_a_model_name_with_a_slash_that_is_no_path_shows_whole():
     the same the llm_worker lists models by) keeps them whole."""
     html = to_html(reply_meta.line("a1", ReplyStats(msg_id="a1", model="hf.co/org/model:q4")))
     assert ">hf.co/org/model:q4<" in html
+
+
+def test_a_server_that_says_its_cache_shows_what_it_read_and_what_it_had():
+    line = text(ReplyStats(msg_id="a1", usage=Usage(prompt_tokens=1520, cached_tokens=1497, completion_tokens=40)))
+    assert "1,520 in (23 read, 1,497 cached) · 40 out" in line
+    assert "cached" not in text(ReplyStats(msg_id="a1", usage=Usage(prompt_tokens=1520))), "unsaid: nothing claimed"
