@@ -188,7 +188,8 @@ def test_an_agents_message_says_whose_it_is_on_the_page_in_the_store_and_to_the_
         model = db.execute("SELECT model FROM messages WHERE id = ?", [sent.structuredContent["message_id"]]).fetchone()
     assert model == (AGENT,), "stored with the agent's name"
     asked = next(r for r in reversed(fake_ollama.requests) if "mcp who is speaking" in json.dumps(r.get("messages", [])))
-    assert asked["messages"][-1]["content"].startswith(f"[from the agent '{AGENT}'"), asked["messages"][-1]
+    newest = asked["messages"][-1]["content"].split("\n\n")[-1]  # after the list note and earlier events
+    assert newest.startswith(f"[from the agent '{AGENT}'"), asked["messages"][-1]
     page = stack.http.get("/").text
     assert f"— by {html.escape(AGENT, quote=False)}" in page, "and so does the page after a reload"
 
