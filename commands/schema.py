@@ -13,7 +13,8 @@ string id made only of digits ("3") is the id 3; toggle/delete also take {"name"
 which always names the task. Names follow the contract's one rule (`clean_name`).
 
 What the model writes reaches the same validation in every form the splitter finds: a JSON
-object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}`, pythonic calls
+object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}` (also bare, without the tags,
+when its name is one of our tools: Qwen writes it so when tools are offered), pythonic calls
 `[insert_task(name="…")]` (read with `ast`, never evaluated: text, integers and booleans only),
 and native tool calls. Repair fixes syntax only (quotes, commas, Python literals) in text whose
 strings and brackets all closed; anything cut off is refused, never completed by a guess.
@@ -130,8 +131,16 @@ def parse_block(raw: str) -> list[Command | Refusal]:
     except _Refused as e:
         return [Refusal(str(e))]
     if isinstance(obj, list):
-        return [parse_object(o) for o in obj] or [Refusal("the list of commands is empty")]
-    return [parse_object(obj)]
+        return [_one(o) for o in obj] or [Refusal("the list of commands is empty")]
+    return [_one(obj)]
+
+
+def _one(obj: Any) -> Command | Refusal:
+    """A command object, or a bare tool call: {"name": <our tool>, "arguments": {…}} without its tags.
+    (The splitter opens a block on such an object only when the name is one of ours.)"""
+    if isinstance(obj, dict) and "name" in obj and not {"action", "operation"} & obj.keys():
+        return _tool_call(obj)
+    return parse_object(obj)
 
 
 def parse_command(raw: str) -> Command | Refusal:

@@ -10,7 +10,7 @@ from commands.schema import (
     tool_definitions,
 )
 from commands.splitter import Block, split_all
-from tests.crud_worker.wire import array, describe, hermes, pythonic, tool_call_of
+from tests.crud_worker.wire import array, bare_tool, describe, hermes, pythonic, tool_call_of
 
 
 def cmd(action: str, args=None, **top) -> str:
@@ -254,6 +254,25 @@ def test_hermes_tool_call_refusals(raw, reason):
     assert parse_block(raw) == [Refusal(reason)]
 
 
+def test_a_bare_tool_call_is_a_command_with_string_ids_read_as_numbers():
+    assert parse_block('{"name": "update_task", "arguments": {"id": "1", "name": "Buy oat milk"}}') == [
+        Update(1, "Buy oat milk", None)]
+    assert parse_block('{"name": "toggle_task", "arguments": {"id": " 12 "}}') == [Toggle(12)]
+    assert parse_block('[{"name": "insert_task", "arguments": {"name": "a"}}, {"action": "delete", "args": {"id": 2}}]'
+                       ) == [Insert("a"), Delete(2)]
+    assert parse_block('{"name": "list_tasks", "arguments": {}}') == [List()]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ('{"name": "fly_task", "arguments": {}}', "unknown tool 'fly_task'"),
+    ('{"name": "delete_task", "arguments": {"id": "0"}}', "the task id must be a positive number"),
+    ('{"name": "delete_task", "arguments": {"id": 2}, "why": "x"}', "unknown field 'why' in the tool call"),
+    ('{"name": "update_task", "arguments": {"id": 2}}', "nothing to update: give a new name or done"),
+])
+def test_bare_tool_call_refusals(raw, reason):
+    assert parse_block(raw) == [Refusal(reason)]
+
+
 def test_pythonic_calls_are_commands():
     assert parse_block('[insert_task(name="Buy milk")]') == [Insert("Buy milk")]
     assert parse_block("[insert_task(name='a'), toggle_task(id=3), update_task(id='b', done=True), list_tasks()]") == [
@@ -315,6 +334,7 @@ def test_every_format_round_trips_to_the_same_commands(cmds):
     assert parse_block(pythonic(cmds)) == cmds
     assert parse_block(array(cmds)) == cmds
     assert parse_block(hermes(cmds[0])) == cmds[:1]
+    assert parse_block(bare_tool(cmds[0])) == cmds[:1]
 
 
 # the shared rules the command language refers to
