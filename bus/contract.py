@@ -367,7 +367,8 @@ class ReplyStats(Msg, kw_only=True, omit_defaults=True):
     loaded later shows the same). The model as the worker named it (a path where the server names
     its models by path); the llm_worker's Timing and the server's Usage as they came (None: unknown,
     never 0); `commands` run while the reply streamed and at its end, and the time the crud_worker
-    spent running them (`commands_ms`, 0.0 when there were none). Receivers may rely on every figure
+    spent running them (`commands_ms`, 0.0 when there were none); `unbacked_claim`: its words say it
+    changed the list and no change was made (crud_worker/claims.py). Receivers may rely on every figure
     being measured by the process that saw it, and on at most one ReplyStats per stored reply."""
 
     msg_id: str
@@ -378,6 +379,7 @@ class ReplyStats(Msg, kw_only=True, omit_defaults=True):
     completion_tokens: int | None = None
     commands: int = 0
     commands_ms: float = 0.0
+    unbacked_claim: bool = False
 
 
 class LlmError(Msg, kw_only=True, omit_defaults=True):

@@ -19,6 +19,10 @@ Undo:           {"action": "undo"}
 """
 
 
+NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
+                      "asked for a change, write its command now; if not, just say so.")
+
+
 def task_snapshot(tasks: list[TaskRow]) -> str:
     if not tasks:
         return "The list is empty."

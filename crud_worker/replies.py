@@ -18,10 +18,10 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
-from crud_worker import conversation, db as store, prompts, unsaved
+from crud_worker import approvals, claims, conversation, db as store, prompts, unsaved
 from commands.ids import commands_of, tool_call_id
 from commands.schema import Refusal, from_tool_call
-from commands.splitter import Block, CommandSplitter, split_all
+from commands.splitter import Block, CommandSplitter, Prose, split_all
 from crud_worker.executor import REFUSED, execute
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,14 @@ WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ag
 RESEND_AFTER_S = 2.0  # a live worker no longer lists the reply: its end was lost; ask again this often
 RESEND_GIVE_UP_S = 2.0  # a worker answers a resend in milliseconds; silence means it has no end to give
 RECENT_KEEP = 512
+# Every reply nobody asked for (a comment, its follow-ups, a follow-up telling it a decision) has an id
+# made here with this prefix (chat replies' ids come from the web, "a…"), so the rule holds for a reply
+# joined late after a restart too: its commands are suggestions (executor.execute's `suggest`).
+UNASKED = "c"
+
+
+def unasked(reply_id: str) -> bool:
+    return reply_id.startswith(UNASKED)
 
 
 @dataclass
@@ -165,8 +173,19 @@ class Replies:
                 await self._run_block(reply, piece, ended_well=m.status == "done")
         for n, call in enumerate(m.tool_calls):
             await self._run_tool_call(reply, call, n)
+        claim = m.status == "done" and self._unbacked_claim(reply, m.text)
+        if claim and not reply.commands + reply.tool_calls and not unasked(reply.msg_id):
+            reply.feedback.append(prompts.NO_COMMAND_WRITTEN)  # the person asked: let it write what it forgot
         await self._finish(reply, m.text, "done" if m.status == "done" else "cancelled", model=m.model,
-                           usage=m.usage, timing=m.timing)
+                           usage=m.usage, timing=m.timing, claim=claim)
+
+    def _unbacked_claim(self, reply: Reply, text: str) -> bool:
+        """Its words say the list changed, and none of its commands changed it or waits for Allow."""
+        if self.db.execute("SELECT 1 FROM changes WHERE reply_id = ? AND reply_id != '' LIMIT 1", [reply.msg_id]).fetchone():
+            return False
+        if approvals.waiting_in(self.db, reply.msg_id):
+            return False
+        return claims.claims_change("".join(p.text for p in split_all(text) if isinstance(p, Prose)))
 
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):
@@ -215,7 +234,7 @@ class Replies:
         began = time.perf_counter()
         try:
             outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                              command=command, ask_timeout=self.settings.ask_timeout)
+                              command=command, ask_timeout=self.settings.ask_timeout, suggest=unasked(reply.msg_id))
         except sqlite3.Error as err:
             if (why := unsaved.reason(err)) is None:
                 raise
@@ -233,14 +252,15 @@ class Replies:
             await self.bus.publish(flipped)
         await self.bus.publish(outcome.result)
 
-    async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
-                      usage: c.Usage | None = None, error: str = "", timing: c.Timing | None = None) -> None:
+    async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "", usage: c.Usage | None = None,
+                      error: str = "", timing: c.Timing | None = None, claim: bool = False) -> None:
         stats = c.ReplyStats(msg_id=reply.msg_id, model=model,
                              first_token_ms=timing.first_token_ms if timing else None,
                              tokens_per_s=timing.tokens_per_s if timing else None,
                              prompt_tokens=usage.prompt_tokens if usage else None,
                              completion_tokens=usage.completion_tokens if usage else None,
-                             commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1))
+                             commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1),
+                             unbacked_claim=claim)
         self.live.pop(reply.msg_id, None)
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
@@ -288,7 +308,8 @@ class Replies:
             conversation.store(self.db, msg_id=new_id("r"), role="user", kind="result",
                                content=prompts.results_message(lines), conversation_id=conversation_id,
                                ask=ask, answer=answer)
-        await self.queue(new_id("a"), "followup", depth=1, conversation_id=conversation_id, ask=ask, answer=answer)
+        reply_id = new_id("a") if ask and not unasked(msg_id) else new_id(UNASKED)
+        await self.queue(reply_id, "followup", depth=1, conversation_id=conversation_id, ask=ask, answer=answer)
 
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()

@@ -1,4 +1,5 @@
-"""The quiet line under a finished reply — model, time to first token, tokens per second, tokens in
+"""The quiet line under a finished reply — "no change was made" when its words claim a change that
+didn't happen, model, time to first token, tokens per second, tokens in
 and out, its commands' time — and the reply's Copy button.
 
 The figures are the crud_worker's `reply.stats` (bus.contract.ReplyStats), live when the reply ends
@@ -13,6 +14,7 @@ from fasthtml.common import Button, Div, Span
 from bus.contract import ReplyStats, shown_model
 
 UNKNOWN = "not reported by the model server"
+NO_CHANGE = "no change was made"  # the reply says it changed the list; nothing changed (ReplyStats.unbacked_claim)
 
 
 def line_id(msg_id: str) -> str:
@@ -32,6 +34,9 @@ def _count(n: int | None) -> Span:
 def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     parts: list = []
     if stats is not None:
+        if stats.unbacked_claim:
+            parts.append(Span("⚠ ", NO_CHANGE, cls="stat no-change", role="note",
+                              title="This reply says it changed the list, but none of its commands did"))
         if stats.model:
             parts.append(Span(shown_model(stats.model), cls="stat model-name", title=stats.model))
         if stats.first_token_ms is not None:
