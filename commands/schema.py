@@ -370,20 +370,14 @@ def reply_schema() -> dict:
             "required": ["say", "commands"], "additionalProperties": False}
 
 
+# What the model is taught (the system prompt and !help): exact commands, one of each kind it should write.
+# `toggle` is read but not taught: "mark it done" must not un-tick a task that was done already.
 COMMAND_LANGUAGE = """\
-You change the todo list by writing commands in your reply. A command is one JSON
-object, on its own or in a ```json block; you may write several, and prose around them.
-Refer to a task by its id (a number) or by its exact name.
-
-Add a task:     {"action": "insert", "target": "task", "args": {"name": "Buy apples"}}
-Rename / mark:  {"action": "update", "target": "task", "args": {"id": 3, "name": "Buy oat milk"}}
-                (or "done": true / false instead of, or as well as, "name")
-Flip done:      {"action": "toggle", "target": "task", "args": {"id": 3}}
-Delete:         {"action": "delete", "target": "task", "args": {"id": "Buy apples"}}
-List:           {"action": "list", "target": "task", "args": {"done": false}}
-                (omit "done" for all tasks; the result comes back to you)
-
-Only these actions and fields exist; anything else is refused and you are told why.
-Never put a command in a code example you do not mean to run: a JSON object whose
-first key is "action" is always run (unless it is inside a non-json code block).
+To change the list, write commands, one JSON object per line, before your words:
+Add:            {"action": "insert", "args": {"name": "Buy apples"}}
+Rename:         {"action": "update", "args": {"id": 3, "name": "Buy oat milk"}}
+Mark done:      {"action": "update", "args": {"id": 3, "done": true}}
+Mark not done:  {"action": "update", "args": {"id": 3, "done": false}}
+Delete:         {"action": "delete", "args": {"id": 3}}
+"id" is the task's number in the list (#3). One command per task: to change three tasks, write three.
 """

@@ -1,4 +1,10 @@
-"""What the model is told: persona, the command language, and a snapshot of the list."""
+"""What the model is told: persona, the command language with exact examples, and the list.
+
+Written for a small local model (Qwen2.5-Coder 0.5B / 1.5B measured, bench/real_model.py): exact
+commands to copy, commands before words (so the words can follow the facts), ids from the list,
+few rules and none that only make sense to us. `stable_prompt` never changes within a conversation;
+`list_now` is the list as it is.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,34 @@ DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
 SNAPSHOT_TASKS = 50
 SNAPSHOT_NAME_CHARS = 80
 RESULT_LINES = 20  # a follow-up turn reports this many command results, then how many more
-UNDO_LANGUAGE = """
-One more action, to take your own changes back:
+UNDO_LANGUAGE = """\
 Undo:           {"action": "undo"}
-                (takes back every change your previous reply made; use it when the person says
-                "undo that". The person can also undo your changes themselves: an [event] line tells
-                you, and then don't make those changes again unless they ask. Some actions may need
-                the person's approval first, or be turned off; the command's result tells you.)
+                (takes back every change your previous reply made, when the person says "undo that")
 """
-
-
+RULES = """\
+- Change the list only when the person asks. A question or small talk gets words, no command.
+- Say you changed something only if you wrote its command.
+- A message starting with [event] tells what the person did themselves: one short remark, no command.
+- Keep replies short, and answer in the person's language."""
+# An example list the real one never is (ids far from a new list's), then exact turns, commands first.
+EXAMPLES = """\
+Example, with the list #21 [ ] water the ferns, #22 [x] call the plumber, #23 [ ] renew passport:
+Person: add eggs and bread
+You:
+{"action": "insert", "args": {"name": "eggs"}}
+{"action": "insert", "args": {"name": "bread"}}
+Two more errands. Thrilling.
+Person: the ferns are watered, and renew passport is now "renew ID card"
+You:
+{"action": "update", "args": {"id": 21, "done": true}}
+{"action": "update", "args": {"id": 23, "name": "renew ID card"}}
+Green thumb and fresh papers.
+Person: delete what's done
+You:
+{"action": "delete", "args": {"id": 22}}
+The plumber is off the list.
+Person: what's left?
+You: Water the ferns and renew your passport."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")
 
@@ -28,17 +52,27 @@ def task_snapshot(tasks: list[TaskRow]) -> str:
         return "The list is empty."
     lines = [f"#{t.id} [{'x' if t.done else ' '}] {t.name[:SNAPSHOT_NAME_CHARS]}" for t in tasks[:SNAPSHOT_TASKS]]
     if len(tasks) > SNAPSHOT_TASKS:
-        lines.append(f"… and {len(tasks) - SNAPSHOT_TASKS} more (use the list command to see them).")
+        lines.append(f'… and {len(tasks) - SNAPSHOT_TASKS} more: {{"action": "list"}} shows them all.')
     return "\n".join(lines)
 
 
-def system_prompt(tasks: list[TaskRow], persona: str = "") -> str:
-    return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You live inside a todo app, next to the person's list.
-Keep replies short. Messages starting with [event] tell you what the person just did in the app: answer those with one brief comment (under 40 words) and no command unless asked.
+def stable_prompt(persona: str = "") -> str:
+    """What never changes within a conversation: who the model is, the commands, the examples."""
+    return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You sit next to the person's todo list.
 
 {COMMAND_LANGUAGE}{UNDO_LANGUAGE}
-Current tasks (#id [x] = done):
-{task_snapshot(tasks)}"""
+{RULES}
+
+{EXAMPLES}"""
+
+
+def list_now(tasks: list[TaskRow]) -> str:
+    """The list as it is now, ids first, [x] for done."""
+    return f"The person's list now (#id [x] = done):\n{task_snapshot(tasks)}"
+
+
+def system_prompt(tasks: list[TaskRow], persona: str = "") -> str:
+    return f"{stable_prompt(persona)}\n\n{list_now(tasks)}"
 
 
 def help_request() -> str:

@@ -228,7 +228,7 @@ def test_tool_calls_round_trip_and_conform_to_their_definitions(command):
 def test_command_language_examples_are_valid_commands_of_every_kind():
     blocks = [p for p in split_all(COMMAND_LANGUAGE) if isinstance(p, Block)]
     parsed = [parse_command(b.raw) for b in blocks]
-    assert {type(c) for c in parsed} == {Insert, Update, Toggle, Delete, List}
+    assert {type(c) for c in parsed} == {Insert, Update, Delete}, "toggle is read, never taught; the list is shown"
     assert len(COMMAND_LANGUAGE.split()) < 250
 
 
@@ -359,3 +359,11 @@ def test_the_task_row_and_name_rule_are_the_contracts():
     for bad, reason in [("  ", "the name is empty"), ("x" * (MAX_NAME + 1), f"the name is over {MAX_NAME} characters")]:
         with pytest.raises(InvalidName, match=reason):
             clean_name(bad)
+
+
+def test_the_prompts_examples_are_exact_commands_on_their_own_lines():
+    from crud_worker.prompts import EXAMPLES
+
+    lines = [line for line in EXAMPLES.splitlines() if line.startswith("{")]
+    assert len(lines) == 5 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
+                                   for line in lines)
