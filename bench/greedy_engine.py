@@ -23,9 +23,9 @@ EVALUATED = re.compile(r"prompt eval time =\s+[\d.]+ ms /\s+(\d+) tokens")
 
 
 class GreedyEngine:
-    def __init__(self, model: str, n_ctx: int):
+    def __init__(self, model: str, n_ctx: int, threads: int = 0):
         self.path = model_path(MODELS[model])
-        self.n_ctx, self.port = n_ctx, free_port()
+        self.n_ctx, self.threads, self.port = n_ctx, threads, free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.log_path = Path(tempfile.mkstemp(prefix="greedy-engine", suffix=".log")[1])
         self.proc: subprocess.Popen | None = None
@@ -34,7 +34,8 @@ class GreedyEngine:
         return "" if self.path.is_file() else f"no model file at {self.path}: fetch it first (make model)"
 
     def start(self) -> "GreedyEngine":
-        env = clean_env(LLM_MODEL_PATH=str(self.path), LLM_NUM_CTX=str(self.n_ctx), GHOSTWIRE_ENGINE_PORT=str(self.port))
+        env = clean_env(LLM_MODEL_PATH=str(self.path), LLM_NUM_CTX=str(self.n_ctx), GHOSTWIRE_ENGINE_PORT=str(self.port),
+                        GHOSTWIRE_ENGINE_THREADS=str(self.threads))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "bench.greedy_engine"], env=env, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])

@@ -17,6 +17,8 @@ follow-ups. Tallied per request:
 
 with seconds per request and the prompt tokens the engine evaluated (its own log). Modes: `embedded`
 (the default: commands in the text), `tools` (LLM_NATIVE_TOOLS=1), `structured` (LLM_STRUCTURED=on).
+`--no-comments` sends each request right after the import, so no comment is ever made (faster; then
+`unasked` and `suggested` are 0 by construction).
 Writes bench/results/accuracy-MODEL-MODE.json and prints a README table row.
 """
 
@@ -62,8 +64,8 @@ class Outcome:
 
 
 class Bench:
-    def __init__(self, stack: Stack, engine: GreedyEngine):
-        self.stack, self.engine = stack, engine
+    def __init__(self, stack: Stack, engine: GreedyEngine, comments: bool):
+        self.stack, self.engine, self.comments = stack, engine, comments
 
     def db_rows(self, sql: str, *args) -> list[tuple]:
         with self.stack.db() as db:
@@ -84,6 +86,8 @@ class Bench:
             r = self.stack.http.post("/tasks/import", headers=head,
                                      files={"file": ("seed.json", json.dumps(body), "application/json")})
             assert r.status_code == 200, r.text
+            if not self.comments:  # the request follows at once: no comment on the import is ever queued
+                return conversation
             comment = wait_for(lambda: self._comment(conversation), REPLY_TIMEOUT_S, interval=0.2,
                                what="the comment on the import")
             self.chain(comment)
@@ -156,10 +160,14 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run only the cases of these kinds (comma-separated)")
     parser.add_argument("--limit", type=int, default=0, help="run only the first N cases")
     parser.add_argument("--machine", default="2 shared cores", help="for the table row")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="the engine's threads (0: every core; 1 keeps a machine shared with others from thrashing)")
+    parser.add_argument("--no-comments", action="store_true",
+                        help="send each request at once after the import, so the model never comments on it (faster)")
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or c.kind in args.only.split(",")]
     cases = cases[:args.limit] if args.limit else cases
-    engine = GreedyEngine(args.model, args.n_ctx)
+    engine = GreedyEngine(args.model, args.n_ctx, args.threads)
     if reason := engine.unavailable():
         print(reason, file=sys.stderr)
         return 2
@@ -169,7 +177,7 @@ def main() -> int:
                   GHOSTWIRE_LLM_SLOTS="1", **MODES[args.mode])
     try:
         stack.start(timeout=60)
-        bench = Bench(stack, engine)
+        bench = Bench(stack, engine, comments=not args.no_comments)
         for case in cases:
             outcomes.append(o := bench.run(case))
             print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} {o.seconds:5.1f} s "
@@ -184,7 +192,8 @@ def main() -> int:
     for kind in dict.fromkeys(o.kind for o in outcomes):
         mine = [o for o in outcomes if o.kind == kind]
         print(f"  {kind}: {sum(o.verdict == 'asked' for o in mine)}/{len(mine)}")
-    out = Path(__file__).parent / "results" / f"accuracy-{args.model}-{args.mode}.json"
+    suffix = "-no-comments" if args.no_comments else ""
+    out = Path(__file__).parent / "results" / f"accuracy-{args.model}-{args.mode}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"model": args.model, "mode": args.mode, "temperature": 0, "n_ctx": args.n_ctx,
                                "outcomes": [asdict(o) for o in outcomes]}, indent=2, ensure_ascii=False))

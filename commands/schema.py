@@ -351,10 +351,11 @@ _REPLY_TYPES = {"text": {"type": "string", "minLength": 1},
                 "flag": {"type": "boolean"}}
 
 
-def reply_schema() -> dict:
+def reply_schema(commands_first: bool = False) -> dict:
     """JSON Schema of a whole reply in structured-output mode: {"say": text, "commands": [command, ...]}, each
     command in the same envelope the command language teaches (action first, so the splitter sees a command),
-    made from SPEC."""
+    made from SPEC. `commands_first`: the grammar has the model write its commands before its words
+    (llama.cpp and Ollama keep the properties' order)."""
     def command(action: str, a: Action) -> dict:
         args = {k: _REPLY_TYPES[f.kind] for k, f in a.fields.items() if f.tool}
         envelope = {"action": {"const": action}, "target": {"const": "task"},
@@ -364,10 +365,11 @@ def reply_schema() -> dict:
             envelope = {"action": {"const": action}}
         return {"type": "object", "properties": envelope, "required": list(envelope), "additionalProperties": False}
 
-    return {"type": "object",
-            "properties": {"say": {"type": "string"},
-                           "commands": {"type": "array", "items": {"anyOf": [command(k, a) for k, a in SPEC.items()]}}},
-            "required": ["say", "commands"], "additionalProperties": False}
+    fields = {"say": {"type": "string"},
+              "commands": {"type": "array", "items": {"anyOf": [command(k, a) for k, a in SPEC.items()]}}}
+    order = ["commands", "say"] if commands_first else ["say", "commands"]
+    return {"type": "object", "properties": {k: fields[k] for k in order}, "required": order,
+            "additionalProperties": False}
 
 
 # What the model is taught (the system prompt and !help): exact commands, one of each kind it should write.
