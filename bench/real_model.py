@@ -3,9 +3,8 @@
 The requests of bench/accuracy_cases.py go through the real four processes to llama.cpp's own server
 (`engine`, started here at temperature 0 with a fixed seed, so a run repeats) serving Qwen2.5-Coder
 (`--model 1.5b|0.5b`, from the model cache). Each request runs in a conversation of its own on its
-seeded list (the old list deleted by the person, the seed imported with `POST /tasks/import`, the
-model's comment on the import awaited, as a person would read it), then the request and its
-follow-ups. Tallied per request:
+seeded list (a fresh app each, the seed imported with `POST /tasks/import`, the model's comment on
+the import awaited, as a person would read it), then the request and its follow-ups. Tallied per request:
 
   asked      the list ends as asked (a request that must change nothing: unchanged)
   wrong      the list changed, not as asked
@@ -75,7 +74,8 @@ class Bench:
         return tuple((n, bool(d)) for _, n, d, _ in self.stack.tasks())
 
     def reset(self, seed: Tasks) -> str:
-        """A new conversation with the seed as the whole list; returns its id once the import's comment ended."""
+        """A new conversation with the seed as the whole list; returns its id once the import's comment ended.
+        (With a fresh app per request, the list is empty and the seed's ids are 1…n.)"""
         for task_id, *_ in self.stack.tasks():  # in the last request's conversation, never the new one's
             assert self.stack.http.delete(f"/tasks/{task_id}").status_code == 200
         wait_for(lambda: not self.stack.tasks(), 10, what="an empty list")
@@ -162,6 +162,9 @@ def main() -> int:
     parser.add_argument("--machine", default="2 shared cores", help="for the table row")
     parser.add_argument("--threads", type=int, default=0,
                         help="the engine's threads (0: every core; 1 keeps a machine shared with others from thrashing)")
+    parser.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
+                        help="a fresh app for each request (ids 1…n); --no-fresh: one app, the list deleted and"
+                             " imported again each time (ids grow, as in a list used for months)")
     parser.add_argument("--no-comments", action="store_true",
                         help="send each request at once after the import, so the model never comments on it (faster)")
     args = parser.parse_args()
@@ -173,13 +176,16 @@ def main() -> int:
         return 2
     outcomes: list[Outcome] = []
     engine.start()
-    stack = Stack(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx),
-                  GHOSTWIRE_LLM_SLOTS="1", **MODES[args.mode])
+    env = dict(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx), GHOSTWIRE_LLM_SLOTS="1",
+               **MODES[args.mode])
+    stack = Stack(**env)
     try:
         stack.start(timeout=60)
-        bench = Bench(stack, engine, comments=not args.no_comments)
         for case in cases:
-            outcomes.append(o := bench.run(case))
+            if args.fresh:
+                stack.stop()
+                stack = Stack(**env).start(timeout=60)
+            outcomes.append(o := Bench(stack, engine, comments=not args.no_comments).run(case))
             print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} {o.seconds:5.1f} s "
                   f"{o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} {o.replies[-1][:80]!r}", flush=True)
     finally:
@@ -192,7 +198,7 @@ def main() -> int:
     for kind in dict.fromkeys(o.kind for o in outcomes):
         mine = [o for o in outcomes if o.kind == kind]
         print(f"  {kind}: {sum(o.verdict == 'asked' for o in mine)}/{len(mine)}")
-    suffix = "-no-comments" if args.no_comments else ""
+    suffix = ("-no-comments" if args.no_comments else "") + ("" if args.fresh else "-no-fresh")
     out = Path(__file__).parent / "results" / f"accuracy-{args.model}-{args.mode}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"model": args.model, "mode": args.mode, "temperature": 0, "n_ctx": args.n_ctx,

@@ -1,7 +1,7 @@
 """What the model is told: persona, the command language with exact examples, and the list.
 
 Written for a small local model (Qwen2.5-Coder 0.5B / 1.5B measured, bench/real_model.py): exact
-commands to copy, commands before words (so the words can follow the facts), ids from the list,
+commands to copy, commands before words (so the words can follow the facts), tasks named as listed,
 few rules and none that only make sense to us. `stable_prompt` never changes within a conversation;
 `list_now` is the list as it is.
 """
@@ -24,9 +24,9 @@ RULES = """\
 - Say you changed something only if you wrote its command.
 - A message starting with [event] tells what the person did themselves: one short remark, no command.
 - Keep replies short, and answer in the person's language."""
-# An example list the real one never is (ids far from a new list's), then exact turns, commands first.
+# Exact turns on an example list no real one is (names the bench never uses), commands first.
 EXAMPLES = """\
-Example, with the list #21 [ ] water the ferns, #22 [x] call the plumber, #23 [ ] renew passport:
+Example, with the list [ ] water the ferns, [x] call the plumber, [ ] renew passport:
 Person: add eggs and bread
 You:
 {"action": "insert", "args": {"name": "eggs"}}
@@ -34,15 +34,17 @@ You:
 Two more errands. Thrilling.
 Person: the ferns are watered, and renew passport is now "renew ID card"
 You:
-{"action": "update", "args": {"id": 21, "done": true}}
-{"action": "update", "args": {"id": 23, "name": "renew ID card"}}
+{"action": "update", "args": {"task": "water the ferns", "done": true}}
+{"action": "update", "args": {"task": "renew passport", "name": "renew ID card"}}
 Green thumb and fresh papers.
 Person: delete what's done
 You:
-{"action": "delete", "args": {"id": 22}}
+{"action": "delete", "args": {"task": "call the plumber"}}
 The plumber is off the list.
 Person: what's left?
-You: Water the ferns and renew your passport."""
+You: Water the ferns and renew your ID card.
+Person: [event] The user added task 'feed the cat'
+You: The cat thanks you."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")
 
@@ -67,8 +69,9 @@ def stable_prompt(persona: str = "") -> str:
 
 
 def list_now(tasks: list[TaskRow]) -> str:
-    """The list as it is now, ids first, [x] for done."""
-    return f"The person's list now (#id [x] = done):\n{task_snapshot(tasks)}"
+    """The list as it is now: [x] for done, each task's id first (the model names tasks; an id settles a
+    name two tasks share)."""
+    return f"The person's list now ([x] = done):\n{task_snapshot(tasks)}"
 
 
 def system_prompt(tasks: list[TaskRow], persona: str = "") -> str:

@@ -367,3 +367,15 @@ def test_the_prompts_examples_are_exact_commands_on_their_own_lines():
     lines = [line for line in EXAMPLES.splitlines() if line.startswith("{")]
     assert len(lines) == 5 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
                                    for line in lines)
+
+
+def test_the_task_field_the_prompt_teaches_names_a_task_by_name_or_number():
+    assert parse_command('{"action": "update", "args": {"task": "buy bread", "done": true}}') == Update(
+        "buy bread", None, True)
+    assert parse_command('{"action": "update", "args": {"task": "#4", "name": "x"}}') == Update(4, "x", None)
+    assert parse_command('{"action": "delete", "args": {"task": "buy bread"}}') == Delete("buy bread")
+    assert parse_command('{"action": "delete", "args": {"task": 7}}') == Delete(7)
+    assert parse_command('{"action": "delete", "args": {"task": "a", "id": 2}}') == Refusal(
+        "give the task's id or its name, not both")
+    assert parse_command('{"action": "update", "args": {"task": "a", "id": 2, "done": true}}') == Refusal(
+        "give the task's id or its name, not both")
