@@ -37,7 +37,7 @@ from bench.greedy_engine import GreedyEngine
 from tests.stack import Stack
 from tests.util import wait_for
 
-REPLY_TIMEOUT_S = 300
+REPLY_TIMEOUT_S = 240
 MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"}}
 # the bench's own judge of a claim, broader than the app's (crud_worker/claims.py) on purpose
 CLAIM_WORDS = re.compile(r"\b(done|added|deleted|removed|marked|renamed|updated|ticked|unticked|completed|cleared"
@@ -88,9 +88,11 @@ class Bench:
             assert r.status_code == 200, r.text
             if not self.comments:  # the request follows at once: no comment on the import is ever queued
                 return conversation
-            comment = wait_for(lambda: self._comment(conversation), REPLY_TIMEOUT_S, interval=0.2,
-                               what="the comment on the import")
-            self.chain(comment)
+            try:
+                self.chain(wait_for(lambda: self._comment(conversation), REPLY_TIMEOUT_S, interval=0.2,
+                                    what="the comment on the import"))
+            except AssertionError as e:  # a comment that runs on and on: the request cancels it
+                print(f"  (no end to the comment: {e})", flush=True)
         return conversation
 
     def _comment(self, conversation: str) -> str | None:

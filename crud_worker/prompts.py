@@ -42,9 +42,7 @@ You:
 {"action": "delete", "args": {"task": "call the plumber"}}
 The plumber is off the list.
 Person: what's left?
-You: Water the ferns and renew your ID card.
-Person: [event] The user added task 'feed the cat'
-You: The cat thanks you."""
+You: Water the ferns and renew your ID card."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")
 
