@@ -13,6 +13,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
+import msgspec
 from sqlite_utils import Database
 
 from bus import contract as c
@@ -37,6 +38,7 @@ RECENT_KEEP = 512
 # made here with this prefix (chat replies' ids come from the web, "a…"), so the rule holds for a reply
 # joined late after a restart too: its commands are suggestions (executor.execute's `suggest`).
 UNASKED = "c"
+UNASKED_MAX_CHARS = 1500  # a comment is a remark of under 40 words (and maybe a suggestion or two)
 
 
 def unasked(reply_id: str) -> bool:
@@ -97,6 +99,8 @@ class Replies:
         job = conversation.build_job(self.db, reply_id=reply_id, kind=kind, conversation_id=conversation_id,
                                      num_ctx=self.num_ctx(), persona=self.settings.persona, model=model,
                                      extra=extra, native_tools=self.settings.native_tools)
+        if unasked(reply_id):  # a remark: a small model that starts writing a dialogue is stopped early
+            job = msgspec.structs.replace(job, max_chars=UNASKED_MAX_CHARS)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
                                     told=told, ask=ask, answer=answer, sent_chars=_chars(job), shortened=shortened)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id, ask=ask,

@@ -149,3 +149,16 @@ def test_words_backed_by_a_change_and_plain_talk_are_not_flagged(stack, fake_oll
         followups = db.execute("SELECT count(*) FROM messages WHERE id IN (?, ?)",
                                [backed + "-f", talk + "-f"]).fetchone()[0]
     assert rows == [(None,), (None,)] and followups == 0
+
+
+def test_a_comment_that_runs_on_is_cut_short(stack, fake_ollama):
+    from crud_worker.replies import UNASKED_MAX_CHARS
+
+    rambling = ["Person: and then?\nYou: more words. "] * 200  # 7,000 characters of a made-up dialogue
+    answer_once(fake_ollama, "unasked rambler", Script(tokens=rambling))
+    person_add(stack, "unasked rambler")
+    comment = wait_for(lambda: reply_where(stack, "kind = 'comment' AND content LIKE 'Person: and then?%'"), 20,
+                       what="the comment stored")
+    with stack.db() as db:
+        content = db.execute("SELECT content FROM messages WHERE id = ?", [comment]).fetchone()[0]
+    assert 0 < len(content) <= UNASKED_MAX_CHARS < len("".join(rambling))
