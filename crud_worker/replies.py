@@ -63,6 +63,7 @@ class Reply:
     tool_calls: int = 0
     commands_ms: float = 0.0  # time spent running this reply's commands (execute), for its ReplyStats
     feedback: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # the part of feedback that is the person's Allow / Deny
     told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
     sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
     shortened: bool = False  # the one retry after a context overflow (never retried again)
@@ -288,6 +289,8 @@ class Replies:
         # A follow-up that only wrote again a command it was just told was refused gets no further
         # turn: it would show the same refusal as a second and a third chip.
         news = [line for line in reply.feedback if line not in reply.told or not line.startswith(REFUSED)]
+        if unasked(reply.msg_id):  # nobody waits for a remark's corrections: only the person's decisions are told
+            news = [line for line in news if line in reply.decisions]
         if status == "done" and news and reply.depth < MAX_FOLLOWUPS:
             note_id = reply.msg_id + "-r"
             with store.write(self.db):
@@ -303,6 +306,7 @@ class Replies:
         takes them into its own follow-up; an ended one gets a follow-up turn of its own."""
         if (reply := self.live.get(msg_id)) is not None:
             reply.feedback.extend(lines)
+            reply.decisions.extend(lines)
             return
         row = self.db.execute("SELECT conversation_id, ask, answer FROM messages WHERE id = ?", [msg_id]).fetchone()
         if row is None:

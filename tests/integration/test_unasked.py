@@ -162,3 +162,14 @@ def test_a_comment_that_runs_on_is_cut_short(stack, fake_ollama):
     with stack.db() as db:
         content = db.execute("SELECT content FROM messages WHERE id = ?", [comment]).fetchone()[0]
     assert 0 < len(content) <= UNASKED_MAX_CHARS < len("".join(rambling))
+
+
+def test_a_comments_refused_command_gets_no_follow_up(stack, fake_ollama):
+    comment, _ = comment_suggesting(stack, fake_ollama, "unasked refused", cmd("delete", id=99_999))
+    assert command_rows(stack, comment)[0][1] == 0, "refused: there is no such task"
+    # The follow-up's note would be stored in the same step that stores the comment; settle() then watches
+    # for 1 s that no model request is left unanswered, so a follow-up queued late would be seen too.
+    settle(stack, fake_ollama, 1.0)
+    with stack.db() as db:
+        assert db.execute("SELECT count(*) FROM messages WHERE id IN (?, ?)",
+                          [comment + "-r", comment + "-f"]).fetchone() == (0,)
