@@ -34,8 +34,8 @@ class GreedyEngine:
         return "" if self.path.is_file() else f"no model file at {self.path}: fetch it first (make model)"
 
     def start(self) -> "GreedyEngine":
-        env = clean_env(LLM_MODEL_PATH=str(self.path), LLM_NUM_CTX=str(self.n_ctx), GHOSTWIRE_ENGINE_PORT=str(self.port),
-                        GHOSTWIRE_ENGINE_THREADS=str(self.threads))
+        env = clean_env(LLM_MODEL_PATH=str(self.path), LLM_NUM_CTX=str(self.n_ctx),
+                        GHOSTWIRE_ENGINE_PORT=str(self.port), GHOSTWIRE_ENGINE_THREADS=str(self.threads))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "bench.greedy_engine"], env=env, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])

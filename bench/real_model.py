@@ -163,7 +163,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="run only the first N cases")
     parser.add_argument("--machine", default="2 shared cores", help="for the table row")
     parser.add_argument("--threads", type=int, default=0,
-                        help="the engine's threads (0: every core; 1 keeps a machine shared with others from thrashing)")
+                        help="the engine's threads (0: every core; 1 keeps a shared machine from thrashing)")
     parser.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
                         help="a fresh app for each request (ids 1…n); --no-fresh: one app, the list deleted and"
                              " imported again each time (ids grow, as in a list used for months)")
@@ -188,7 +188,8 @@ def main() -> int:
                 stack.stop()
                 stack = Stack(**env).start(timeout=60)
             outcomes.append(o := Bench(stack, engine, comments=not args.no_comments).run(case))
-            print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} {o.seconds:5.1f} s "
+            print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} "
+                  f"{o.seconds:5.1f} s "
                   f"{o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} {o.replies[-1][:80]!r}", flush=True)
     finally:
         stack.stop()

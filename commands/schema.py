@@ -9,9 +9,9 @@ There is deliberately no alias for complete/check/done: "toggle" flips, and gues
 "complete" means toggle could undo a finished task.
 
 A task reference is an int id, or a str name (exact, case-insensitive at lookup). A
-string id made only of digits ("3", or "#3" as the list shows it) is the id 3; update/toggle/delete also take it as "task"
-(what the prompt teaches: {"task": "buy bread"}), and toggle/delete as {"name": ...}, which
-always names the task. Names follow the contract's one rule (`clean_name`).
+string id made only of digits ("3", or "#3" as the list shows it) is the id 3;
+update/toggle/delete also take it as "task" (what the prompt teaches: {"task": "buy bread"}),
+and toggle/delete as {"name": ...}, which always names the task. Names follow the contract's one rule (`clean_name`).
 
 What the model writes reaches the same validation in every form the splitter finds: a JSON
 object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}` (also bare, without the tags,

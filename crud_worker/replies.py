@@ -186,7 +186,8 @@ class Replies:
 
     def _unbacked_claim(self, reply: Reply, text: str) -> bool:
         """Its words say the list changed, and none of its commands changed it or waits for Allow."""
-        if self.db.execute("SELECT 1 FROM changes WHERE reply_id = ? AND reply_id != '' LIMIT 1", [reply.msg_id]).fetchone():
+        changed = "SELECT 1 FROM changes WHERE reply_id = ? AND reply_id != '' LIMIT 1"
+        if self.db.execute(changed, [reply.msg_id]).fetchone():
             return False
         if approvals.waiting_in(self.db, reply.msg_id):
             return False

@@ -17,7 +17,8 @@ COMMAND_START = re.compile(r"""\{\s*["'](action|operation)["']\s*:""")
 # any opener of a command block or a think section (a JSON array's opener contains COMMAND_START)
 OPENER = re.compile(COMMAND_START.pattern + r"|\[\s*(insert|update|toggle|delete)_task\s*\(|\[\s*list_tasks\s*\("
                     r"|<tool_call>\s*\{|<think>|<thinking>"
-                    r'|\{\s*"name"\s*:\s*"(insert_task|update_task|toggle_task|delete_task|list_tasks|undo_last_reply)"')
+                    r'|\{\s*"name"\s*:\s*"(insert_task|update_task|toggle_task|delete_task|list_tasks'
+                    r'|undo_last_reply)"')
 
 
 def feed_chunks(chunks: list[str]) -> list:
