@@ -24,25 +24,23 @@ RULES = """\
 - Say you changed something only if you wrote its command.
 - A message starting with [event] tells what the person did themselves: one short remark, no command.
 - Keep replies short, and answer in the person's language."""
-# Exact turns on an example list no real one is (names the bench never uses), commands first.
+# One exact reply on an example list no real one is (names the bench never uses), commands first. No
+# "Person: / You:" turns: a small model given a dialogue goes on writing one, commands and all.
 EXAMPLES = """\
-Example, with the list [ ] water the ferns, [x] call the plumber, [ ] renew passport:
-Person: add eggs and bread
-You:
+Example. With the list
+#21 [ ] water the ferns
+#22 [x] call the plumber
+#23 [ ] renew passport
+#24 [x] post the parcel
+the message "add eggs, the ferns are watered, rename renew passport to renew ID card, and delete what's
+done" gets:
 {"action": "insert", "args": {"name": "eggs"}}
-{"action": "insert", "args": {"name": "bread"}}
-Two more errands. Thrilling.
-Person: the ferns are watered, and renew passport is now "renew ID card"
-You:
 {"action": "update", "args": {"task": "water the ferns", "done": true}}
 {"action": "update", "args": {"task": "renew passport", "name": "renew ID card"}}
-Green thumb and fresh papers.
-Person: delete what's done
-You:
 {"action": "delete", "args": {"task": "call the plumber"}}
-The plumber is off the list.
-Person: what's left?
-You: Water the ferns and renew your ID card."""
+{"action": "delete", "args": {"task": "post the parcel"}}
+Eggs on, ferns done, ID card renamed, two done tasks gone. Busy day.
+A question like "what's left?" gets only words, such as: Water the ferns and renew your ID card."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")
 
