@@ -32,14 +32,14 @@ Example. With the list
 #22 [x] call the plumber
 #23 [ ] renew passport
 #24 [x] post the parcel
-the message "add eggs, the ferns are watered, rename renew passport to renew ID card, and delete what's
-done" gets:
-{"action": "insert", "args": {"name": "eggs"}}
+the message "the ferns are watered, rename renew passport to renew ID card, delete what's done, and add
+eggs" gets:
 {"action": "update", "args": {"task": "water the ferns", "done": true}}
 {"action": "update", "args": {"task": "renew passport", "name": "renew ID card"}}
 {"action": "delete", "args": {"task": "call the plumber"}}
 {"action": "delete", "args": {"task": "post the parcel"}}
-Eggs on, ferns done, ID card renamed, two done tasks gone. Busy day.
+{"action": "insert", "args": {"name": "eggs"}}
+Ferns done, ID card renamed, two done tasks gone, eggs on. Busy day.
 A question like "what's left?" gets only words, such as: Water the ferns and renew your ID card."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")

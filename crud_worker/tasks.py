@@ -45,11 +45,21 @@ def get(db: Database, task_id: int) -> TaskRow:
     return _row(r)
 
 
+_QUOTES = str.maketrans({q: '"' for q in "'\u2018\u2019\u201c\u201d`"})
+
+
+def _unquoted(name: str) -> str:
+    return name.lower().translate(_QUOTES)
+
+
 def resolve(db: Database, ref: int | str) -> TaskRow:
     """A task by id, or by exact case-insensitive name; an ambiguous name is refused, never guessed."""
     if isinstance(ref, int):
         return get(db, ref)
     rows = db.execute(f"SELECT {_COLS} FROM tasks WHERE lower(name) = lower(?) ORDER BY id", [ref.strip()]).fetchall()
+    if not rows:  # a small model writes 'Dune' for "Dune": any quote matches any quote (one character each)
+        rows = [r for r in db.execute(f"SELECT {_COLS} FROM tasks WHERE length(name) = ? ORDER BY id",
+                                      [len(ref.strip())]) if _unquoted(r[1]) == _unquoted(ref.strip())]
     if not rows:
         raise TaskError(f"there is no task named '{ref}'")
     if len(rows) > 1:
