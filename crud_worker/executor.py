@@ -60,6 +60,9 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
                                       "ask the person to do it")
             if suggest and isinstance(command, Undo):
                 raise tasks.TaskError("undo runs only when the person asks for it")
+            if isinstance(command, Insert) and (same := tasks.named(db, command.name)):
+                raise tasks.TaskError(f"'{same[0].name}' is on the list already (#{same[0].id}); to mark it done "
+                                      "or rename it, use update")
             if policy == "ask" or (suggest and action in approvals.ACTIONS):
                 command = pinned(db, command)
                 words = what(db, command)

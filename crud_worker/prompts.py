@@ -21,6 +21,7 @@ Undo:           {"action": "undo"}
 """
 RULES = """\
 - Change the list only when the person asks. A question or small talk gets words, no command.
+- A task already on the list is never added again: to tick, untick or rename it, use update.
 - Say you changed something only if you wrote its command.
 - A message starting with [event] tells what the person did themselves: one short remark, no command.
 - Keep replies short, and answer in the person's language."""

@@ -173,3 +173,16 @@ def test_a_comments_refused_command_gets_no_follow_up(stack, fake_ollama):
     with stack.db() as db:
         assert db.execute("SELECT count(*) FROM messages WHERE id IN (?, ?)",
                           [comment + "-r", comment + "-f"]).fetchone() == (0,)
+
+
+def test_the_model_never_adds_a_task_that_is_on_the_list_already_and_is_told_to_update_it(stack, fake_ollama):
+    existing = person_add(stack, "unasked duplicate")
+    settle(stack, fake_ollama, 1.0)
+    fake_ollama.enqueue(Script(tokens=["Adding. ", cmd("insert", name="Unasked 'duplicate'".replace("'", ""))]),
+                        Script(tokens=[cmd("update", task="unasked duplicate", done=True)]))
+    reply = stack.chat("done with unasked duplicate")
+    wait_for(lambda: [t for t in stack.tasks() if t[0] == existing and t[2]], 15, what="the follow-up's update")
+    assert command_rows(stack, reply)[0][1:3] == (
+        0, f"couldn't apply: 'unasked duplicate' is on the list already (#{existing}); to mark it done or rename "
+           "it, use update")
+    assert [t[1] for t in stack.tasks()].count("unasked duplicate") == 1
