@@ -16,8 +16,9 @@ the import awaited, as a person would read it), then the request and its follow-
 
 with seconds per request and the prompt tokens the engine evaluated (its own log). Modes: `embedded`
 (the default: commands in the text), `tools` (LLM_NATIVE_TOOLS=1), `structured` (LLM_STRUCTURED=on).
-`--no-comments` sends each request right after the import, so no comment is ever made (faster; then
-`unasked` and `suggested` are 0 by construction).
+`--no-comments` imports the seed before the request's conversation is made and sends the request at
+once, so no comment is ever made and the conversation holds only the request (faster; then `unasked`
+and `suggested` are 0 by construction).
 Writes bench/results/accuracy-MODEL-MODE.json and prints a README table row.
 """
 
@@ -79,21 +80,25 @@ class Bench:
         for task_id, *_ in self.stack.tasks():  # in the last request's conversation, never the new one's
             assert self.stack.http.delete(f"/tasks/{task_id}").status_code == 200
         wait_for(lambda: not self.stack.tasks(), 10, what="an empty list")
+        if seed and not self.comments:  # the import's event goes to the last conversation, before the new one
+            self._import(seed, {})
         conversation = self.stack.http.post("/conversations", headers={"Accept": "application/json"}).json()["id"]
-        head = {"Ghostwire-Conversation": conversation}
+        if seed and not self.comments:  # the request follows at once: no comment on the import is ever queued
+            return conversation
         if seed:
-            body = {"format": "ghostwire.tasks", "version": 1, "tasks": [{"name": n, "done": d} for n, d in seed]}
-            r = self.stack.http.post("/tasks/import", headers=head,
-                                     files={"file": ("seed.json", json.dumps(body), "application/json")})
-            assert r.status_code == 200, r.text
-            if not self.comments:  # the request follows at once: no comment on the import is ever queued
-                return conversation
+            self._import(seed, {"Ghostwire-Conversation": conversation})
             try:
                 self.chain(wait_for(lambda: self._comment(conversation), REPLY_TIMEOUT_S, interval=0.2,
                                     what="the comment on the import"))
             except AssertionError as e:  # a comment that runs on and on: the request cancels it
                 print(f"  (no end to the comment: {e})", flush=True)
         return conversation
+
+    def _import(self, seed: Tasks, head: dict) -> None:
+        body = {"format": "ghostwire.tasks", "version": 1, "tasks": [{"name": n, "done": d} for n, d in seed]}
+        r = self.stack.http.post("/tasks/import", headers=head,
+                                 files={"file": ("seed.json", json.dumps(body), "application/json")})
+        assert r.status_code == 200, r.text
 
     def _comment(self, conversation: str) -> str | None:
         rows = self.db_rows("SELECT id FROM messages WHERE conversation_id = ? AND kind = 'comment'", conversation)
