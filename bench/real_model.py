@@ -41,8 +41,8 @@ from tests.util import wait_for
 REPLY_TIMEOUT_S = 240
 MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"}}
 # the bench's own judge of a claim, broader than the app's (crud_worker/claims.py) on purpose
-CLAIM_WORDS = re.compile(r"\b(done|added|deleted|removed|marked|renamed|updated|ticked|unticked|completed|cleared"
-                         r"|checked)\b", re.I)
+CLAIM_WORDS = re.compile(r"\b(added|deleted|removed|marked|renamed|updated|ticked|unticked|completed|cleared|checked)\b"
+                         r"|\bdone\s*[.!]", re.I)
 
 
 

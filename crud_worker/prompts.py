@@ -31,17 +31,17 @@ EXAMPLES = """\
 Example. With the list
 #21 [ ] water the ferns
 #22 [x] call the plumber
-#23 [ ] renew passport
+#23 [ ] print the "Q3" report
 #24 [x] post the parcel
-the message "the ferns are watered, rename renew passport to renew ID card, delete what's done, and add
-eggs" gets:
+the message "the ferns are watered, rename the "Q3" report to the "Q4" report, delete what's done, and
+add eggs" gets:
 {"action": "update", "args": {"task": "water the ferns", "done": true}}
-{"action": "update", "args": {"task": "renew passport", "name": "renew ID card"}}
+{"action": "update", "args": {"task": "print the \\"Q3\\" report", "name": "print the \\"Q4\\" report"}}
 {"action": "delete", "args": {"task": "call the plumber"}}
 {"action": "delete", "args": {"task": "post the parcel"}}
 {"action": "insert", "args": {"name": "eggs"}}
-Ferns done, ID card renamed, two done tasks gone, eggs on. Busy day.
-A question like "what's left?" gets only words, such as: Water the ferns and renew your ID card."""
+Ferns done, Q4 it is, two done tasks gone, eggs on. Busy day.
+A question like "what's left?" gets only words, such as: Water the ferns and print the Q4 report."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")
 
