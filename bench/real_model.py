@@ -15,7 +15,8 @@ the import awaited, as a person would read it), then the request and its follow-
   unflagged  replies of a request that changed nothing which say "done / added / …" and are not flagged
 
 with seconds per request and the prompt tokens the engine evaluated (its own log). Modes: `embedded`
-(the default: commands in the text), `tools` (LLM_NATIVE_TOOLS=1), `structured` (LLM_STRUCTURED=on).
+(the default: commands in the text), `tools` (LLM_NATIVE_TOOLS=1), `structured` (LLM_STRUCTURED=on) and
+`structured-commands-first` (LLM_STRUCTURED_ORDER=commands-first too).
 `--no-comments` imports the seed before the request's conversation is made and sends the request at
 once, so no comment is ever made and the conversation holds only the request (faster; then `unasked`
 and `suggested` are 0 by construction).
@@ -39,7 +40,8 @@ from tests.stack import Stack
 from tests.util import wait_for
 
 REPLY_TIMEOUT_S = 240
-MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"}}
+MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"},
+         "structured-commands-first": {"LLM_STRUCTURED": "on", "LLM_STRUCTURED_ORDER": "commands-first"}}
 # the bench's own judge of a claim, broader than the app's (crud_worker/claims.py) on purpose
 CLAIM_WORDS = re.compile(r"\b(added|deleted|removed|marked|renamed|updated|ticked|unticked|completed|cleared|checked)\b"
                          r"|\bdone\s*[.!]", re.I)
