@@ -85,8 +85,8 @@ def test_deny_of_a_suggestion_changes_nothing_and_the_model_is_told(stack, fake_
     assert sent < told
 
 
-def test_an_import_comment_that_re_adds_the_tasks_only_suggests(stack, fake_ollama):
-    re_add = " ".join(cmd("insert", name=n) for n in ("imported one", "imported two"))
+def test_an_import_comment_that_re_adds_or_invents_tasks_changes_nothing(stack, fake_ollama):
+    re_add = " ".join(cmd("insert", name=n) for n in ("imported one", "organise the office"))
     answer_once(fake_ollama, "imported 2 tasks", Script(tokens=["Welcome back. ", re_add, " Added them."]))
     body = {"format": "ghostwire.tasks", "version": 1,
             "tasks": [{"name": "imported one", "done": False}, {"name": "imported two", "done": False}]}
@@ -96,9 +96,12 @@ def test_an_import_comment_that_re_adds_the_tasks_only_suggests(stack, fake_olla
                        what="the comment on the import")
     rows = wait_for(lambda: len(command_rows(stack, comment)) == 2 and command_rows(stack, comment),
                     what="its two command rows")
-    assert [r[3] for r in rows] == ["asking", "asking"]
+    assert [r[1:] for r in rows] == [
+        (0, "couldn't apply: 'imported one' is on the list already (#%d); to mark it done or rename it, use update"
+         % next(t[0] for t in stack.tasks() if t[1] == "imported one"), "done"),
+        (1, "Suggests: add 'organise the office'", "asking")], "a duplicate is refused, an invention only suggested"
     names = [t[1] for t in stack.tasks()]
-    assert names.count("imported one") == 1 and names.count("imported two") == 1, "no duplicates"
+    assert names.count("imported one") == 1 and "organise the office" not in names
     with stack.db() as db:
         stats = json.loads(db.execute("SELECT stats FROM messages WHERE id = ?", [comment]).fetchone()[0])
     assert not stats.get("unbacked_claim"), "a claim next to suggestions waiting for Allow is not flagged"
