@@ -20,6 +20,7 @@ _CLAIMS = re.compile(
     rf"|\b(?:has|have)\s+(?:now\s+)?been\s+(?:{_PAST})\b"  # 'x' has been deleted
     r"|\b(?:is|are)\s+now\s+(?:done|complete|completed|marked|ticked|unticked|checked|deleted|removed|gone|renamed"
     r"|called|on (?:your|the) list|in (?:your|the) list|off (?:your|the) list|open|not done)\b"
+    r"|\b(?:is|are)\s+(?:done|complete|completed|ticked off)\s*[.!]"  # "Email Sam is done." (not "done already")
     rf"|(?:^|[.!?\n]\s*|[-*]\s+)(?:done|all set|(?:{_PAST}))\b(?!\s+(?:by|tasks?\b))"  # "Done." "Added 'x'."
     r"|\b(?:añadid[oa]|agregad[oa]|eliminad[oa]|borrad[oa]|hinzugefügt|gelöscht|erledigt|ajouté|supprimé"
     r"|aggiunt[oa]|eliminat[oa]|adicionad[oa]|excluíd[oa])\b",
