@@ -21,6 +21,8 @@ _CLAIMS = re.compile(
     r"|\b(?:is|are)\s+now\s+(?:done|complete|completed|marked|ticked|unticked|checked|deleted|removed|gone|renamed"
     r"|called|on (?:your|the) list|in (?:your|the) list|off (?:your|the) list|open|not done)\b"
     r"|\b(?:is|are)\s+(?:done|complete|completed|ticked off)\s*[.!]"  # "Email Sam is done." (not "done already")
+    r"|\b(?:is|are)\s+(?:deleted|removed|gone|cleared|added|renamed|ticked|unticked)\b"  # "… is deleted."
+    r"|\b(?:added|deleted|removed|renamed|ticked|unticked|cleared|updated)\s*[.!](?:\s|$)"  # "Done tasks removed."
     rf"|(?:^|[.!?\n]\s*|[-*]\s+)(?:done|all set|(?:{_PAST}))\b(?!\s+(?:by|tasks?\b))"  # "Done." "Added 'x'."
     r"|\b(?:añadid[oa]|agregad[oa]|eliminad[oa]|borrad[oa]|hinzugefügt|gelöscht|erledigt|ajouté|supprimé"
     r"|aggiunt[oa]|eliminat[oa]|adicionad[oa]|excluíd[oa])\b",
