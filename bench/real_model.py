@@ -1,122 +1,218 @@
-"""`python -m bench.real_model`: can a real small model drive the todo list? The same 15 requests
-(add / tick / delete × 5) through the real four processes and the local engine running
-Qwen2.5-Coder-0.5B-Instruct (`make test-model` fetches it), tallied per request from the commands table:
-ran (a command applied), refused (only commands that couldn't apply), nothing (no command at all),
-and of those that ran, how many ran what was asked (an insert for "add", a toggle or update for
-"tick", a delete for "delete"), with the time per reply. `--structured on|off` sets LLM_STRUCTURED.
-Prints a table and writes bench/results/real_model[-structured-MODE].json."""
+"""`python -m bench.real_model`: does a real small model do what it is asked, and nothing else?
+
+The requests of bench/accuracy_cases.py go through the real four processes to llama.cpp's own server
+(`engine`, started here at temperature 0 with a fixed seed, so a run repeats) serving Qwen2.5-Coder
+(`--model 1.5b|0.5b`, from the model cache). Each request runs in a conversation of its own on its
+seeded list (a fresh app each, the seed imported with `POST /tasks/import`, the model's comment on
+the import awaited, as a person would read it), then the request and its follow-ups. Tallied per request:
+
+  asked      the list ends as asked (a request that must change nothing: unchanged)
+  wrong      the list changed, not as asked
+  nothing    a change was asked for and the list is unchanged
+  unasked    changes made by a reply nobody asked for (the import's comment and its follow-ups)
+  suggested  commands such a reply suggested instead (waiting for Allow: never run here)
+  claim      replies whose words claim a change none of their commands made: flagged on the bubble
+  unflagged  replies of a request that changed nothing which say "done / added / …" and are not flagged
+
+with seconds per request and the prompt tokens the engine evaluated (its own log). Modes: `embedded`
+(the default: commands in the text), `tools` (LLM_NATIVE_TOOLS=1), `structured` (LLM_STRUCTURED=on) and
+`structured-commands-first` (LLM_STRUCTURED_ORDER=commands-first too).
+`--no-comments` imports the seed before the request's conversation is made and sends the request at
+once, so no comment is ever made and the conversation holds only the request (faster; then `unasked`
+and `suggested` are 0 by construction).
+Writes bench/results/accuracy-MODEL-MODE.json and prints a README table row.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tests.engine.server import eval_speed, model_file, why_unavailable
+from bench.accuracy_cases import CASES, Case, Tasks, same
+from bench.greedy_engine import GreedyEngine
 from tests.stack import Stack
 from tests.util import wait_for
 
-SEEDED = ["walk the dog", "buy bread", "clean the kitchen", "email Sam", "fix the bike"]
-REQUESTS = (
-    [("add", f"add {name}") for name in ["buy apples", "call mom", "water the plants", "pay rent", "book the dentist"]]
-    + [("tick", text) for text in [f"tick off '{SEEDED[0]}'", f"I bought the bread, mark '{SEEDED[1]}' done",
-                                   f"mark '{SEEDED[2]}' as done", f"'{SEEDED[3]}' is done, tick it",
-                                   f"complete the task '{SEEDED[4]}'"]]
-    + [("delete", text) for text in [f"delete '{SEEDED[0]}'", f"remove '{SEEDED[1]}' from the list",
-                                     f"delete the task '{SEEDED[2]}'", f"get rid of '{SEEDED[3]}'",
-                                     f"please delete '{SEEDED[4]}'"]]
-)
-REPLY_TIMEOUT_S = 180
-ASKED = {"add": {"insert"}, "tick": {"toggle", "update"}, "delete": {"delete"}}  # the action each kind asks for
+REPLY_TIMEOUT_S = 240
+MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"},
+         "structured-commands-first": {"LLM_STRUCTURED": "on", "LLM_STRUCTURED_ORDER": "commands-first"}}
+# the bench's own judge of a claim, broader than the app's (crud_worker/claims.py) on purpose
+CLAIM_WORDS = re.compile(r"\b(added|deleted|removed|marked|renamed|updated|ticked|unticked|completed|cleared|checked)\b"
+                         r"|\bdone\s*[.!]", re.I)
+
 
 
 @dataclass
 class Outcome:
     kind: str
     request: str
-    verdict: str  # ran | refused | nothing
-    asked: bool   # a command that ran was the action the request asked for
-    status: str
-    error: str
+    verdict: str  # asked | wrong | nothing
+    unasked: int
+    suggested: int
+    claims: int
+    unflagged: int
     seconds: float
-    commands: list[str]
-    reply: str
+    prompt_evaluated: int
+    before: list
+    after: list
+    commands: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
 
 
-def verdict(oks: list[int]) -> str:
-    return "ran" if any(oks) else "refused" if oks else "nothing"
+class Bench:
+    def __init__(self, stack: Stack, engine: GreedyEngine, comments: bool):
+        self.stack, self.engine, self.comments = stack, engine, comments
+
+    def db_rows(self, sql: str, *args) -> list[tuple]:
+        with self.stack.db() as db:
+            return db.execute(sql, args).fetchall()
+
+    def tasks(self) -> Tasks:
+        return tuple((n, bool(d)) for _, n, d, _ in self.stack.tasks())
+
+    def reset(self, seed: Tasks) -> str:
+        """A new conversation with the seed as the whole list; returns its id once the import's comment ended.
+        (With a fresh app per request, the list is empty and the seed's ids are 1…n.)"""
+        for task_id, *_ in self.stack.tasks():  # in the last request's conversation, never the new one's
+            assert self.stack.http.delete(f"/tasks/{task_id}").status_code == 200
+        wait_for(lambda: not self.stack.tasks(), 10, what="an empty list")
+        if seed and not self.comments:  # the import's event goes to the last conversation, before the new one
+            self._import(seed, {})
+        conversation = self.stack.http.post("/conversations", headers={"Accept": "application/json"}).json()["id"]
+        if seed and not self.comments:  # the request follows at once: no comment on the import is ever queued
+            return conversation
+        if seed:
+            self._import(seed, {"Ghostwire-Conversation": conversation})
+            try:
+                self.chain(wait_for(lambda: self._comment(conversation), REPLY_TIMEOUT_S, interval=0.2,
+                                    what="the comment on the import"))
+            except AssertionError as e:  # a comment that runs on and on: the request cancels it
+                print(f"  (no end to the comment: {e})", flush=True)
+        return conversation
+
+    def _import(self, seed: Tasks, head: dict) -> None:
+        body = {"format": "ghostwire.tasks", "version": 1, "tasks": [{"name": n, "done": d} for n, d in seed]}
+        r = self.stack.http.post("/tasks/import", headers=head,
+                                 files={"file": ("seed.json", json.dumps(body), "application/json")})
+        assert r.status_code == 200, r.text
+
+    def _comment(self, conversation: str) -> str | None:
+        rows = self.db_rows("SELECT id FROM messages WHERE conversation_id = ? AND kind = 'comment'", conversation)
+        return rows[0][0] if rows else None
+
+    def chain(self, reply: str) -> list[str]:
+        """A reply and the follow-ups it led to, each awaited until stored."""
+        ids = []
+        while True:
+            wait_for(lambda: self.db_rows("SELECT 1 FROM messages WHERE id = ?", reply), REPLY_TIMEOUT_S,
+                     interval=0.2, what=f"reply {reply}")
+            ids.append(reply)
+            if not self.db_rows("SELECT 1 FROM messages WHERE id = ?", reply + "-r"):
+                return ids
+            reply += "-f"
+
+    def run(self, case: Case) -> Outcome:
+        conversation = self.reset(case.seed)
+        comments = [r[0] for r in self.db_rows("SELECT id FROM messages WHERE conversation_id = ? AND role = "
+                                                "'assistant'", conversation)]
+        before = self.tasks()
+        mark = self.engine.log_size()
+        started = time.monotonic()
+        r = self.stack.http.post("/chat", data={"msg": case.text, "conversation_id": conversation})
+        assert r.status_code == 200, r.text
+        replies = self.chain(r.headers["ghostwire-reply-id"])
+        seconds = time.monotonic() - started
+        after = self.tasks()
+        verdict = "asked" if same(after, case.expect) else "nothing" if same(after, before) else "wrong"
+        ids = replies + comments
+        marks = ",".join("?" * len(ids))
+        unasked = self.db_rows(f"SELECT count(*) FROM changes WHERE reply_id IN ({marks}) AND reply_id LIKE 'c%'",
+                               *ids)[0][0]
+        suggested = self.db_rows(f"SELECT count(*) FROM approvals WHERE msg_id IN ({marks})", *ids)[0][0]
+        texts = self.db_rows(f"SELECT id, content, json_extract(stats, '$.unbacked_claim') FROM messages"
+                             f" WHERE id IN ({marks})", *ids)
+        claims = sum(bool(flag) for _, _, flag in texts)
+        unflagged = sum(1 for i, text, flag in texts if i in replies and not flag and same(after, before)
+                        and case.expect != case.seed and CLAIM_WORDS.search(_prose(text)))
+        commands = [f"{msg_id[-2:]} {result}" for msg_id, result in self.db_rows(
+            f"SELECT msg_id, result FROM commands WHERE msg_id IN ({marks}) ORDER BY created_at", *ids)]
+        return Outcome(case.kind, case.text, verdict, unasked, suggested, claims, unflagged, round(seconds, 1),
+                       self.engine.evaluated_since(mark), list(before), list(after), commands,
+                       [t for i, t, _ in texts if i in replies])
 
 
-def run_one(stack: Stack, kind: str, text: str) -> Outcome:
-    started = time.monotonic()
-    reply = stack.chat(text)
-    try:
-        status, content, error = wait_for(lambda: _ended(stack, reply), REPLY_TIMEOUT_S, interval=0.2,
-                                          what=f"reply to {text!r}")
-    except AssertionError:  # wait_for's deadline: the reply is still going; its commands so far count
-        status, content, error = "still streaming", "", ""
-    with stack.db() as db:
-        rows = db.execute("SELECT ok, result, action FROM commands WHERE msg_id = ? ORDER BY id", [reply]).fetchall()
-    asked = any(ok and action in ASKED[kind] for ok, _, action in rows)
-    return Outcome(kind, text, verdict([ok for ok, _, _ in rows]), asked, status, error or "",
-                   round(time.monotonic() - started, 1), [result for _, result, _ in rows], content[:300])
+def _prose(text: str) -> str:
+    return re.sub(r"\{.*?\}\s*$|\{[^\n]*\}", "", text, flags=re.M)
 
 
-def _ended(stack: Stack, reply: str) -> tuple[str, str, str | None] | None:
-    with stack.db() as db:
-        return db.execute("SELECT status, content, error FROM messages WHERE id = ?", [reply]).fetchone()
+def table(model: str, mode: str, outcomes: list[Outcome], machine: str) -> str:
+    verdicts = Counter(o.verdict for o in outcomes)
+    n = len(outcomes)
+    total = lambda key: sum(getattr(o, key) for o in outcomes)  # noqa: E731
+    secs = sorted(o.seconds for o in outcomes)
+    return (f"| {model} | {mode} | {verdicts['asked']}/{n} ({100 * verdicts['asked'] // n} %) | {verdicts['wrong']} | "
+            f"{verdicts['nothing']} | {total('unasked')} | {total('suggested')} | {total('claims')} | "
+            f"{total('unflagged')} | {secs[n // 2]:.0f} | {total('prompt_evaluated') // n} | {machine} |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-ctx", type=int, default=4096, help="the server's context (and Ghostwire's LLM_NUM_CTX)")
-    parser.add_argument("--structured", choices=("auto", "on", "off"), default="auto",
-                        help="LLM_STRUCTURED for the stack (auto is on for this local server)")
+    parser.add_argument("--model", choices=("1.5b", "0.5b"), default="1.5b")
+    parser.add_argument("--mode", choices=tuple(MODES), default="embedded")
+    parser.add_argument("--n-ctx", type=int, default=4096, help="the engine's context (and LLM_NUM_CTX)")
+    parser.add_argument("--only", default="", help="run only the cases of these kinds (comma-separated)")
+    parser.add_argument("--limit", type=int, default=0, help="run only the first N cases")
+    parser.add_argument("--machine", default="2 shared cores", help="for the table row")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="the engine's threads (0: every core; 1 keeps a shared machine from thrashing)")
+    parser.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
+                        help="a fresh app for each request (ids 1…n); --no-fresh: one app, the list deleted and"
+                             " imported again each time (ids grow, as in a list used for months)")
+    parser.add_argument("--no-comments", action="store_true",
+                        help="send each request at once after the import, so the model never comments on it (faster)")
     args = parser.parse_args()
-    if reason := why_unavailable():
+    cases = [c for c in CASES if not args.only or c.kind in args.only.split(",")]
+    cases = cases[:args.limit] if args.limit else cases
+    engine = GreedyEngine(args.model, args.n_ctx, args.threads)
+    if reason := engine.unavailable():
         print(reason, file=sys.stderr)
         return 2
-    stack = Stack(LLM_BACKEND="local", LLM_MODEL_PATH=str(model_file()), LLM_NUM_CTX=str(args.n_ctx),
-                  GHOSTWIRE_LLM_SLOTS="1", LLM_STRUCTURED=args.structured)
     outcomes: list[Outcome] = []
-    engine_log = ""
+    engine.start()
+    env = dict(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx), GHOSTWIRE_LLM_SLOTS="1",
+               **MODES[args.mode])
+    stack = Stack(**env)
     try:
-        stack.start()
-        wait_for(lambda: stack.health()["backend"] == "local" and stack.health()["reachable"], 120,
-                 what="the local engine serving")
-        for name in SEEDED:
-            assert stack.http.post("/tasks", data={"name": name}).status_code < 300
-        wait_for(lambda: len(stack.tasks()) == len(SEEDED), 10, what="the seeded tasks")
-        for kind, text in REQUESTS:
-            outcomes.append(out := run_one(stack, kind, text))
-            print(f"{kind:6} {out.verdict:7} {out.seconds:5.1f} s  {text!r} -> {(out.reply or out.error)[:70]!r}",
-                  flush=True)
+        stack.start(timeout=60)
+        for case in cases:
+            if args.fresh:
+                stack.stop()
+                stack = Stack(**env).start(timeout=60)
+            outcomes.append(o := Bench(stack, engine, comments=not args.no_comments).run(case))
+            print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} "
+                  f"{o.seconds:5.1f} s "
+                  f"{o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} {o.replies[-1][:80]!r}", flush=True)
     finally:
-        engine_log = stack.log()
         stack.stop()
-    tally = {kind: Counter(o.verdict for o in outcomes if o.kind == kind) for kind in ("add", "tick", "delete")}
-    total = Counter(o.verdict for o in outcomes)
-    for kind in tally:
-        tally[kind]["asked"] = sum(o.asked for o in outcomes if o.kind == kind)
-        tally[kind]["seconds"] = round(sum(o.seconds for o in outcomes if o.kind == kind), 1)
-    total["asked"], total["seconds"] = sum(o.asked for o in outcomes), round(sum(o.seconds for o in outcomes), 1)
-    print(f"\nLLM_STRUCTURED={args.structured}\n| request | ran | of which as asked | refused | nothing | s per reply |"
-          "\n|---|---|---|---|---|---|")
-    for kind, c in [*tally.items(), ("all", total)]:
-        n = c["ran"] + c["refused"] + c["nothing"]
-        print(f"| {kind} | {c['ran']} | {c['asked']} | {c['refused']} | {c['nothing']} | {c['seconds'] / n:.1f} |")
-    print(eval_speed(engine_log))
-    suffix = "" if args.structured == "auto" else f"-structured-{args.structured}"
-    out = Path(__file__).parent / "results" / f"real_model{suffix}.json"
+        engine.stop()
+    print("\n| model | mode | as asked | wrong change | nothing | unasked change | suggested | flagged claim |"
+          " unflagged claim | s per request (median) | prompt tokens evaluated per request | machine |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(table(args.model, args.mode, outcomes, args.machine))
+    for kind in dict.fromkeys(o.kind for o in outcomes):
+        mine = [o for o in outcomes if o.kind == kind]
+        print(f"  {kind}: {sum(o.verdict == 'asked' for o in mine)}/{len(mine)}")
+    suffix = ("-no-comments" if args.no_comments else "") + ("" if args.fresh else "-no-fresh")
+    out = Path(__file__).parent / "results" / f"accuracy-{args.model}-{args.mode}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"n_ctx": args.n_ctx, "structured": args.structured,
-                               "tally": {k: dict(v) for k, v in tally.items()},
-                               "outcomes": [asdict(o) for o in outcomes]},
-                              indent=2, ensure_ascii=False))
+    out.write_text(json.dumps({"model": args.model, "mode": args.mode, "temperature": 0, "n_ctx": args.n_ctx,
+                               "outcomes": [asdict(o) for o in outcomes]}, indent=2, ensure_ascii=False))
     print(f"wrote {out}")
     return 0
 

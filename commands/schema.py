@@ -9,11 +9,13 @@ There is deliberately no alias for complete/check/done: "toggle" flips, and gues
 "complete" means toggle could undo a finished task.
 
 A task reference is an int id, or a str name (exact, case-insensitive at lookup). A
-string id made only of digits ("3") is the id 3; toggle/delete also take {"name": ...},
-which always names the task. Names follow the contract's one rule (`clean_name`).
+string id made only of digits ("3", or "#3" as the list shows it) is the id 3;
+update/toggle/delete also take it as "task" (what the prompt teaches: {"task": "buy bread"}),
+and toggle/delete as {"name": ...}, which always names the task. Names follow the contract's one rule (`clean_name`).
 
 What the model writes reaches the same validation in every form the splitter finds: a JSON
-object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}`, pythonic calls
+object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}` (also bare, without the tags,
+when its name is one of our tools: Qwen writes it so when tools are offered), pythonic calls
 `[insert_task(name="…")]` (read with `ast`, never evaluated: text, integers and booleans only),
 and native tool calls. Repair fixes syntax only (quotes, commas, Python literals) in text whose
 strings and brackets all closed; anything cut off is refused, never completed by a guess.
@@ -83,14 +85,16 @@ class Action(NamedTuple):
 
 
 _REF = Field("ref", "the task's id, or its exact name")
+_TASK = Field("ref", tool=False)  # the same, under the name the prompt teaches: {"task": "buy bread"}
 _BY_NAME = Field("text", tool=False)
 SPEC: dict[str, Action] = {
     "insert": Action("insert_task", "Add a task to the list.", {"name": Field("text", "what to do")}, ("name",)),
     "update": Action("update_task", "Rename a task and/or mark it done or not done; give name, done or both.",
-                     {"id": _REF, "name": Field("text", "the new name"), "done": Field("flag")}, ("id",)),
-    "toggle": Action("toggle_task", "Flip a task between done and not done.", {"id": _REF, "name": _BY_NAME},
+                     {"id": _REF, "task": _TASK, "name": Field("text", "the new name"), "done": Field("flag")},
                      ("id",)),
-    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "name": _BY_NAME}, ("id",)),
+    "toggle": Action("toggle_task", "Flip a task between done and not done.",
+                     {"id": _REF, "task": _TASK, "name": _BY_NAME}, ("id",)),
+    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "task": _TASK, "name": _BY_NAME}, ("id",)),
     "list": Action("list_tasks", "List the tasks, optionally only done or only open ones.",
                    {"done": Field("flag", "true: only done; false: only open")}, ()),
     "undo": Action("undo_last_reply", "Take back every change your previous reply made to the list.", {}, ()),
@@ -130,8 +134,16 @@ def parse_block(raw: str) -> list[Command | Refusal]:
     except _Invalid as e:
         return [Refusal(str(e))]
     if isinstance(obj, list):
-        return [parse_object(o) for o in obj] or [Refusal("the list of commands is empty")]
-    return [parse_object(obj)]
+        return [_one(o) for o in obj] or [Refusal("the list of commands is empty")]
+    return [_one(obj)]
+
+
+def _one(obj: Any) -> Command | Refusal:
+    """A command object, or a bare tool call: {"name": <our tool>, "arguments": {…}} without its tags.
+    (The splitter opens a block on such an object only when the name is one of ours.)"""
+    if isinstance(obj, dict) and "name" in obj and not {"action", "operation"} & obj.keys():
+        return _tool_call(obj)
+    return parse_object(obj)
 
 
 def parse_command(raw: str) -> Command | Refusal:
@@ -276,21 +288,30 @@ def _build(action: str, args: dict) -> Command:
             raise _Invalid("missing 'name' in args")
         return Insert(_name(a["name"]))
     if action == "update":
-        if a["id"] is None:
+        ref = _the_task(a, "id", "task")
+        if ref is None:
             raise _Invalid(_NO_TASK)
         if a["name"] is None and a["done"] is None:
             raise _Invalid("nothing to update: give a new name or done")
-        return Update(_ref(a["id"]), None if a["name"] is None else _name(a["name"]), a["done"])
+        return Update(_ref(ref), None if a["name"] is None else _name(a["name"]), a["done"])
     if action in ("toggle", "delete"):
-        if a["id"] is not None and a["name"] is not None:
-            raise _Invalid("give the task's id or its name, not both")
-        if a["id"] is None and a["name"] is None:
+        named = a["name"] is not None
+        ref = _the_task(a, "id", "task", "name")
+        if ref is None:
             raise _Invalid(_NO_TASK)
-        ref = _ref(a["id"]) if a["id"] is not None else _name(a["name"])
+        ref = _name(ref) if named else _ref(ref)
         return Toggle(ref) if action == "toggle" else Delete(ref)
     if action == "undo":
         return Undo()
     return List(a["done"])
+
+
+def _the_task(a: dict, *keys: str) -> Any:
+    """The one task reference among these fields (None: none given); two of them are refused."""
+    given = [k for k in keys if a[k] is not None]
+    if len(given) > 1:
+        raise _Invalid("give the task's id or its name, not both")
+    return a[given[0]] if given else None
 
 
 def _name(v: str) -> str:
@@ -305,6 +326,8 @@ def _ref(v: int | str) -> int | str:
         v = v.strip()
         if not v:
             raise _Invalid(_NO_TASK)
+        if re.fullmatch(r"#[0-9]+", v):  # the list's own spelling of an id
+            v = v[1:]
         if not re.fullmatch(r"[0-9]+", v):
             return _name(v)
         if len(v) > len(str(MAX_ID)):
@@ -342,10 +365,11 @@ _REPLY_TYPES = {"text": {"type": "string", "minLength": 1},
                 "flag": {"type": "boolean"}}
 
 
-def reply_schema() -> dict:
+def reply_schema(commands_first: bool = False) -> dict:
     """JSON Schema of a whole reply in structured-output mode: {"say": text, "commands": [command, ...]}, each
     command in the same envelope the command language teaches (action first, so the splitter sees a command),
-    made from SPEC."""
+    made from SPEC. `commands_first`: the grammar has the model write its commands before its words
+    (llama.cpp and Ollama keep the properties' order)."""
     def command(action: str, a: Action) -> dict:
         args = {k: _REPLY_TYPES[f.kind] for k, f in a.fields.items() if f.tool}
         envelope = {"action": {"const": action}, "target": {"const": "task"},
@@ -355,26 +379,24 @@ def reply_schema() -> dict:
             envelope = {"action": {"const": action}}
         return {"type": "object", "properties": envelope, "required": list(envelope), "additionalProperties": False}
 
-    return {"type": "object",
-            "properties": {"say": {"type": "string"},
-                           "commands": {"type": "array", "items": {"anyOf": [command(k, a) for k, a in SPEC.items()]}}},
-            "required": ["say", "commands"], "additionalProperties": False}
+    fields = {"say": {"type": "string"},
+              "commands": {"type": "array", "items": {"anyOf": [command(k, a) for k, a in SPEC.items()]}}}
+    order = ["commands", "say"] if commands_first else ["say", "commands"]
+    return {"type": "object", "properties": {k: fields[k] for k in order}, "required": order,
+            "additionalProperties": False}
 
 
+# What the model is taught (the system prompt and !help): exact commands, one of each kind it should write.
+# `toggle` is read but not taught: "mark it done" must not un-tick a task that was done already. A task is
+# named, not numbered: a small model copies a name well, and a wrong name is refused where a wrong
+# number would change another task.
 COMMAND_LANGUAGE = """\
-You change the todo list by writing commands in your reply. A command is one JSON
-object, on its own or in a ```json block; you may write several, and prose around them.
-Refer to a task by its id (a number) or by its exact name.
-
-Add a task:     {"action": "insert", "target": "task", "args": {"name": "Buy apples"}}
-Rename / mark:  {"action": "update", "target": "task", "args": {"id": 3, "name": "Buy oat milk"}}
-                (or "done": true / false instead of, or as well as, "name")
-Flip done:      {"action": "toggle", "target": "task", "args": {"id": 3}}
-Delete:         {"action": "delete", "target": "task", "args": {"id": "Buy apples"}}
-List:           {"action": "list", "target": "task", "args": {"done": false}}
-                (omit "done" for all tasks; the result comes back to you)
-
-Only these actions and fields exist; anything else is refused and you are told why.
-Never put a command in a code example you do not mean to run: a JSON object whose
-first key is "action" is always run (unless it is inside a non-json code block).
+To change the list, write commands, one JSON object per line, before your words:
+Add:            {"action": "insert", "args": {"name": "Buy apples"}}
+Rename:         {"action": "update", "args": {"task": "Buy apples", "name": "Buy green apples"}}
+Mark done:      {"action": "update", "args": {"task": "Buy apples", "done": true}}
+Mark not done:  {"action": "update", "args": {"task": "Buy apples", "done": false}}
+Delete:         {"action": "delete", "args": {"task": "Buy apples"}}
+"task" is the task's name exactly as the list shows it. One command per task: to change three tasks,
+write three commands.
 """

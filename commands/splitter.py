@@ -5,8 +5,10 @@ A command block is, as models write them:
   - a JSON array whose first element is such an object;
   - a list of pythonic calls of the native tools, `[insert_task(name="…"), …]` (Llama 3.2);
   - `<tool_call>` and a JSON object `{"name": …, "arguments": …}`, then `</tool_call>`
-    (Hermes / Qwen; the closing tag is Hidden).
-The first three may stand bare in the text or sit in a ```json / ``` fence; the fence lines
+    (Hermes / Qwen; the closing tag is Hidden);
+  - that object bare, `{"name": "insert_task", "arguments": …}` (or an array of them), but only
+    when its first key is "name" and its value one of our tool names: other JSON is prose.
+The first three and the bare tool object may stand bare in the text or sit in a ```json / ``` fence; the fence lines
 of a fence that holds commands are hidden, a fence holding anything else is an ordinary code
 block and all of it is prose. `<think>…</think>` and `<thinking>…</thinking>` in prose are the
 model's reasoning (Thinking, tags Hidden): nothing inside them is ever a command.
@@ -42,9 +44,13 @@ _RECENT = 64  # prose kept to look for that opener
 _SPACE = None
 _OBJECT, _ARRAY, _CALLS, _TOOL_CALL, _THINK_OPEN = range(5)
 _KEYS = [f"{q}{k}{q}" for k in ("action", "operation") for q in "\"'"]
+# a bare tool call: the name key and one of our tool names, quoted, are the opener
+_TOOL_KEYS = [('"name"', _SPACE, ":", _SPACE, f'"{tool}"') for tool in TOOL_NAMES]
 _OPENERS: list[tuple[int, tuple]] = [
     *[(_OBJECT, ("{", _SPACE, key, _SPACE, ":")) for key in _KEYS],
     *[(_ARRAY, ("[", _SPACE, "{", _SPACE, key, _SPACE, ":")) for key in _KEYS],
+    *[(_OBJECT, ("{", _SPACE, *key)) for key in _TOOL_KEYS],
+    *[(_ARRAY, ("[", _SPACE, "{", _SPACE, *key)) for key in _TOOL_KEYS],
     *[(_CALLS, ("[", _SPACE, name, _SPACE, "(")) for name in TOOL_NAMES],
     (_TOOL_CALL, ("<tool_call>", _SPACE, "{")),
     (_THINK_OPEN, ("<think>",)),

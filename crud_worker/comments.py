@@ -10,7 +10,7 @@ import time
 
 from bus.client import new_id
 from crud_worker import conversation
-from crud_worker.replies import Replies
+from crud_worker.replies import UNASKED, Replies
 
 COALESCE_S = 0.8
 
@@ -39,5 +39,5 @@ class Commentator:
         if self.due is None or time.monotonic() < self.due or self.replies.streaming():
             return
         self.due = None
-        self.current = new_id("c")
+        self.current = new_id(UNASKED)
         await self.replies.queue(self.current, "comment", conversation_id=self.conversation or conversation.DEFAULT)

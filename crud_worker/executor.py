@@ -1,7 +1,11 @@
 """Runs one model command against the list, exactly once per `command_id`, and logs it.
 
 Before a change runs, its action's ask-first policy decides: `auto` runs it, `off` refuses it,
-`ask` stores it as pending (approvals.py) until someone allows or denies it.
+`ask` stores it as pending (approvals.py) until someone allows or denies it. A command in a reply
+nobody asked for (`suggest`: a comment on a click, an import, an agent's change, a Poke) never
+changes the list by itself: it waits for Allow / Deny as a suggestion whatever the policy says
+(`off` still refuses it), and an undo there is refused. The model never adds a task that is on the
+list already (tasks.named: case and quote style aside): that insert is refused, saying to use update.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def action_of(command: Command | Refusal) -> str:
 
 
 def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: str,
-            command: Command | Refusal, ask_timeout: float) -> Outcome:
+            command: Command | Refusal, ask_timeout: float, suggest: bool = False) -> Outcome:
     """Apply a parsed command. A `command_id` already in the log is answered from the log, not re-run.
 
     `ordinal` counts the reply's commands (embedded and native alike) for the per-reply cap.
@@ -55,10 +59,15 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
             if policy == "off":
                 raise tasks.TaskError(f"{action} is turned off for the model (ask-first settings); "
                                       "ask the person to do it")
-            if policy == "ask":
+            if suggest and isinstance(command, Undo):
+                raise tasks.TaskError("undo runs only when the person asks for it")
+            if isinstance(command, Insert) and (same := tasks.named(db, command.name)):
+                raise tasks.TaskError(f"'{same[0].name}' is on the list already (#{same[0].id}); to mark it done "
+                                      "or rename it, use update")
+            if policy == "ask" or (suggest and action in approvals.ACTIONS):
                 command = pinned(db, command)
                 words = what(db, command)
-                summary = f"Asks to {words}"
+                summary = f"Suggests: {words}" if suggest else f"Asks to {words}"
                 approvals.add(db, command_id=command_id, msg_id=msg_id, action=action, command=command,
                               what=words, timeout=ask_timeout)
                 changes, flipped, feedback, ok, state = [], [], "", True, "asking"

@@ -1,4 +1,10 @@
-"""What the model is told: persona, the command language, and a snapshot of the list."""
+"""What the model is told: persona, the command language with exact examples, and the list.
+
+Written for a small local model (Qwen2.5-Coder 0.5B / 1.5B measured, bench/real_model.py): exact
+commands to copy, commands before words (so the words can follow the facts), tasks named as listed,
+few rules and none that only make sense to us. `system_prompt` never changes within a conversation
+(so a server's prompt cache keeps it); `list_note` is the list as it is, placed by crud_worker/context.py.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,35 @@ DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
 SNAPSHOT_TASKS = 50
 SNAPSHOT_NAME_CHARS = 80
 RESULT_LINES = 20  # a follow-up turn reports this many command results, then how many more
-UNDO_LANGUAGE = """
-One more action, to take your own changes back:
+UNDO_LANGUAGE = """\
 Undo:           {"action": "undo"}
-                (takes back every change your previous reply made; use it when the person says
-                "undo that". The person can also undo your changes themselves: an [event] line tells
-                you, and then don't make those changes again unless they ask. Some actions may need
-                the person's approval first, or be turned off; the command's result tells you.)
+                (takes back every change your previous reply made, when the person says "undo that")
 """
+RULES = """\
+- Change the list only when the person asks. A question or small talk gets words, no command.
+- A task already on the list is never added again: to tick, untick or rename it, use update.
+- Say you changed something only if you wrote its command.
+- A message starting with [event] tells what the person did themselves: one short remark, no command.
+- Keep replies short, and answer in the person's language."""
+# One exact reply on an example list no real one is (names the bench never uses), commands first. No
+# "Person: / You:" turns: a small model given a dialogue goes on writing one, commands and all.
+EXAMPLES = """\
+Example. With the list
+#21 [ ] water the ferns
+#22 [x] call the plumber
+#23 [ ] print the "Q3" report
+#24 [x] post the parcel
+the message "the ferns are watered, rename the "Q3" report to the "Q4" report, delete what's done, and
+add eggs" gets:
+{"action": "update", "args": {"task": "water the ferns", "done": true}}
+{"action": "update", "args": {"task": "print the \\"Q3\\" report", "name": "print the \\"Q4\\" report"}}
+{"action": "delete", "args": {"task": "call the plumber"}}
+{"action": "delete", "args": {"task": "post the parcel"}}
+{"action": "insert", "args": {"name": "eggs"}}
+Ferns done, Q4 it is, two done tasks gone, eggs on. Busy day.
+A question like "what's left?" gets only words, such as: Water the ferns and print the Q4 report."""
+NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
+                      "asked for a change, write its command now; if not, just say so.")
 
 
 def task_snapshot(tasks: list[TaskRow]) -> str:
@@ -24,22 +51,26 @@ def task_snapshot(tasks: list[TaskRow]) -> str:
         return "The list is empty."
     lines = [f"#{t.id} [{'x' if t.done else ' '}] {t.name[:SNAPSHOT_NAME_CHARS]}" for t in tasks[:SNAPSHOT_TASKS]]
     if len(tasks) > SNAPSHOT_TASKS:
-        lines.append(f"… and {len(tasks) - SNAPSHOT_TASKS} more (use the list command to see them).")
+        lines.append(f'… and {len(tasks) - SNAPSHOT_TASKS} more: {{"action": "list"}} shows them all.')
     return "\n".join(lines)
 
 
 def system_prompt(persona: str = "") -> str:
-    """The stable part of every prompt (the same every turn, so a server's prompt cache keeps it):
-    the list is not in it, but beside the newest message (`list_note`, placed by crud_worker/context.py)."""
-    return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You live inside a todo app, next to the person's list.
-Keep replies short. Messages starting with [event] tell you what the person just did in the app: answer those with one brief comment (under 40 words) and no command unless asked.
-The list as it is now comes with a message whenever it has changed since you last saw it.
+    """The stable part of every prompt (the same every turn, so a server's prompt cache keeps it): who the
+    model is, the commands, the rules, the example. The list is not in it, but beside the newest message
+    (`list_note`, placed by crud_worker/context.py)."""
+    return f"""You are Ghostwire, {persona or DEFAULT_PERSONA}. You sit next to the person's todo list.
+The list as it is now comes before a message whenever it has changed since you last saw it.
 
-{COMMAND_LANGUAGE}{UNDO_LANGUAGE}"""
+{COMMAND_LANGUAGE}{UNDO_LANGUAGE}
+{RULES}
+
+{EXAMPLES}"""
 
 
 def list_note(tasks: list[TaskRow]) -> str:
-    """The list as it is now, sent with the newest message when it differs from the last one sent."""
+    """The list as it is now, sent with the newest message when it differs from the last one sent: [x] for
+    done, each task's id first (the model names tasks; an id settles a name two tasks share)."""
     return f"[the list now (#id [x] = done)]\n{task_snapshot(tasks)}"
 
 

@@ -13,15 +13,16 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
+import msgspec
 from sqlite_utils import Database
 
 from bus import contract as c, tables
 from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
-from crud_worker import context, conversation, db as store, prompts, unsaved
+from crud_worker import approvals, claims, context, conversation, db as store, prompts, unsaved
 from commands.ids import commands_of, tool_call_id
 from commands.schema import Refusal, from_tool_call
-from commands.splitter import Block, CommandSplitter, split_all
+from commands.splitter import Block, CommandSplitter, Prose, split_all
 from crud_worker.executor import REFUSED, execute
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,15 @@ WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ag
 RESEND_AFTER_S = 2.0  # a live worker no longer lists the reply: its end was lost; ask again this often
 RESEND_GIVE_UP_S = 2.0  # a worker answers a resend in milliseconds; silence means it has no end to give
 RECENT_KEEP = 512
+# Every reply nobody asked for (a comment, its follow-ups, a follow-up telling it a decision) has an id
+# made here with this prefix (chat replies' ids come from the web, "a…"), so the rule holds for a reply
+# joined late after a restart too: its commands are suggestions (executor.execute's `suggest`).
+UNASKED = "c"
+UNASKED_MAX_CHARS = 1500  # a comment is a remark of under 40 words (and maybe a suggestion or two)
+
+
+def unasked(reply_id: str) -> bool:
+    return reply_id.startswith(UNASKED)
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Reply:
     tool_calls: int = 0
     commands_ms: float = 0.0  # time spent running this reply's commands (execute), for its ReplyStats
     feedback: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # the part of feedback that is the person's Allow / Deny
     told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
     sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
     shortened: bool = False  # the one retry after a context overflow (never retried again)
@@ -97,6 +108,8 @@ class Replies:
         job = prepared.job
         for other in self.live.values():
             other.overtaken = other.overtaken or other.conversation_id == conversation_id
+        if unasked(reply_id):  # a remark: a small model that starts writing a dialogue is stopped early
+            job = msgspec.structs.replace(job, max_chars=UNASKED_MAX_CHARS)
         self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
                                     told=told, ask=ask, answer=answer, sent_chars=_chars(job), shortened=shortened)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id, ask=ask,
@@ -173,8 +186,20 @@ class Replies:
                 await self._run_block(reply, piece, ended_well=m.status == "done")
         for n, call in enumerate(m.tool_calls):
             await self._run_tool_call(reply, call, n)
+        claim = m.status == "done" and self._unbacked_claim(reply, m.text)
+        if claim and not reply.commands + reply.tool_calls and not unasked(reply.msg_id):
+            reply.feedback.append(prompts.NO_COMMAND_WRITTEN)  # the person asked: let it write what it forgot
         await self._finish(reply, m.text, "done" if m.status == "done" else "cancelled", model=m.model,
-                           usage=m.usage, timing=m.timing)
+                           usage=m.usage, timing=m.timing, claim=claim)
+
+    def _unbacked_claim(self, reply: Reply, text: str) -> bool:
+        """Its words say the list changed, and none of its commands changed it or waits for Allow."""
+        changed = "SELECT 1 FROM changes WHERE reply_id = ? AND reply_id != '' LIMIT 1"
+        if self.db.execute(changed, [reply.msg_id]).fetchone():
+            return False
+        if approvals.waiting_in(self.db, reply.msg_id):
+            return False
+        return claims.claims_change("".join(p.text for p in split_all(text) if isinstance(p, Prose)))
 
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):
@@ -223,7 +248,7 @@ class Replies:
         began = time.perf_counter()
         try:
             outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                              command=command, ask_timeout=self.settings.ask_timeout)
+                              command=command, ask_timeout=self.settings.ask_timeout, suggest=unasked(reply.msg_id))
         except sqlite3.Error as err:
             if (why := unsaved.reason(err)) is None:
                 raise
@@ -241,10 +266,11 @@ class Replies:
             await self.bus.publish(flipped)
         await self.bus.publish(outcome.result)
 
-    async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "",
-                      usage: c.Usage | None = None, error: str = "", timing: c.Timing | None = None) -> None:
+    async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "", usage: c.Usage | None = None,
+                      error: str = "", timing: c.Timing | None = None, claim: bool = False) -> None:
         stats = c.ReplyStats(msg_id=reply.msg_id, model=model, timing=timing, usage=usage,
-                             commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1))
+                             commands=reply.commands + reply.tool_calls, commands_ms=round(reply.commands_ms, 1),
+                             unbacked_claim=claim)
         self.live.pop(reply.msg_id, None)
         self.finished[reply.msg_id] = None
         while len(self.finished) > RECENT_KEEP:
@@ -269,6 +295,8 @@ class Replies:
         # A follow-up that only wrote again a command it was just told was refused gets no further
         # turn: it would show the same refusal as a second and a third chip.
         news = [line for line in reply.feedback if line not in reply.told or not line.startswith(REFUSED)]
+        if unasked(reply.msg_id):  # nobody waits for a remark's corrections: only the person's decisions are told
+            news = [line for line in news if line in reply.decisions]
         if status == "done" and news and reply.depth < MAX_FOLLOWUPS:
             note_id = reply.msg_id + "-r"
             with store.write(self.db):
@@ -284,6 +312,7 @@ class Replies:
         takes them into its own follow-up; an ended one gets a follow-up turn of its own."""
         if (reply := self.live.get(msg_id)) is not None:
             reply.feedback.extend(lines)
+            reply.decisions.extend(lines)
             return
         row = self.db.execute("SELECT conversation_id, ask, answer FROM messages WHERE id = ?", [msg_id]).fetchone()
         if row is None:
@@ -293,7 +322,8 @@ class Replies:
             conversation.store(self.db, msg_id=new_id("r"), role="user", kind="result",
                                content=prompts.results_message(lines), conversation_id=conversation_id,
                                ask=ask, answer=answer)
-        await self.queue(new_id("a"), "followup", depth=1, conversation_id=conversation_id, ask=ask, answer=answer)
+        reply_id = new_id("a") if ask and not unasked(msg_id) else new_id(UNASKED)
+        await self.queue(reply_id, "followup", depth=1, conversation_id=conversation_id, ask=ask, answer=answer)
 
     def note_worker(self, h: c.Health) -> None:
         self.workers_seen[h.instance] = time.monotonic()

@@ -47,11 +47,32 @@ def get(db: Database, task_id: int) -> TaskRow:
     return _row(r)
 
 
+_QUOTES = str.maketrans({q: '"' for q in "'\u2018\u2019\u201c\u201d`"})
+
+
+def _unquoted(name: str) -> str:
+    return name.lower().translate(_QUOTES)
+
+
+def _named(db: Database, name: str) -> list:
+    """Rows named so, exactly (case-insensitive); failing that, with any quote standing for any quote (a
+    small model writes 'Dune' for "Dune"; one character each, so the length is the same)."""
+    rows = db.execute(f"SELECT {_COLS} FROM tasks WHERE lower(name) = lower(?) ORDER BY id", [name.strip()]).fetchall()
+    if not rows:
+        rows = [r for r in db.execute(f"SELECT {_COLS} FROM tasks WHERE length(name) = ? ORDER BY id",
+                                      [len(name.strip())]) if _unquoted(r[1]) == _unquoted(name.strip())]
+    return rows
+
+
+def named(db: Database, name: str) -> list[TaskRow]:
+    return [_row(r) for r in _named(db, name)]
+
+
 def resolve(db: Database, ref: int | str) -> TaskRow:
     """A task by id, or by exact case-insensitive name; an ambiguous name is refused, never guessed."""
     if isinstance(ref, int):
         return get(db, ref)
-    rows = db.execute(f"SELECT {_COLS} FROM tasks WHERE lower(name) = lower(?) ORDER BY id", [ref.strip()]).fetchall()
+    rows = _named(db, ref)
     if not rows:
         raise TaskError(f"there is no task named '{ref}'", "unknown")
     if len(rows) > 1:

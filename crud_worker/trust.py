@@ -15,7 +15,7 @@ from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
 from crud_worker.executor import apply
 from crud_worker.refusal import Conflict, Refusal, Unknown
-from crud_worker.replies import Replies
+from crud_worker.replies import Replies, unasked
 from crud_worker.settings import CrudSettings
 
 EVENT_ITEMS = 10  # an undo event names this many changes, then how many more
@@ -116,7 +116,9 @@ class Trust:
             line = f"the person allowed you to {p.what}: {summary}"
         else:
             summary, ok, state = f"Denied: {p.what}", False, "denied"
-            line = f"the person denied your command to {p.what}; it did not run. Don't repeat it unless asked."
+            line = (f"the person declined your suggestion to {p.what}; nothing changed. Don't suggest it again "
+                    "unless asked." if unasked(p.msg_id) else
+                    f"the person denied your command to {p.what}; it did not run. Don't repeat it unless asked.")
         if agent is not None:
             summary = f"{summary} — by {agent}"
         approvals.settle(self.db, p.command_id, decision, line)

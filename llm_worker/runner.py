@@ -56,9 +56,9 @@ def tokens_per_s(usage: c.Usage | None, first: float | None, last: float) -> flo
 
 class Run:
     def __init__(self, bus: Bus, job: c.LlmJob, backend: Backend, model: str, tools: list[dict] | None = None,
-                 max_chars: int = 200_000, structured: bool = False):
+                 max_chars: int = 200_000, structured: bool = False, commands_first: bool = False):
         self.bus, self.job, self.backend, self.model, self.tools = bus, job, backend, model, tools
-        self.structured = structured
+        self.structured, self.commands_first = structured, commands_first
         self.max_chars = self.room = max_chars  # room: characters of reply text still allowed
         self.seq = 0
         self.text: list[str] = []
@@ -131,8 +131,10 @@ class Run:
         calls: list[c.ToolCallMsg] = []
         await self.bus.publish(c.LlmStart(msg_id=job.msg_id, worker=worker, backend=self.backend.name,
                                           model=self.model))
-        request = ChatRequest(model=self.model, system=job.system + (structured.HINT if self.structured else ""),
-                              num_ctx=job.num_ctx, tools=self.tools, schema=reply_schema() if self.structured else None,
+        hint = structured.HINT_COMMANDS_FIRST if self.commands_first else structured.HINT
+        request = ChatRequest(model=self.model, system=job.system + (hint if self.structured else ""),
+                              num_ctx=job.num_ctx, tools=self.tools,
+                              schema=reply_schema(self.commands_first) if self.structured else None,
                               messages=alternating(job.messages))
         try:
             async with contextlib.aclosing(self.backend.stream(request)) as events:

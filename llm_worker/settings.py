@@ -31,5 +31,6 @@ class LlmSettings:
     # Constrain replies to {"say", "commands"} by the server's grammar (backends/structured.py); auto: on for
     # a local OpenAI-compatible server (llama.cpp, LM Studio, vLLM), where small models write no JSON unaided.
     structured: str = var("LLM_STRUCTURED", "off", choices=STRUCTURED)
+    structured_order: str = var("LLM_STRUCTURED_ORDER", "say-first", choices=("say-first", "commands-first"))
 
     __repr__ = masked

@@ -53,7 +53,9 @@ class Worker:
                 structured = self.selector.structured()
                 tools = job.tools if job.tools and self.selector.supports_tools(model) and not structured else None
                 run = Run(self.bus, job, self.selector.backend, model, tools=tools,
-                          max_chars=self.selector.cfg.max_reply_chars, structured=structured)
+                          max_chars=min(filter(None, (self.selector.cfg.max_reply_chars, job.max_chars))),
+                          structured=structured,
+                          commands_first=self.selector.cfg.structured_order == "commands-first")
             if job.msg_id in self.cancelled:
                 run.cancelled_by_user = True
             task = asyncio.create_task(self._run(run))

@@ -1,6 +1,7 @@
-"""The quiet line under a finished reply — model, time to first token, tokens per second, tokens in
-(and, where the server says it, how many of them it read and how many it had cached) and out, its
-commands' time — and the reply's Copy button.
+"""The quiet line under a finished reply — "no change was made" when its words claim a change that
+didn't happen, model, time to first token, tokens per second, tokens in (and, where the server says it,
+how many of them it read and how many it had cached) and out, its commands' time — and the reply's Copy
+button.
 
 The figures are the crud_worker's `reply.stats` (bus.contract.ReplyStats), live when the reply ends
 and from the database after a reload. A figure the model server did not report (or a stopped or failed
@@ -13,6 +14,9 @@ from __future__ import annotations
 from fasthtml.common import Button, Div, Span
 
 from bus.contract import ReplyStats, Timing, Usage, shown_model
+
+NO_CHANGE = "no change was made"  # the reply says it changed the list; nothing changed (ReplyStats.unbacked_claim)
+
 
 def line_id(msg_id: str) -> str:
     return f"stats-{msg_id}"
@@ -35,6 +39,9 @@ def _prompt_split(usage: Usage) -> str:
 def line(msg_id: str, stats: ReplyStats | None, swap: str | None = None) -> Div:
     parts: list = []
     if stats is not None:
+        if stats.unbacked_claim:
+            parts.append(Span("⚠ ", NO_CHANGE, cls="stat no-change", role="note",
+                              title="This reply says it changed the list, but none of its commands did"))
         if stats.model:
             parts.append(Span(shown_model(stats.model), cls="stat model-name", title=stats.model))
         timing, usage = stats.timing or Timing(), stats.usage or Usage()

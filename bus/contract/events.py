@@ -78,6 +78,7 @@ class ReplyStats(Msg, kw_only=True, omit_defaults=True):
     usage: Usage | None = None
     commands: int = 0
     commands_ms: float = 0.0
+    unbacked_claim: bool = False  # its words say it changed the list and no change was made (crud_worker/claims.py)
 
 
 class ConversationChanged(Msg, kw_only=True, omit_defaults=True):

@@ -38,6 +38,7 @@ class LlmJob(Msg, kw_only=True, omit_defaults=True):
     model: str = ""
     num_ctx: int = 8192
     tools: list[dict[str, Any]] = []  # native tool definitions; sent only if the model supports tools
+    max_chars: int = 0  # the reply is cut (and the model stopped) past this; 0: the worker's own limit
     queued_at: float = 0.0
     expires_at: float = 0.0
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HINT", "ReplyDecoder"]
+__all__ = ["HINT", "HINT_COMMANDS_FIRST", "ReplyDecoder"]
 
 HINT = ("\n\nReply with one JSON object: \"say\" is what you tell the person, \"commands\" is the list of "
         "commands to run (empty when nothing should change).")
+HINT_COMMANDS_FIRST = ("\n\nReply with one JSON object: \"commands\" is the list of commands to run (empty when "
+                       "nothing should change), then \"say\" is what you tell the person.")
 COMMAND_BREAK = "\n\n"  # before each command: a blank line also ends anything unclosed in the say text
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}

@@ -10,7 +10,7 @@ from commands.schema import (
     tool_definitions,
 )
 from commands.splitter import Block, split_all
-from tests.commands.wire import array, describe, hermes, pythonic, tool_call_of
+from tests.commands.wire import array, bare_tool, describe, hermes, pythonic, tool_call_of
 
 
 def cmd(action: str, args=None, **top) -> str:
@@ -228,7 +228,7 @@ def test_tool_calls_round_trip_and_conform_to_their_definitions(command):
 def test_command_language_examples_are_valid_commands_of_every_kind():
     blocks = [p for p in split_all(COMMAND_LANGUAGE) if isinstance(p, Block)]
     parsed = [parse_command(b.raw) for b in blocks]
-    assert {type(c) for c in parsed} == {Insert, Update, Toggle, Delete, List}
+    assert {type(c) for c in parsed} == {Insert, Update, Delete}, "toggle is read, never taught; the list is shown"
     assert len(COMMAND_LANGUAGE.split()) < 250
 
 
@@ -251,6 +251,25 @@ def test_a_hermes_tool_call_is_a_command():
      "a tool call is incomplete: a string in it never closed"),
 ])
 def test_hermes_tool_call_refusals(raw, reason):
+    assert parse_block(raw) == [Refusal(reason)]
+
+
+def test_a_bare_tool_call_is_a_command_with_string_ids_read_as_numbers():
+    assert parse_block('{"name": "update_task", "arguments": {"id": "1", "name": "Buy oat milk"}}') == [
+        Update(1, "Buy oat milk", None)]
+    assert parse_block('{"name": "toggle_task", "arguments": {"id": " 12 "}}') == [Toggle(12)]
+    assert parse_block('[{"name": "insert_task", "arguments": {"name": "a"}}, {"action": "delete", "args": {"id": 2}}]'
+                       ) == [Insert("a"), Delete(2)]
+    assert parse_block('{"name": "list_tasks", "arguments": {}}') == [List()]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ('{"name": "fly_task", "arguments": {}}', "unknown tool 'fly_task'"),
+    ('{"name": "delete_task", "arguments": {"id": "0"}}', "the task id must be a positive number"),
+    ('{"name": "delete_task", "arguments": {"id": 2}, "why": "x"}', "unknown field 'why' in the tool call"),
+    ('{"name": "update_task", "arguments": {"id": 2}}', "nothing to update: give a new name or done"),
+])
+def test_bare_tool_call_refusals(raw, reason):
     assert parse_block(raw) == [Refusal(reason)]
 
 
@@ -315,6 +334,7 @@ def test_every_format_round_trips_to_the_same_commands(cmds):
     assert parse_block(pythonic(cmds)) == cmds
     assert parse_block(array(cmds)) == cmds
     assert parse_block(hermes(cmds[0])) == cmds[:1]
+    assert parse_block(bare_tool(cmds[0])) == cmds[:1]
 
 
 # the shared rules the command language refers to
@@ -339,3 +359,23 @@ def test_the_task_row_and_name_rule_are_the_contracts():
     for bad, reason in [("  ", "the name is empty"), ("x" * (MAX_NAME + 1), f"the name is over {MAX_NAME} characters")]:
         with pytest.raises(InvalidName, match=reason):
             clean_name(bad)
+
+
+def test_the_prompts_examples_are_exact_commands_on_their_own_lines():
+    from crud_worker.prompts import EXAMPLES
+
+    lines = [line for line in EXAMPLES.splitlines() if line.startswith("{")]
+    assert len(lines) == 5 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
+                                   for line in lines)
+
+
+def test_the_task_field_the_prompt_teaches_names_a_task_by_name_or_number():
+    assert parse_command('{"action": "update", "args": {"task": "buy bread", "done": true}}') == Update(
+        "buy bread", None, True)
+    assert parse_command('{"action": "update", "args": {"task": "#4", "name": "x"}}') == Update(4, "x", None)
+    assert parse_command('{"action": "delete", "args": {"task": "buy bread"}}') == Delete("buy bread")
+    assert parse_command('{"action": "delete", "args": {"task": 7}}') == Delete(7)
+    assert parse_command('{"action": "delete", "args": {"task": "a", "id": 2}}') == Refusal(
+        "give the task's id or its name, not both")
+    assert parse_command('{"action": "update", "args": {"task": "a", "id": 2, "done": true}}') == Refusal(
+        "give the task's id or its name, not both")

@@ -53,5 +53,11 @@ def hermes(cmd: Command) -> str:
     return "<tool_call>\n" + json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
 
 
+def bare_tool(cmd: Command) -> str:
+    """The tool call object with no tags, as Qwen-Coder writes it when tools are offered."""
+    name, args = tool_call_of(cmd)
+    return json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
+
+
 def array(cmds: list[Command]) -> str:
     return "[" + ", ".join(describe(c) for c in cmds) + "]"

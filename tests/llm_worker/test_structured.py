@@ -157,3 +157,16 @@ def test_ollama_gets_the_schema_as_its_format_and_openai_as_json_schema():
     assert OllamaBackend("http://127.0.0.1:11434").body(req, "m")["format"] == reply_schema()
     assert OpenAIBackend("https://api.example.org/v1").body(req, "m")["response_format"] == {
         "type": "json_schema", "json_schema": {"name": "ghostwire_reply", "schema": reply_schema()}}
+
+
+def test_commands_first_orders_the_grammar_and_decodes_to_the_same_commands():
+    from llm_worker.backends.structured import ReplyDecoder as Decoder
+
+    schema = reply_schema(commands_first=True)
+    assert list(schema["properties"]) == schema["required"] == ["commands", "say"]
+    assert list(reply_schema()["properties"]) == ["say", "commands"]
+    text = '{"commands": [{"action": "insert", "target": "task", "args": {"name": "a"}}], "say": "Added."}'
+    d = Decoder()
+    out = "".join(d.feed(ch) for ch in text)
+    assert [type(c) for b in out.split("\n") if b.startswith("{") for c in parse_block(b)] == [Insert]
+    assert out.endswith("Added.")

@@ -1,0 +1,34 @@
+"""Words that get ahead of the facts: a reply that says it changed the list when nothing changed.
+
+A small model often answers "Done!" or "I've added it" and writes no command. Such a reply is caught
+at its end (replies.py): its bubble says "no change was made" (ReplyStats.unbacked_claim), and, when
+the person asked, the model is told in a follow-up turn so it can write the command it forgot.
+
+Only the reply's prose is read (never its commands or thinking), and only first-person or passive
+statements of a finished change count, so "you've completed 3 tasks" or "shall I add it?" are not
+claims. English, with the commonest past participles of a few other languages.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PAST = (r"added|deleted|removed|marked|renamed|updated|ticked|unticked|checked(?: off)?|completed|cleared|created"
+         r"|changed|toggled|crossed(?: off)?|put|moved")
+_CLAIMS = re.compile(
+    rf"\bI(?:'ve| have)?\s+(?:just\s+|now\s+|also\s+)?(?:{_PAST})\b"  # I've added, I marked
+    rf"|\b(?:has|have)\s+(?:now\s+)?been\s+(?:{_PAST})\b"  # 'x' has been deleted
+    r"|\b(?:is|are)\s+now\s+(?:done|complete|completed|marked|ticked|unticked|checked|deleted|removed|gone|renamed"
+    r"|called|on (?:your|the) list|in (?:your|the) list|off (?:your|the) list|open|not done)\b"
+    r"|\b(?:is|are)\s+(?:done|complete|completed|ticked off)\s*[.!]"  # "Email Sam is done." (not "done already")
+    r"|\b(?:is|are)\s+(?:deleted|removed|gone|cleared|added|renamed|ticked|unticked)\b"  # "… is deleted."
+    r"|\b(?:added|deleted|removed|renamed|ticked|unticked|cleared|updated)\s*[.!](?:\s|$)"  # "Done tasks removed."
+    rf"|(?:^|[.!?\n]\s*|[-*]\s+)(?:done|all set|(?:{_PAST}))\b(?!\s+(?:by|tasks?\b))"  # "Done." "Added 'x'."
+    r"|\b(?:añadid[oa]|agregad[oa]|eliminad[oa]|borrad[oa]|hinzugefügt|gelöscht|erledigt|ajouté|supprimé"
+    r"|aggiunt[oa]|eliminat[oa]|adicionad[oa]|excluíd[oa])\b",
+    re.IGNORECASE)
+
+
+def claims_change(prose: str) -> bool:
+    """The prose states, as done, a change to the list."""
+    return _CLAIMS.search(prose) is not None

@@ -1,0 +1,29 @@
+"""Which words claim a change to the list (crud_worker/claims.py): a reply that says so while nothing
+changed is flagged "no change was made"."""
+
+import pytest
+
+from crud_worker.claims import claims_change
+
+
+@pytest.mark.parametrize("text", [
+    "Done.", "Done! Anything else?", "I've added 'milk'.", "I added it.", "I have marked both tasks done.",
+    "'Buy bread' has been deleted.", "Sure! Added 'milk' to your list.", "The task is now done.",
+    "Milk is now on your list.", "Marked it done.", "All set!", "- Removed 'walk the dog'", "Erledigt!",
+    "He añadido la tarea: añadido.", "Tâche ajouté.", "I've just renamed it to 'Buy oat milk'.",
+    "Email Sam is done.", "Bob's birthday gift is deleted.", "The completed tasks are gone, busy day.",
+    "Done tasks cleared.", "Done tasks removed.",
+])
+def test_claims(text):
+    assert claims_change(text)
+
+
+@pytest.mark.parametrize("text", [
+    "You have 3 tasks.", "Shall I add it?", "You've completed 2 of 5 tasks. Nice!", "What should I add?",
+    "I can add that for you.", "Hello! How can I help?", "Your done tasks: walk the dog.", "Done tasks are hidden.",
+    "I will delete it.", "Nothing to do.", "Should it be marked done?", "Added by you yesterday: milk.",
+    "No, 'buy bread' is not done.", "Yes, 'clean the kitchen' is done already.", "Is it done?",
+    "Which one should be removed?", "Should it be deleted?", "What have you added?",
+])
+def test_not_claims(text):
+    assert not claims_change(text)
