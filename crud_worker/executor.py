@@ -64,7 +64,7 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
             if isinstance(command, Insert) and (same := tasks.named(db, command.name)):
                 raise tasks.TaskError(f"'{same[0].name}' is on the list already (#{same[0].id}); to mark it done "
                                       "or rename it, use update")
-            if policy == "ask" or (suggest and action in approvals.ACTIONS):
+            if policy == "ask" or (suggest and action in MUTATING):
                 command = pinned(db, command)
                 words = what(db, command)
                 summary = f"Suggests: {words}" if suggest else f"Asks to {words}"

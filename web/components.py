@@ -288,8 +288,8 @@ def status_line(s: Status, swap: str | None = None) -> Div:
     banner = ""
     if s.backend == "demo" and s.procs.get("llm_worker"):  # on a phone, the short form (app.css: .long hides)
         banner = Div(Span("Demo model: ", cls="strong"), "try “add buy apples”. ",
-                     Span("You are chatting with Ghostwire's built-in demo model, which knows a few phrases. ",
-                          s.note or OLLAMA_HINT, cls="long"), " ", local_model_offer(),
+                     Span(s.note or f"You are chatting with Ghostwire's built-in demo model, which knows a few "
+                          f"phrases. {OLLAMA_HINT}", cls="long"), " ", local_model_offer(),  # the note says why
                      cls="banner demo")
     elif s.note and not s.reachable:
         banner = Div(s.note, cls="banner warn")

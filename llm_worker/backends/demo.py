@@ -34,7 +34,8 @@ class DemoBackend:
 
     async def probe(self) -> Probe:
         return Probe(reachable=True, models=(ModelInfo(name=MODEL, capabilities=("completion",)),), model=MODEL,
-                     detail="The built-in demo model: it knows a few phrases, not the world.")
+                     detail="You are chatting with the built-in demo model (LLM_BACKEND=demo): it knows a few "
+                            "phrases, not the world.")
 
     async def aclose(self) -> None:
         return None

@@ -14,20 +14,8 @@ from tests.util import settle, wait_for
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 800}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
 LONG_NAME = ("Call the landlord about the dripping kitchen tap, then book the plumber for Thursday morning "
              "and tell the neighbours downstairs")
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    yield page
-    context.close()
 
 
 def put_tasks(stack, names: list[str], fake=None) -> list[int]:

@@ -13,20 +13,6 @@ from tests.util import wait_for
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "htmx:" in m.text and m.type == "error" else None)
-    page.errors = errors
-    yield page
-    context.close()
-
 
 def visible(page, selector: str) -> bool:
     return page.evaluate("(s) => { const e = document.querySelector(s); return !!e && e.getClientRects().length > 0"
