@@ -71,6 +71,8 @@ class Stack:
             body = self.http.get("/health").json()
         except (httpx.HTTPError, ValueError):
             return False
+        if not isinstance(body, dict) or "ok" not in body:  # not ours: another server took the port first
+            raise RuntimeError(f"something else answers on port {self.port}: {str(body)[:200]}")
         return body["ok"] and bool(body["processes"]["llm_worker"]["workers"])
 
     def health(self) -> dict:
