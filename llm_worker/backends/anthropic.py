@@ -8,7 +8,7 @@ import httpx
 import httpx_sse
 import msgspec
 
-from llm_worker.backends import core
+from llm_worker.backends import core, errors
 from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, TextDelta, ThinkingDelta, Usage
 
 SERVICE = "Anthropic"
@@ -116,11 +116,11 @@ class _Reply:
         return []  # ping and event types we do not know yet
 
     def end(self) -> list[Event]:
-        raise core.closed_early(SERVICE, " (no message_stop)")
+        raise errors.closed_early(SERVICE, " (no message_stop)")
 
     def _error(self, error: Any) -> BackendError:
         err = error if isinstance(error, dict) else {}
-        text = core.redact(str(err.get("message") or error or "unknown error"), self.secret)
+        text = errors.redact(str(err.get("message") or error or "unknown error"), self.secret)
         if err.get("type") == "overloaded_error":
             return BackendError(f"Anthropic is overloaded right now and stopped mid-reply ({text}); try again shortly.",
                                 kind="server")
@@ -148,7 +148,7 @@ class AnthropicBackend(core.HttpBackend):
         return f"Anthropic is not reachable at {self.url}. Check the network, or set ANTHROPIC_BASE_URL."
 
     def status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
-        if status == 529 or core.error_code(body) == "overloaded_error":
+        if status == 529 or errors.error_code(body) == "overloaded_error":
             return BackendError(f"Anthropic is overloaded right now ({status}); try again shortly.", kind="server")
         return super().status_error(status, body, headers, model)
 

@@ -1,15 +1,14 @@
 """The streaming core every HTTP backend shares: the client, the model list and probe, the stream
-loop with its timeouts, error mapping, and tool-argument decoding. A provider (ollama.py, openai.py,
-anthropic.py) says only what differs: paths, the request body, how a chunk becomes events, how an
-error reads. Every httpx failure leaves here as a BackendError, the one exception base.py promises.
+loop with its timeouts, and tool-argument decoding; how a failure reads is errors.py. A provider
+(ollama.py, openai.py, anthropic.py) says only what differs: paths, the request body, how a chunk
+becomes events, how an error reads. Every httpx failure leaves here as a BackendError, the one
+exception base.py promises.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -18,6 +17,8 @@ import httpx_sse
 import msgspec
 
 from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, Probe, TextDelta, ToolCall
+from llm_worker.backends.errors import (closed_early, error_code, error_text, parse_retry_after, read_error_body,
+                                         status_error)
 from llm_worker.backends.structured import ReplyDecoder
 
 # Reads are unbounded at the httpx level: a cold model load can take minutes before the
@@ -25,8 +26,6 @@ from llm_worker.backends.structured import ReplyDecoder
 HTTPX_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
 # Listing models is never slow on an idle server, and a probe must not hang the worker.
 PROBE_TIMEOUT = httpx.Timeout(10.0)
-ERROR_BODY_LIMIT = 64 * 1024
-ERROR_TEXT_CHARS = 300
 
 
 class Reply(Protocol):
@@ -292,88 +291,3 @@ def tool_call(name: str, arguments: Any, call_id: str = "") -> ToolCall:
             raise BackendError(f"The model's call to '{name}' had arguments that are not JSON: {arguments[:120]!r}",
                                kind="stream") from None
     return ToolCall(name=name, arguments=arguments if isinstance(arguments, dict) else {}, id=call_id)
-
-
-def closed_early(service: str, why: str = "") -> BackendError:
-    return BackendError(f"{service} closed the stream before finishing the reply{why}.", kind="stream")
-
-
-def too_long(context: int, how: str) -> BackendError:
-    size = f" ({context:,} tokens)" if context else ""
-    return BackendError(f"This conversation is too long for this model's context{size}: {how}. Start a new "
-                        "conversation, shorten the message, or give the server a larger context.", kind="context")
-
-
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait, from retry-after-ms, or retry-after as seconds or an HTTP date."""
-    with contextlib.suppress(TypeError, ValueError):
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return max(float(ms) / 1000, 0.0)
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    with contextlib.suppress(ValueError):
-        return max(float(value), 0.0)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def error_fields(body: bytes) -> dict:
-    """The error object of a body: Ollama {"error": str}, OpenAI/Anthropic {"error": {...}}, or {}."""
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return {}
-    err = data.get("error", data) if isinstance(data, dict) else None
-    if isinstance(err, str):
-        return {"message": err}
-    return err if isinstance(err, dict) else {}
-
-
-def error_text(body: bytes, secret: str = "") -> str:
-    """The human part of an error body, with any secret taken out."""
-    err = error_fields(body)
-    text = str(err.get("message") or err.get("type") or "") or body.decode("utf-8", "replace").strip()
-    return redact(text, secret)[:ERROR_TEXT_CHARS]
-
-
-def error_code(body: bytes) -> str:
-    """A machine code such as invalid_api_key or overloaded_error, if the body names one."""
-    err = error_fields(body)
-    code = err.get("code") or err.get("type")
-    return code if isinstance(code, str) else ""
-
-
-def redact(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]") if secret else text
-
-
-async def read_error_body(response: httpx.Response) -> bytes:
-    body = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) >= ERROR_BODY_LIMIT:
-                break
-    except httpx.TransportError:
-        pass  # a truncated error body still tells us the status, which is what we map on
-    return body[:ERROR_BODY_LIMIT]
-
-
-def status_error(status: int, text: str, *, service: str, retry_after: float | None) -> BackendError:
-    """Generic mapping by status code; backends special-case auth and not-found wording first."""
-    detail = f": {text.rstrip('.')}" if text else ""
-    end = "" if detail.endswith(("!", "?")) else "."  # one end to the sentence, whatever the server's text had
-    if status == 429:
-        wait = f" Retry after {retry_after:g} s." if retry_after is not None else ""
-        return BackendError(f"{service} is rate limiting us (429){detail}{end}{wait}", kind="rate_limited")
-    if status >= 500:
-        return BackendError(f"{service} had a server error ({status}){detail}{end}", kind="server")
-    if status == 404:
-        return BackendError(f"{service} says not found (404){detail}{end}", kind="model_not_found")
-    if status in (401, 403):
-        return BackendError(f"{service} refused our credentials ({status}){detail}{end}", kind="auth")
-    return BackendError(f"{service} rejected the request ({status}){detail}{end}", kind="bad_request")

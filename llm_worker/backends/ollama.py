@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from llm_worker.backends import core
+from llm_worker.backends import core, errors
 from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, TextDelta, ThinkingDelta, Usage
 from llm_worker.backends.ollama_models import find, normalize_host, parse_tags, pick_chat_model, to_info
 
@@ -75,7 +75,7 @@ class _Reply:
         return events
 
     def end(self) -> list[Event]:
-        raise core.closed_early("Ollama")
+        raise errors.closed_early("Ollama")
 
 
 class OllamaBackend(core.HttpBackend):
@@ -99,12 +99,12 @@ class OllamaBackend(core.HttpBackend):
         return f"Ollama is not reachable at {self.url}. Start it with `ollama serve` or set OLLAMA_HOST."
 
     def status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
-        text = core.error_text(body)
+        text = errors.error_text(body)
         if status == 404:
             return BackendError(f"Ollama has no model '{model}'. Run `ollama pull {model}`.", kind="model_not_found")
         if status == 401:
             return BackendError(f"Ollama needs you signed in for '{model}': run `ollama signin` ({text}).", kind="auth")
-        return core.status_error(status, text, service=self.service, retry_after=core.parse_retry_after(headers))
+        return errors.status_error(status, text, service=self.service, retry_after=errors.parse_retry_after(headers))
 
     def parse_models(self, body: bytes) -> list[ModelInfo]:
         infos = [to_info(e) for e in parse_tags(body)]
@@ -194,4 +194,4 @@ class OllamaBackend(core.HttpBackend):
                 yield progress
                 if isinstance(progress, dict) and progress.get("status") == "success":
                     return
-            raise core.closed_early(self.service, f" while pulling '{name}'")
+            raise errors.closed_early(self.service, f" while pulling '{name}'")

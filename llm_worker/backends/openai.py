@@ -12,7 +12,7 @@ import httpx_sse
 import msgspec
 
 from bus.contract import CHARS_PER_TOKEN, shown_model
-from llm_worker.backends import core
+from llm_worker.backends import core, errors, openai_wire as wire
 from llm_worker.backends.base import BackendError, ChatRequest, Done, Event, ModelInfo, TextDelta, ThinkingDelta, Usage
 
 SERVICE = "The OpenAI-compatible endpoint"
@@ -23,82 +23,7 @@ CONTEXT_CODES = ("context_length_exceeded", "exceed_context_size_error")
 _CONTEXT_IN_TEXT = re.compile(r"(?:maximum context length is|context window of|n_ctx[ =:]+)\s*(\d+)")
 
 
-class _Function(msgspec.Struct):
-    name: str | None = None
-    arguments: str | None = None
-
-
-class _ToolCallPart(msgspec.Struct):
-    index: int = 0
-    id: str | None = None
-    function: _Function | None = None
-
-
-class _Delta(msgspec.Struct):
-    content: str | None = None
-    reasoning: str | None = None
-    reasoning_content: str | None = None
-    tool_calls: list[_ToolCallPart] | None = None
-
-
-class _Choice(msgspec.Struct):
-    index: int = 0
-    delta: _Delta | None = None
-    finish_reason: str | None = None
-
-
-class _Details(msgspec.Struct):
-    cached_tokens: int | None = None
-
-
-class _Usage(msgspec.Struct):
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    prompt_tokens_details: _Details | None = None  # OpenAI, and llama.cpp's server: the prompt's cached part
-
-
-class _Timings(msgspec.Struct):
-    """llama.cpp's server: of the prompt, `cache_n` tokens came from its cache and `prompt_n` were evaluated."""
-
-    cache_n: int | None = None
-    prompt_n: int | None = None
-
-
-class _Groq(msgspec.Struct):
-    usage: _Usage | None = None
-
-
-class _Chunk(msgspec.Struct):
-    choices: list[_Choice] | None = None
-    usage: _Usage | None = None
-    x_groq: _Groq | None = None
-    timings: _Timings | None = None
-    error: Any = None
-    object: str = ""
-    message: Any = None  # old vLLM error shape: {"object": "error", "message": ...}
-
-
-class _Card(msgspec.Struct):
-    id: str = ""
-    max_model_len: int | None = None  # vLLM
-
-
-class _Models(msgspec.Struct):
-    data: list[_Card] | None = None  # null on Ollama's /v1 with no models
-
-
-class _Settings(msgspec.Struct):
-    n_ctx: int | None = None
-
-
-class _Props(msgspec.Struct):
-    """llama.cpp's llama-server GET /props (llama-cpp-python has no such route)."""
-
-    default_generation_settings: _Settings | None = None
-    total_slots: int | None = None
-
-
-_chunk_decoder = msgspec.json.Decoder(_Chunk)
+_chunk_decoder = msgspec.json.Decoder(wire.Chunk)
 
 
 class _Reply:
@@ -122,7 +47,7 @@ class _Reply:
                                    kind="stream")
             return self.end()
         if sse.event == "error":
-            raise BackendError(f"{self.service} failed mid-reply: {core.error_text(sse.data.encode(), self.secret)}",
+            raise BackendError(f"{self.service} failed mid-reply: {errors.error_text(sse.data.encode(), self.secret)}",
                                kind="stream")
         try:
             chunk = _chunk_decoder.decode(sse.data)
@@ -134,7 +59,7 @@ class _Reply:
         if chunk.error or chunk.object == "error":
             err = chunk.error if chunk.error else {"message": chunk.message}
             text = err.get("message") if isinstance(err, dict) else err
-            raise BackendError(f"{self.service} failed mid-reply: {core.redact(str(text or err), self.secret)}",
+            raise BackendError(f"{self.service} failed mid-reply: {errors.redact(str(text or err), self.secret)}",
                                kind="stream")
         if usage := chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None):
             self.usage = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
@@ -143,7 +68,7 @@ class _Reply:
         for choice in chunk.choices or ():
             if choice.index != 0:
                 continue  # we never ask for n > 1
-            delta = choice.delta or _Delta()
+            delta = choice.delta or wire.Delta()
             if delta.content or delta.reasoning or delta.reasoning_content or delta.tool_calls or choice.finish_reason:
                 self.output = True
             if thinking := delta.reasoning or delta.reasoning_content:
@@ -164,8 +89,8 @@ class _Reply:
     def end(self) -> list[Event]:
         if self.finish is None:
             if not self.seen:
-                raise core.too_long(self.context, "the server answered with an empty stream")
-            raise core.closed_early(self.service, " (no [DONE] and no finish_reason)")
+                raise errors.too_long(self.context, "the server answered with an empty stream")
+            raise errors.closed_early(self.service, " (no [DONE] and no finish_reason)")
         calls = [core.tool_call(name, "".join(args), call_id)
                  for _, (call_id, name, *args) in sorted(self.calls.items())]
         return [*calls, *([self.usage] if self.usage else []), Done(reason=self.finish)]
@@ -199,15 +124,15 @@ class OpenAIBackend(core.HttpBackend):
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def status_error(self, status: int, body: bytes, headers: httpx.Headers, model: str) -> BackendError:
-        text = core.error_text(body, self._api_key)
-        if status == 400 and (core.error_code(body) in CONTEXT_CODES or "context" in text.lower()):
-            n_ctx, found = core.error_fields(body).get("n_ctx"), _CONTEXT_IN_TEXT.search(text)
+        text = errors.error_text(body, self._api_key)
+        if status == 400 and (errors.error_code(body) in CONTEXT_CODES or "context" in text.lower()):
+            n_ctx, found = errors.error_fields(body).get("n_ctx"), _CONTEXT_IN_TEXT.search(text)
             context = n_ctx if isinstance(n_ctx, int) else int(found.group(1)) if found else self.context
-            return core.too_long(context, f"the server refused it ({text.rstrip('.')})")
+            return errors.too_long(context, f"the server refused it ({text.rstrip('.')})")
         return super().status_error(status, body, headers, model)
 
     def parse_models(self, body: bytes) -> list[ModelInfo]:
-        cards = msgspec.json.decode(body, type=_Models).data or []
+        cards = msgspec.json.decode(body, type=wire.Models).data or []
         self._ids = {shown_model(c.id): c.id for c in cards if c.id}
         self.context = next((c.max_model_len for c in cards if c.max_model_len), 0) or self.context
         return [ModelInfo(name=shown_model(c.id)) for c in cards if c.id]
@@ -226,10 +151,10 @@ class OpenAIBackend(core.HttpBackend):
         root = self.url.removesuffix("/v1")
         try:
             response = await self.client.get(f"{root}/props", headers=self.headers(), timeout=core.PROBE_TIMEOUT)
-            props = msgspec.json.decode(response.content, type=_Props) if response.status_code == 200 else _Props()
+            props = msgspec.json.decode(response.content, type=wire.Props) if response.status_code == 200 else wire.Props()
         except (httpx.HTTPError, msgspec.DecodeError, msgspec.ValidationError):
             return  # not llama-server: the model list (vLLM's max_model_len) is all we know
-        settings = props.default_generation_settings or _Settings()
+        settings = props.default_generation_settings or wire.Settings()
         self.context = settings.n_ctx or self.context
         if props.total_slots:
             self.slots, self._gate = props.total_slots, None
@@ -277,7 +202,7 @@ class OpenAIBackend(core.HttpBackend):
         return _Reply(self._api_key, self.context, self.service)
 
 
-def _cached(usage: _Usage, timings: _Timings | None) -> int | None:
+def _cached(usage: wire.Usage, timings: wire.Timings | None) -> int | None:
     """The prompt tokens the server did not evaluate again: llama.cpp's `timings.cache_n`, else OpenAI's
     `prompt_tokens_details.cached_tokens`; None where neither is said (unknown, not 0)."""
     if timings is not None and timings.cache_n is not None:
