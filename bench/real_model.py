@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.accuracy_cases import CASES, Case, Tasks, same
-from bench.greedy_engine import GreedyEngine
+from bench.engine import Engine
+from models.catalogue import MODELS, model_path
 from tests.stack import Stack
 from tests.util import wait_for
 
@@ -66,7 +67,7 @@ class Outcome:
 
 
 class Bench:
-    def __init__(self, stack: Stack, engine: GreedyEngine, comments: bool):
+    def __init__(self, stack: Stack, engine: Engine, comments: bool):
         self.stack, self.engine, self.comments = stack, engine, comments
 
     def db_rows(self, sql: str, *args) -> list[tuple]:
@@ -179,28 +180,27 @@ def main() -> int:
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or c.kind in args.only.split(",")]
     cases = cases[:args.limit] if args.limit else cases
-    engine = GreedyEngine(args.model, args.n_ctx, args.threads)
+    engine = Engine(model_path=model_path(MODELS[args.model]), n_ctx=args.n_ctx, threads=args.threads, greedy=True)
     if reason := engine.unavailable():
         print(reason, file=sys.stderr)
         return 2
     outcomes: list[Outcome] = []
-    engine.start()
-    env = dict(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.url, LLM_NUM_CTX=str(args.n_ctx), GHOSTWIRE_LLM_SLOTS="1",
-               **MODES[args.mode])
-    stack = Stack(**env)
-    try:
-        stack.start(timeout=60)
-        for case in cases:
-            if args.fresh:
-                stack.stop()
-                stack = Stack(**env).start(timeout=60)
-            outcomes.append(o := Bench(stack, engine, comments=not args.no_comments).run(case))
-            print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} "
-                  f"{o.seconds:5.1f} s "
-                  f"{o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} {o.replies[-1][:80]!r}", flush=True)
-    finally:
-        stack.stop()
-        engine.stop()
+    with engine:
+        env = dict(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.v1, LLM_NUM_CTX=str(args.n_ctx),
+                   GHOSTWIRE_LLM_SLOTS="1", **MODES[args.mode])
+        stack = Stack(**env)
+        try:
+            stack.start(timeout=60)
+            for case in cases:
+                if args.fresh:
+                    stack.stop()
+                    stack = Stack(**env).start(timeout=60)
+                outcomes.append(o := Bench(stack, engine, comments=not args.no_comments).run(case))
+                print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} "
+                      f"{o.seconds:5.1f} s "
+                      f"{o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} {o.replies[-1][:80]!r}", flush=True)
+        finally:
+            stack.stop()
     print("\n| model | mode | as asked | wrong change | nothing | unasked change | suggested | flagged claim |"
           " unflagged claim | s per request (median) | prompt tokens evaluated per request | machine |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|---|")
