@@ -25,11 +25,10 @@ from crud_worker.settings import CrudSettings
 from crud_worker import approvals, claims, context, conversation, db as store, prompts, unsaved
 from commands.splitter import Block, Prose, split_all
 from crud_worker.followups import FollowUps
-from crud_worker.reply import UNASKED, UNASKED_MAX_CHARS, Reply, prompt_chars, unasked
+from crud_worker.reply import UNASKED_MAX_CHARS, Reply, prompt_chars, unasked
 from crud_worker.reply_commands import ReplyCommands
 from crud_worker.watch import Watch
 
-__all__ = ["UNASKED", "UNASKED_MAX_CHARS", "Replies", "Reply", "unasked"]
 
 log = logging.getLogger(__name__)
 
