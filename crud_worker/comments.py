@@ -10,7 +10,8 @@ import time
 
 from bus.client import new_id
 from crud_worker import conversation
-from crud_worker.replies import UNASKED, Replies
+from crud_worker.replies import Replies
+from crud_worker.reply import UNASKED
 
 COALESCE_S = 0.8
 

@@ -21,7 +21,7 @@ from crud_worker.changelog import Actor
 from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
 from crud_worker.db import now
 
-REFUSED = "refused "  # how the model's feedback on a refused command starts (replies.py relies on it)
+REFUSED = "refused "  # how the model's feedback on a refused command starts (followups.py relies on it)
 
 MAX_COMMANDS_PER_REPLY = 25
 LIST_LIMIT = 100

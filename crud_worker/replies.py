@@ -4,6 +4,10 @@ closes, store the reply once when it ends, and give command results back to the 
 A reply whose delta stream had a gap (or that we joined late, after a restart) executes
 nothing mid-stream; at `llm.done` the full text is split again and every command runs
 idempotently by `command_id`, so nothing is skipped and nothing runs twice.
+
+The pieces: `reply` (one reply's state, and `unasked`), `reply_commands` (running its commands),
+`followups` (the turns that tell the model what its commands did), `watch` (no worker started it,
+its worker was lost, its end was lost).
 """
 
 from __future__ import annotations
@@ -11,70 +15,25 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field
 
 import msgspec
 from sqlite_utils import Database
 
 from bus import contract as c, tables
-from bus.client import Bus, JobSender, new_id
+from bus.client import Bus, JobSender
 from crud_worker.settings import CrudSettings
 from crud_worker import approvals, claims, context, conversation, db as store, prompts, unsaved
-from commands.ids import commands_of, tool_call_id
-from commands.schema import Refusal, from_tool_call
-from commands.splitter import Block, CommandSplitter, Prose, split_all
-from crud_worker.executor import REFUSED, execute
+from commands.splitter import Block, Prose, split_all
+from crud_worker.followups import FollowUps
+from crud_worker.reply import UNASKED_MAX_CHARS, Reply, prompt_chars, unasked
+from crud_worker.reply_commands import ReplyCommands
+from crud_worker.watch import Watch
+
 
 log = logging.getLogger(__name__)
 
-MAX_FOLLOWUPS = 2
 MIN_CONTEXT = 512  # tokens: the least history budget an overflow shrinks it to
-NO_WORKER_S = context.JOB_TTL_S  # a queued reply no worker started by then fails, clearly
-WORKER_LOST_S = 5.0  # a started reply whose worker stopped beating this long ago fails
-RESEND_AFTER_S = 2.0  # a live worker no longer lists the reply: its end was lost; ask again this often
-RESEND_GIVE_UP_S = 2.0  # a worker answers a resend in milliseconds; silence means it has no end to give
 RECENT_KEEP = 512
-# Every reply nobody asked for (a comment, its follow-ups, a follow-up telling it a decision) has an id
-# made here with this prefix (chat replies' ids come from the web, "a…"), so the rule holds for a reply
-# joined late after a restart too: its commands are suggestions (executor.execute's `suggest`).
-UNASKED = "c"
-UNASKED_MAX_CHARS = 1500  # a comment is a remark of under 40 words (and maybe a suggestion or two)
-
-
-def unasked(reply_id: str) -> bool:
-    return reply_id.startswith(UNASKED)
-
-
-@dataclass
-class Reply:
-    msg_id: str
-    kind: c.ReplyKind = "chat"
-    conversation_id: str = conversation.DEFAULT
-    ask: str = ""  # the person's message whose turn this is, and the chat reply whose attempt (see ReplyQueued)
-    answer: str = ""
-    discard: bool = False  # its conversation was deleted: stopped, runs no further command, never stored
-    depth: int = 0
-    created_at: str = field(default_factory=store.now)
-    splitter: CommandSplitter = field(default_factory=CommandSplitter)
-    parts: list[str] = field(default_factory=list)
-    next_seq: int = 0
-    gap: bool = False
-    commands: int = 0
-    tool_calls: int = 0
-    commands_ms: float = 0.0  # time spent running this reply's commands (execute), for its ReplyStats
-    feedback: list[str] = field(default_factory=list)
-    decisions: list[str] = field(default_factory=list)  # the part of feedback that is the person's Allow / Deny
-    told: frozenset[str] = frozenset()  # a follow-up: what the turn before it was told
-    sent_chars: int = 0  # the prompt's size as sent (system prompt and history)
-    shortened: bool = False  # the one retry after a context overflow (never retried again)
-    # Another job of its conversation was built while it streamed (a comment the person talked over):
-    # it is stored where it ended, after what that job read, so later prompts still begin with that job's.
-    overtaken: bool = False
-    worker: str = ""
-    asked_again: float = 0.0
-    first_asked: float = 0.0
-    queued: float = field(default_factory=time.monotonic)
-    last_activity: float = field(default_factory=time.monotonic)
 
 
 class Replies:
@@ -82,16 +41,14 @@ class Replies:
         self.db, self.bus, self.jobs, self.settings = db, bus, jobs, settings
         self.live: dict[str, Reply] = {}
         self.finished: dict[str, None] = {}
-        self.workers_seen: dict[str, float] = {}
-        self.workers_active: dict[str, set[str]] = {}
-        self.workers_context: dict[str, int] = {}
         self.shrunk: int | None = None  # tokens, after a server refused a prompt as too long (on_error)
+        self.reply_commands = ReplyCommands(db, bus, settings)
+        self.followups = FollowUps(db, self.live, self.queue)
+        self.watch = Watch(bus, self.live, self.fail)
 
     def num_ctx(self) -> int:
         """LLM_NUM_CTX, or less where a worker's model server says its model's context is smaller."""
-        now = time.monotonic()
-        said = [n for w, n in self.workers_context.items() if n and now - self.workers_seen[w] < WORKER_LOST_S]
-        return min([self.settings.num_ctx, *said, *([self.shrunk] if self.shrunk else [])])
+        return min([self.settings.num_ctx, *self.watch.contexts(), *([self.shrunk] if self.shrunk else [])])
 
     def streaming(self) -> bool:
         return bool(self.live)
@@ -110,8 +67,8 @@ class Replies:
             other.overtaken = other.overtaken or other.conversation_id == conversation_id
         if unasked(reply_id):  # a remark: a small model that starts writing a dialogue is stopped early
             job = msgspec.structs.replace(job, max_chars=UNASKED_MAX_CHARS)
-        self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth,
-                                    told=told, ask=ask, answer=answer, sent_chars=_chars(job), shortened=shortened)
+        self.live[reply_id] = Reply(msg_id=reply_id, kind=kind, conversation_id=conversation_id, depth=depth, told=told,
+                                    ask=ask, answer=answer, sent_chars=prompt_chars(job), shortened=shortened)
         await self.bus.publish(c.ReplyQueued(msg_id=reply_id, kind=kind, conversation_id=conversation_id, ask=ask,
                                              answer=answer))
         await self.jobs.send(job)
@@ -162,11 +119,11 @@ class Replies:
         if not reply.gap:
             for piece in reply.splitter.feed(m.text):
                 if isinstance(piece, Block):
-                    await self._run_block(reply, piece)
+                    await self.reply_commands.run_block(reply, piece)
 
     async def on_tool_call(self, m: c.LlmToolCall) -> None:
         if (reply := self._track(m.msg_id, m.seq)) and not reply.discard:
-            await self._run_tool_call(reply, m.call, reply.tool_calls)
+            await self.reply_commands.run_tool_call(reply, m.call, reply.tool_calls)
             reply.tool_calls += 1
 
     async def on_done(self, m: c.LlmDone) -> None:
@@ -183,9 +140,9 @@ class Replies:
             pieces = split_all(m.text)
         for piece in pieces:
             if isinstance(piece, Block):
-                await self._run_block(reply, piece, ended_well=m.status == "done")
+                await self.reply_commands.run_block(reply, piece, ended_well=m.status == "done")
         for n, call in enumerate(m.tool_calls):
-            await self._run_tool_call(reply, call, n)
+            await self.reply_commands.run_tool_call(reply, call, n)
         claim = m.status == "done" and self._unbacked_claim(reply, m.text)
         if claim and not reply.commands + reply.tool_calls and not unasked(reply.msg_id):
             reply.feedback.append(prompts.NO_COMMAND_WRITTEN)  # the person asked: let it write what it forgot
@@ -229,42 +186,8 @@ class Replies:
         job = context.build_job(self.db, reply_id=reply.msg_id, kind=reply.kind,
                                 conversation_id=reply.conversation_id, num_ctx=self.num_ctx(),
                                 persona=self.settings.persona)
-        return bool(row and job.messages and row[0] in job.messages[-1].content and _chars(job) < reply.sent_chars)
-
-    async def _run_block(self, reply: Reply, block: Block, ended_well: bool = True) -> None:
-        for found in commands_of(reply.msg_id, block):
-            command = found.command
-            if not block.closed and not ended_well:
-                command = Refusal(reason="the reply was stopped before this command was complete")
-            await self._run(reply, found.command_id, reply.commands, block.raw, command)
-            reply.commands += 1
-
-    async def _run_tool_call(self, reply: Reply, call: c.ToolCallMsg, n: int) -> None:
-        raw = f"{call.name}({call.arguments})"
-        await self._run(reply, tool_call_id(reply.msg_id, n), reply.commands + n, raw,
-                        from_tool_call(call.name, call.arguments))
-
-    async def _run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
-        began = time.perf_counter()
-        try:
-            outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                              command=command, ask_timeout=self.settings.ask_timeout, suggest=unasked(reply.msg_id))
-        except sqlite3.Error as err:
-            if (why := unsaved.reason(err)) is None:
-                raise
-            log.error("command %s not run: %s", command_id, err)
-            await self.bus.publish(c.CommandResult(msg_id=reply.msg_id, command_id=command_id, ok=False,
-                                                   summary=f"Not done: {why}"))
-            return
-        finally:
-            reply.commands_ms += (time.perf_counter() - began) * 1000
-        if outcome.feedback:
-            reply.feedback.append(outcome.feedback)
-        for change in outcome.changes:
-            await self.bus.publish(change)
-        for flipped in outcome.flipped:
-            await self.bus.publish(flipped)
-        await self.bus.publish(outcome.result)
+        return bool(row and job.messages and row[0] in job.messages[-1].content
+                    and prompt_chars(job) < reply.sent_chars)
 
     async def _finish(self, reply: Reply, text: str, status: str, *, model: str = "", usage: c.Usage | None = None,
                       error: str = "", timing: c.Timing | None = None, claim: bool = False) -> None:
@@ -292,43 +215,14 @@ class Replies:
             return
         if stored:
             await self.bus.publish(stats)
-        # A follow-up that only wrote again a command it was just told was refused gets no further
-        # turn: it would show the same refusal as a second and a third chip.
-        news = [line for line in reply.feedback if line not in reply.told or not line.startswith(REFUSED)]
-        if unasked(reply.msg_id):  # nobody waits for a remark's corrections: only the person's decisions are told
-            news = [line for line in news if line in reply.decisions]
-        if status == "done" and news and reply.depth < MAX_FOLLOWUPS:
-            note_id = reply.msg_id + "-r"
-            with store.write(self.db):
-                conversation.store(self.db, msg_id=note_id, role="user", kind="result",
-                                   content=prompts.results_message(reply.feedback),
-                                   conversation_id=reply.conversation_id, ask=reply.ask, answer=reply.answer)
-            await self.queue(reply.msg_id + "-f", "followup", depth=reply.depth + 1,
-                             conversation_id=reply.conversation_id, told=frozenset(reply.feedback),
-                             ask=reply.ask, answer=reply.answer)
+        await self.followups.after(reply, status)
 
     async def tell(self, msg_id: str, lines: list[str]) -> None:
-        """Results that come after their command (an approval's decision): a reply still streaming
-        takes them into its own follow-up; an ended one gets a follow-up turn of its own."""
-        if (reply := self.live.get(msg_id)) is not None:
-            reply.feedback.extend(lines)
-            reply.decisions.extend(lines)
-            return
-        row = self.db.execute("SELECT conversation_id, ask, answer FROM messages WHERE id = ?", [msg_id]).fetchone()
-        if row is None:
-            return  # its conversation was deleted meanwhile: there is no one left to tell
-        conversation_id, ask, answer = row
-        with store.write(self.db):
-            conversation.store(self.db, msg_id=new_id("r"), role="user", kind="result",
-                               content=prompts.results_message(lines), conversation_id=conversation_id,
-                               ask=ask, answer=answer)
-        reply_id = new_id("a") if ask and not unasked(msg_id) else new_id(UNASKED)
-        await self.queue(reply_id, "followup", depth=1, conversation_id=conversation_id, ask=ask, answer=answer)
+        """Results that come after their command: see FollowUps.tell."""
+        await self.followups.tell(msg_id, lines)
 
     def note_worker(self, h: c.Health) -> None:
-        self.workers_seen[h.instance] = time.monotonic()
-        self.workers_active[h.instance] = set(h.active)
-        self.workers_context[h.instance] = h.context
+        self.watch.note_worker(h)
 
     async def fail(self, reply: Reply, error: str) -> None:
         text = "".join(reply.parts)
@@ -337,35 +231,5 @@ class Replies:
                                           text=text))
 
     async def check(self) -> None:
-        """No bubble spins forever: fail replies nobody is working on, and ask again for an end we missed."""
-        now = time.monotonic()
-        for reply in list(self.live.values()):
-            if not reply.worker:
-                reply.worker = next((w for w, active in self.workers_active.items() if reply.msg_id in active), "")
-            quiet = now - reply.last_activity
-            if not reply.worker:
-                if now - reply.queued > NO_WORKER_S:
-                    await self.fail(reply, "No LLM worker took this message. Is the llm_worker process running?")
-            elif now - self.workers_seen.get(reply.worker, reply.last_activity) > WORKER_LOST_S:
-                if quiet > WORKER_LOST_S:
-                    await self.fail(reply, f"The LLM worker {reply.worker} stopped answering in the middle of this "
-                                           f"reply (crashed, or its host unreachable). Send the message again.")
-            elif (reply.msg_id not in self.workers_active.get(reply.worker, ()) and quiet > RESEND_AFTER_S
-                  and self.workers_seen.get(reply.worker, 0) > reply.last_activity):
-                # Only a beat newer than the reply's last news proves the worker is done with it: one
-                # from before its start (a link that dropped right after) proves nothing.
-                await self._ask_again(reply, now)
-
-    async def _ask_again(self, reply: Reply, now: float) -> None:
-        """The worker is alive but done with this reply, and we never heard the end: PUB/SUB lost it."""
-        if reply.first_asked and now - reply.first_asked > RESEND_GIVE_UP_S:
-            await self.fail(reply, "The end of this reply was lost on the way. Send the message again.")
-        elif now - reply.asked_again > RESEND_AFTER_S:
-            reply.first_asked = reply.first_asked or now
-            reply.asked_again = now
-            await self.bus.publish(c.LlmResend(msg_id=reply.msg_id))
-
-
-def _chars(job: c.LlmJob) -> int:
-    """A prompt's size as sent: the system prompt and the history."""
-    return len(job.system) + sum(len(m.content) for m in job.messages)
+        """No bubble spins forever: see Watch.check."""
+        await self.watch.check()

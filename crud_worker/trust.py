@@ -15,7 +15,8 @@ from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
 from crud_worker.executor import apply
 from crud_worker.refusal import Conflict, Refusal, Unknown
-from crud_worker.replies import Replies, unasked
+from crud_worker.replies import Replies
+from crud_worker.reply import unasked
 from crud_worker.settings import CrudSettings
 
 EVENT_ITEMS = 10  # an undo event names this many changes, then how many more

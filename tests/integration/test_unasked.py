@@ -155,7 +155,7 @@ def test_words_backed_by_a_change_and_plain_talk_are_not_flagged(stack, fake_oll
 
 
 def test_a_comment_that_runs_on_is_cut_short(stack, fake_ollama):
-    from crud_worker.replies import UNASKED_MAX_CHARS
+    from crud_worker.reply import UNASKED_MAX_CHARS
 
     rambling = ["Person: and then?\nYou: more words. "] * 200  # 7,000 characters of a made-up dialogue
     answer_once(fake_ollama, "unasked rambler", Script(tokens=rambling))
