@@ -24,7 +24,7 @@ import re
 
 from .json_reader import BLANK, CLOSED, STOP, WS, Held, JsonReader
 from .pieces import Block, Hidden, Piece, Prose, Thinking, merge, source_of
-from .schema import TOOL_NAMES
+from .spec import TOOL_NAMES
 
 __all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "Prose", "Thinking",
            "merge", "source_of", "split_all"]

@@ -21,7 +21,8 @@ from bus.client import Bus, JobSender, new_id
 from crud_worker.settings import CrudSettings
 from crud_worker import approvals, claims, context, conversation, db as store, prompts, unsaved
 from commands.ids import commands_of, tool_call_id
-from commands.schema import Refusal, from_tool_call
+from commands.parse import from_tool_call
+from commands.spec import Refusal
 from commands.splitter import Block, CommandSplitter, Prose, split_all
 from crud_worker.executor import REFUSED, execute
 
