@@ -6,7 +6,8 @@ from __future__ import annotations
 import msgspec
 
 from .pieces import Block
-from .schema import INCOMPLETE, Command, Refusal, parse_block
+from .parse import INCOMPLETE, parse_block
+from .spec import Command, Refusal
 
 _TOOL = "tool"
 

@@ -1,16 +1,8 @@
 """Streaming splitter: separates the commands in a model's reply from its prose.
 
-A command block is, as models write them:
-  - a JSON object whose first key is "action" or "operation" (double or single quotes);
-  - a JSON array whose first element is such an object;
-  - a list of pythonic calls of the native tools, `[insert_task(name="…"), …]` (Llama 3.2);
-  - `<tool_call>` and a JSON object `{"name": …, "arguments": …}`, then `</tool_call>`
-    (Hermes / Qwen; the closing tag is Hidden);
-  - that object bare, `{"name": "insert_task", "arguments": …}` (or an array of them), but only
-    when its first key is "name" and its value one of our tool names: other JSON is prose.
-The first three and the bare tool object may stand bare in the text or sit in a ```json / ``` fence; the fence lines
-of a fence that holds commands are hidden, a fence holding anything else is an ordinary code
-block and all of it is prose. `<think>…</think>` and `<thinking>…</thinking>` in prose are the
+A command block (what opens one: `openers`) may stand bare in the text or, all but `<tool_call>`,
+sit in a ```json / ``` fence; the fence lines of a fence that holds commands are hidden, a fence
+holding anything else is an ordinary code block and all of it is prose (`fences`). `<think>…</think>` and `<thinking>…</thinking>` in prose are the
 model's reasoning (Thinking, tags Hidden): nothing inside them is ever a command.
 
 The splitter is a character-level state machine, so the pieces it yields do not
@@ -23,8 +15,12 @@ lines, tags, the whitespace between fenced commands), so joining them restores t
 import re
 
 from .json_reader import BLANK, CLOSED, STOP, WS, Held, JsonReader
+from .openers import (
+    AFTER_INLINE_FENCE, ANYWHERE, ARRAY, CALLS, IN_FENCE, OPENERS, THINK_OPEN, TOOL_CALL, TOOL_CALL_END, Match, advance,
+    completed,
+)
+from .fences import BLOCK, BODY, CLOSE, CLOSE_TAIL, CODE, INFO, KEY, LEAD, OPEN, PROSE, TAG_END, THINK, FenceStates
 from .pieces import Block, Hidden, Piece, Prose, Thinking, merge, source_of
-from .schema import TOOL_NAMES
 
 __all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "Prose", "Thinking",
            "merge", "source_of", "split_all"]
@@ -32,40 +28,10 @@ __all__ = ["MAX_COMMAND_CHARS", "Block", "CommandSplitter", "Hidden", "Piece", "
 MAX_COMMAND_CHARS = 8000  # an unclosed candidate longer than this is given up
 
 _PROSE_STOP = re.compile(r"[{\[<\n]")
-# "Sure! ```json" then a command on the next line: a fence opened mid-line, which markdown doesn't
-# count as one, but the model meant it, so the ``` line after the command closes it. The opener's
-# pattern (after the text it follows) is shared with the renderer, which drops it before a command.
-INLINE_FENCE = r"[^\S\n]*(`{3,})(?:json)?[^\S\n]*\n\s*"
-_INLINE_FENCE = re.compile(r"\S" + INLINE_FENCE + "$", re.IGNORECASE)
-_RECENT = 64  # prose kept to look for that opener
-
-# What opens a command block (or a think section), matched one character at a time: each is a
-# sequence of literals and _SPACE (any run of whitespace, possibly empty).
-_SPACE = None
-_OBJECT, _ARRAY, _CALLS, _TOOL_CALL, _THINK_OPEN = range(5)
-_KEYS = [f"{q}{k}{q}" for k in ("action", "operation") for q in "\"'"]
-# a bare tool call: the name key and one of our tool names, quoted, are the opener
-_TOOL_KEYS = [('"name"', _SPACE, ":", _SPACE, f'"{tool}"') for tool in TOOL_NAMES]
-_OPENERS: list[tuple[int, tuple]] = [
-    *[(_OBJECT, ("{", _SPACE, key, _SPACE, ":")) for key in _KEYS],
-    *[(_ARRAY, ("[", _SPACE, "{", _SPACE, key, _SPACE, ":")) for key in _KEYS],
-    *[(_OBJECT, ("{", _SPACE, *key)) for key in _TOOL_KEYS],
-    *[(_ARRAY, ("[", _SPACE, "{", _SPACE, *key)) for key in _TOOL_KEYS],
-    *[(_CALLS, ("[", _SPACE, name, _SPACE, "(")) for name in TOOL_NAMES],
-    (_TOOL_CALL, ("<tool_call>", _SPACE, "{")),
-    (_THINK_OPEN, ("<think>",)),
-    (_THINK_OPEN, ("<thinking>",)),
-]
-_IN_FENCE = [i for i, (kind, _) in enumerate(_OPENERS) if kind in (_OBJECT, _ARRAY, _CALLS)]
-_ANYWHERE = list(range(len(_OPENERS)))
-_TOOL_CALL_END = "</tool_call>"
-
-# states
-(_PROSE, _OPEN, _INFO, _LEAD, _KEY, _BLOCK, _BODY, _CLOSE, _CLOSE_TAIL, _CODE, _THINK,
- _TAG_END) = range(12)
+_RECENT = 64  # prose kept to look for an inline fence opener (see `openers`)
 
 
-class CommandSplitter:
+class CommandSplitter(FenceStates):
     """Feed the reply's deltas in order; each call returns the pieces now decided."""
 
     def __init__(self) -> None:
@@ -76,7 +42,7 @@ class CommandSplitter:
         self._reset()
 
     def _reset(self) -> None:
-        self._state = _PROSE
+        self._state = PROSE
         self._line_blank = True  # only blanks since the last newline of the input
         self._index = 0
         self._pre = Held()  # hidden-to-be text: a fence opener, whitespace in a fence
@@ -86,9 +52,9 @@ class CommandSplitter:
         self._fence_ticks = 3
         self._info_len = 0  # letters of "json" matched in a fence's info string
         self._info_done = False
-        self._key_ctx = _PROSE  # where an opener candidate started: _PROSE, _LEAD or _BODY
-        self._key_at: list[tuple[int, int, int]] = []  # (opener, token, chars of it) still matching
-        self._tag = ""  # the closing tag being waited for (_THINK, _TAG_END)
+        self._key_ctx = PROSE  # where an opener candidate started: PROSE, LEAD or BODY
+        self._key_at: list[Match] = []  # the openers still matching
+        self._tag = ""  # the closing tag being waited for (THINK, TAG_END)
         self._tag_pos = 0  # characters of it matched
         self._code_closing = False
         self._out: list[Piece] = []
@@ -100,14 +66,14 @@ class CommandSplitter:
     def feed(self, text: str) -> list[Piece]:
         i, n = 0, len(text)
         while i < n:
-            if self._state == _PROSE and not self._line_blank:
+            if self._state == PROSE and not self._line_blank:
                 m = _PROSE_STOP.search(text, i)
                 j = m.start() if m else n
                 if j > i:
                     self._emit_prose(text[i:j])
                     i = j
                     continue
-            elif self._state == _THINK and not self._tag_pos:
+            elif self._state == THINK and not self._tag_pos:
                 j = text.find("<", i)
                 j = n if j < 0 else j
                 if j > i:
@@ -120,12 +86,12 @@ class CommandSplitter:
         return self._drain()
 
     def finish(self) -> list[Piece]:
-        if self._state == _THINK:
+        if self._state == THINK:
             self._emit_thinking(self._cand.take())
-        elif self._state == _BLOCK:
+        elif self._state == BLOCK:
             self._emit(Block(self._index, self._json.body.take(), False))
             self._emit_prose(self._json.tail.take())
-        elif self._state == _CLOSE_TAIL or (self._state == _CLOSE and self._ticks >= self._fence_ticks):
+        elif self._state == CLOSE_TAIL or (self._state == CLOSE and self._ticks >= self._fence_ticks):
             self._emit(Hidden(self._pre.take() + self._cand.take()))
         else:
             self._emit_prose(self._pre.take() + self._cand.take())
@@ -142,7 +108,7 @@ class CommandSplitter:
             self._line_blank = False
 
     def _step(self, c: str) -> None:
-        if self._state not in (_PROSE, _CODE, _BLOCK, _THINK) and self._pre.size + self._cand.size >= MAX_COMMAND_CHARS:
+        if self._state not in (PROSE, CODE, BLOCK, THINK) and self._pre.size + self._cand.size >= MAX_COMMAND_CHARS:
             self._reject()
         self.work += 1
         while not self._handlers[self._state](c):
@@ -193,127 +159,66 @@ class CommandSplitter:
         back to the state it came from (the caller re-reads the current character)."""
         self._emit_prose(self._pre.take() + self._cand.take())
         self._tag_pos = 0
-        s = self._key_ctx if self._state == _KEY else self._state
-        if s in (_PROSE, _TAG_END) or (s == _OPEN and self._ticks < 3):
-            self._state = _PROSE
-        elif s in (_OPEN, _INFO, _LEAD):
-            if s == _OPEN:  # only when a run of backticks outgrew the held-text limit
+        s = self._key_ctx if self._state == KEY else self._state
+        if s in (PROSE, TAG_END) or (s == OPEN and self._ticks < 3):
+            self._state = PROSE
+        elif s in (OPEN, INFO, LEAD):
+            if s == OPEN:  # only when a run of backticks outgrew the held-text limit
                 self._fence_ticks = self._ticks
             self._start_code()
         else:
-            self._state = _BODY
-
-    def _start_code(self) -> None:
-        self._state = _CODE
-        self._ticks = 0
-        self._code_closing = False
+            self._state = BODY
 
     # handlers: return False to have the same character read again in the new state
 
     def _prose(self, c: str) -> bool:
-        if c in "{[<" and self._begin_key(_PROSE, c):
+        if c in "{[<" and self._begin_key(PROSE, c):
             pass
         elif c == "`" and self._line_blank:
             self._cand.add(c)
             self._ticks = 1
-            self._state = _OPEN
+            self._state = OPEN
         else:
             self._emit_prose(c)
         return True
 
-    def _open(self, c: str) -> bool:
-        if c == "`":
-            self._cand.add(c)
-            self._ticks += 1
-            return True
-        if self._ticks < 3:
-            self._reject()
-            return False
-        self._fence_ticks = self._ticks
-        self._info_len, self._info_done = 0, False
-        self._state = _INFO
-        return False
-
-    def _info(self, c: str) -> bool:
-        """The opener's info string must be empty or "json": anything else opens a code block."""
-        complete = self._info_len in (0, 4)
-        if c == "\n" and complete:
-            self._cand.add(c)
-            self._pre.add(self._cand.take())
-            self._state = _LEAD
-            return True
-        if c in BLANK and complete:
-            self._info_done = self._info_len == 4
-        elif not self._info_done and self._info_len < 4 and c.lower() == "json"[self._info_len]:
-            self._info_len += 1
-        else:
-            self._reject()
-            return False
-        self._cand.add(c)
-        return True
-
-    def _lead(self, c: str) -> bool:
-        """Inside a fresh fence: it holds commands only if the first thing is one."""
-        if c in WS:
-            self._pre.add(c)
-            return True
-        if c in "{[" and self._begin_key(_LEAD, c):
-            return True
-        self._reject()
-        return False
-
     def _begin_key(self, ctx: int, c: str) -> bool:
         """Start matching an opener at c; False if no opener starts with c."""
-        at = self._match([(i, 0, 0) for i in (_ANYWHERE if ctx == _PROSE else _IN_FENCE)], c)
+        at = advance([(i, 0, 0) for i in (ANYWHERE if ctx == PROSE else IN_FENCE)], c)
         if not at:
             return False
-        if ctx == _PROSE:
-            m = _INLINE_FENCE.search(self._recent)
+        if ctx == PROSE:
+            m = AFTER_INLINE_FENCE.search(self._recent)
             self._inline_fence = m is not None
             if m:
                 self._fence_ticks = len(m.group(1))
-        self._key_ctx, self._key_at, self._state = ctx, at, _KEY
+        self._key_ctx, self._key_at, self._state = ctx, at, KEY
         self._cand.add(c)
         return True
 
-    @staticmethod
-    def _match(at: list[tuple[int, int, int]], c: str) -> list[tuple[int, int, int]]:
-        """Advance each partial opener match over c; drop those c doesn't continue."""
-        out = []
-        for i, t, k in at:
-            tokens = _OPENERS[i][1]
-            while tokens[t] is _SPACE and c not in WS:
-                t += 1  # the run of whitespace ended (literals never start with whitespace)
-            token = tokens[t]
-            if token is _SPACE:
-                out.append((i, t, 0))
-            elif c == token[k]:
-                out.append((i, t + 1, 0) if k + 1 == len(token) else (i, t, k + 1))
-        return out
-
     def _key(self, c: str) -> bool:
-        """Match an opener (see _OPENERS) one character at a time."""
-        at = self._match(self._key_at, c)
+        """Match an opener (see `openers`) one character at a time."""
+        at = advance(self._key_at, c)
         if not at:
             self._reject()
             return False
         self._cand.add(c)
-        done = next((i for i, t, _ in at if t == len(_OPENERS[i][1])), None)
+        done = completed(at)
         if done is None:
             self._key_at = at
             return True
-        kind = _OPENERS[done][0]
-        if kind == _THINK_OPEN:
+        kind = OPENERS[done][0]
+        if kind == THINK_OPEN:
             self._emit(Hidden(self._cand.take()))
-            self._tag, self._tag_pos, self._state = _OPENERS[done][1][0].replace("<", "</"), 0, _THINK
+            self._tag, self._tag_pos, self._state = OPENERS[done][1][0].replace("<", "</"), 0, THINK
             return True
-        if self._key_ctx != _PROSE:
+        if self._key_ctx != PROSE:
             self._emit(Hidden(self._pre.take()))
-        if kind == _TOOL_CALL:
+        if kind == TOOL_CALL:
             self._inline_fence = False
-        self._json = JsonReader(self._cand.take(), *("[]" if kind in (_ARRAY, _CALLS) else "{}"))
-        self._tag = _TOOL_CALL_END if kind == _TOOL_CALL else ""
-        self._state = _BLOCK
+        self._json = JsonReader(self._cand.take(), *("[]" if kind in (ARRAY, CALLS) else "{}"))
+        self._tag = TOOL_CALL_END if kind == TOOL_CALL else ""
+        self._state = BLOCK
         return True
 
     def _block(self, c: str) -> bool:
@@ -331,7 +236,7 @@ class CommandSplitter:
         """End the candidate unclosed; its trailing whitespace goes back to the text."""
         self._end_block(False)
         tail = self._json.tail.take()
-        if self._state == _PROSE:
+        if self._state == PROSE:
             self._emit_prose(tail)
         else:
             self._pre.add(tail)
@@ -341,62 +246,9 @@ class CommandSplitter:
         self._recent = "}"  # text, for an inline fence opener right after it
         self._index += 1
         if closed and self._tag:
-            self._tag_pos, self._state = 0, _TAG_END
+            self._tag_pos, self._state = 0, TAG_END
         else:
-            self._state = _PROSE if self._key_ctx == _PROSE and not self._inline_fence else _BODY
-
-    def _body(self, c: str) -> bool:
-        """Inside a command fence, after a command: more commands, or the closing fence."""
-        if c in WS:
-            self._pre.add(c)
-        elif c in "{[" and self._begin_key(_BODY, c):
-            pass
-        elif c == "`" and self._line_blank:
-            self._cand.add(c)
-            self._ticks = 1
-            self._state = _CLOSE
-        else:
-            self._emit_prose(self._pre.take() + c)
-        return True
-
-    def _close(self, c: str) -> bool:
-        if c == "`":
-            self._cand.add(c)
-            self._ticks += 1
-            return True
-        if self._ticks >= self._fence_ticks:
-            self._state = _CLOSE_TAIL
-        else:
-            self._reject()
-        return False
-
-    def _close_tail(self, c: str) -> bool:
-        if c in BLANK:
-            self._cand.add(c)
-            return True
-        if c != "\n":
-            self._reject()
-            return False
-        self._cand.add(c)
-        self._emit(Hidden(self._pre.take() + self._cand.take()))
-        self._state = _PROSE
-        return True
-
-    def _code(self, c: str) -> bool:
-        """An ordinary code block: all prose; only watch for its closing fence."""
-        self._emit_prose(c)
-        if c == "`" and (self._line_blank or self._ticks) and not self._code_closing:
-            self._ticks += 1
-            return True
-        if self._ticks >= self._fence_ticks:
-            self._code_closing = True
-        self._ticks = 0
-        if self._code_closing and c not in BLANK:
-            self._code_closing = False
-            if c == "\n":
-                self._state = _PROSE
-        return True
-
+            self._state = PROSE if self._key_ctx == PROSE and not self._inline_fence else BODY
 
     def _think(self, c: str) -> bool:
         """Inside <think>: all Thinking; only watch for the closing tag."""
@@ -406,7 +258,7 @@ class CommandSplitter:
             if self._tag_pos == len(self._tag):
                 self._emit(Hidden(self._cand.take()))
                 self._recent = self._tag  # text, for an inline fence opener right after it
-                self._tag_pos, self._state = 0, _PROSE
+                self._tag_pos, self._state = 0, PROSE
             return True
         if self._tag_pos:
             self._emit_thinking(self._cand.take())
@@ -425,10 +277,10 @@ class CommandSplitter:
             self._tag_pos += 1
             if self._tag_pos == len(self._tag):
                 self._emit(Hidden(self._pre.take() + self._cand.take()))
-                self._tag_pos, self._state = 0, _PROSE
+                self._tag_pos, self._state = 0, PROSE
             return True
         self._emit_prose(self._pre.take() + self._cand.take())
-        self._tag_pos, self._state = 0, _PROSE
+        self._tag_pos, self._state = 0, PROSE
         return False
 
 

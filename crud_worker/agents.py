@@ -20,7 +20,8 @@ from sqlite_utils import Database
 
 from bus.contract import AgentCall, CommandResult, CommandState, TaskChanged, TaskRow, agent_name
 from commands.ids import command_id as command_id_of
-from commands.schema import Delete, Insert, Refusal, Toggle, Update, from_tool_call
+from commands.parse import from_tool_call
+from commands.spec import Delete, Insert, Refusal, Toggle, Update
 from crud_worker import approvals, conversation, db as store, tasks
 from crud_worker.changelog import Actor
 from crud_worker.executor import action_of, apply, pinned, what

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from bus import tables
 from bus.contract import MUTATING, POLICIES
-from commands.schema import Command, Delete, Insert, Toggle, Update
+from commands.spec import Command, Delete, Insert, Toggle, Update
 from crud_worker import db as store
 
 CHOSEN_SETTING = tables.ASK_CHOSEN  # the person's choices from the page: {"delete": "ask"}

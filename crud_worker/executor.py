@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from bus.contract import MUTATING, CommandResult, CommandState, TaskChanged
 from crud_worker import approvals, db as store, tasks, undo
 from crud_worker.changelog import Actor
-from commands.schema import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
+from commands.spec import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
 from crud_worker.db import now
 
 REFUSED = "refused "  # how the model's feedback on a refused command starts (followups.py relies on it)

@@ -9,7 +9,7 @@ few rules and none that only make sense to us. `system_prompt` never changes wit
 from __future__ import annotations
 
 from bus.contract import TaskRow
-from commands.schema import COMMAND_LANGUAGE
+from commands.spec import COMMAND_LANGUAGE
 
 DEFAULT_PERSONA = "a todo app with attitude — sassy but helpful"
 SNAPSHOT_TASKS = 50

@@ -13,7 +13,8 @@ from sqlite_utils import Database
 from bus import contract as c
 from bus.client import Bus
 from commands.ids import commands_of, tool_call_id
-from commands.schema import Refusal, from_tool_call
+from commands.parse import from_tool_call
+from commands.spec import Refusal
 from commands.splitter import Block
 from crud_worker import unsaved
 from crud_worker.executor import execute

@@ -22,7 +22,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from commands.splitter import INLINE_FENCE, Block, Prose, Thinking, split_all
+from commands.openers import INLINE_FENCE
+from commands.splitter import Block, Prose, Thinking, split_all
 
 MAX_TABLE_CELLS = 10_000  # a table renders every column of every row: 16 × 256 × 256 was 15 s and 10 MB
 MAX_HTML = 256 * 1024  # bytes of HTML per reply

@@ -5,10 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bus.contract import clean_name
-from commands.schema import (
-    COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update, from_tool_call, parse_block, parse_command,
-    tool_definitions,
-)
+from commands.parse import from_tool_call, parse_block, parse_command
+from commands.schema import tool_definitions
+from commands.spec import COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update
 from commands.splitter import Block, split_all
 from tests.commands.wire import array, bare_tool, describe, hermes, pythonic, tool_call_of
 

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands.schema import Delete, Insert, List, Toggle, Update, parse_block, parse_command
+from commands.parse import parse_block, parse_command
+from commands.spec import Delete, Insert, List, Toggle, Update
 from commands.splitter import (
     MAX_COMMAND_CHARS, Block, CommandSplitter, Hidden, Prose, Thinking, merge, source_of, split_all,
 )

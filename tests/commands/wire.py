@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from commands.schema import SPEC, Command, Delete, Insert, List, Toggle, Undo, Update
+from commands.spec import SPEC, Command, Delete, Insert, List, Toggle, Undo, Update
 
 
 def wire(cmd: Command) -> tuple[str, dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from commands.ids import command_id
-from commands.schema import parse_block, parse_command
+from commands.parse import parse_block, parse_command
 from crud_worker import approvals, changelog, db as store, tasks, undo
 from crud_worker.changelog import Actor
 from crud_worker.executor import execute
@@ -134,7 +134,7 @@ def test_the_log_keeps_at_least_the_newest_n(db):
 
 
 def test_the_prompts_undo_example_is_the_undo_command():
-    from commands.schema import Undo
+    from commands.spec import Undo
     from commands.splitter import Block, split_all
     from crud_worker.prompts import UNDO_LANGUAGE
 

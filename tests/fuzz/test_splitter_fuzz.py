@@ -7,7 +7,8 @@ import json
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from commands.schema import Insert, parse_block
+from commands.parse import parse_block
+from commands.spec import Insert
 from commands.splitter import Block, CommandSplitter, split_all
 from web.render import render_reply, with_chips
 

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from bus import settings
 from commands.splitter import Block, split_all
-from commands.schema import SPEC, Insert, Toggle, parse_block, reply_schema
+from commands.parse import parse_block
+from commands.schema import reply_schema
+from commands.spec import SPEC, Insert, Toggle
 from llm_worker.backends.structured import COMMAND_BREAK, ReplyDecoder
 from llm_worker.selector import Selector
 from llm_worker.settings import LlmSettings

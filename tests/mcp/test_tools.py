@@ -16,7 +16,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from bus import contract as c
-from commands.schema import TOOL_NAMES, tool_definitions
+from commands.schema import tool_definitions
+from commands.spec import TOOL_NAMES
 from tests.bustap import BusTap
 from tests.fakes import Script
 from tests.stack import ROOT, clean_env

@@ -28,7 +28,8 @@ from bus import contract as c
 from bus.client import new_id
 from commands.ids import commands_of, tool_call_id
 from commands.pieces import Block, Prose
-from commands.schema import List, Refusal, from_tool_call
+from commands.parse import from_tool_call
+from commands.spec import List, Refusal
 from commands.splitter import split_all
 from web.hub import CrudUnavailable, Hub
 from web.mcp import tools

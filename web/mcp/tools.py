@@ -7,7 +7,8 @@ from __future__ import annotations
 import mcp.types as types
 
 from bus.contract import MAX_MESSAGE
-from commands.schema import TOOL_NAMES, tool_definitions
+from commands.schema import tool_definitions
+from commands.spec import TOOL_NAMES
 
 TASKS_URI = "tasks://list"
 CHAT_URI = "chat://recent"
