@@ -12,7 +12,7 @@ from fasthtml.common import Div
 
 from bus import contract as c, tables
 from bus.client import Bus, JobSender, new_id
-from web import components as ui, conversation_ui
+from web import components as ui, conversation_ui, status_ui
 from web.fanout import Fanout
 from web.live import Live, stored_end
 from web.renderer import RenderCache, Renderer
@@ -46,7 +46,7 @@ class Hub:
         self._ending: set[asyncio.Task] = set()
         self.fanout = Fanout(epoch=new_id()[:8])
         self.pending: dict[str, asyncio.Future] = {}
-        self.shown_status: ui.Status | None = None
+        self.shown_status: status_ui.Status | None = None
         self.startup = Startup()
         self.listeners: list[Callable[[c.Msg], None]] = []  # also told of every bus message (web/mcp)
         self.withdrawn: OrderedDict[str, None] = OrderedDict()  # replies of messages never stored (withdraw)
@@ -168,7 +168,7 @@ class Hub:
         status = self.live.status()
         if status != self.shown_status:
             self.shown_status = status
-            self.fanout.emit(ui.to_html(ui.status_line(status, swap="true")))
+            self.fanout.emit(ui.to_html(status_ui.status_line(status, swap="true")))
 
     async def watch_health(self) -> None:
         """Heartbeats stop when a process dies; notice the silence, not just the messages."""
@@ -251,7 +251,7 @@ class Hub:
                     items.append(conversation_ui.reply_bar(conversation_id, m.id, attempts.get(m.id), models))
         for view in unstored:
             items += [self.live.bubble(view), self.live.reply_bar(conversation_id, view, attempts.get(view.id))]
-        items.extend(ui.job_card(j) for j in self.live.jobs.values() if j.state == "running")
+        items.extend(status_ui.job_card(j) for j in self.live.jobs.values() if j.state == "running")
         return items
 
     def chat_log_swap(self, conversation_id: str) -> str:
@@ -259,5 +259,5 @@ class Hub:
 
     def snapshot(self, conversation_id: str) -> str:
         """Everything a tab shows, as out-of-band swaps: sent when a reconnect can't be replayed."""
-        status = ui.status_line(self.live.status(), swap="true")
+        status = status_ui.status_line(self.live.status(), swap="true")
         return self.chat_log_swap(conversation_id) + self.live.task_list_swap() + ui.to_html(status)

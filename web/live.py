@@ -12,7 +12,7 @@ from bus import contract as c, tables
 from commands import bang
 from commands.ids import commands_of, is_tool_call_id, tool_call_id
 from commands.splitter import Block, CommandSplitter, Hidden, Piece, Thinking
-from web import components as ui, conversation_ui, reply_meta, trust_ui
+from web import components as ui, conversation_ui, reply_meta, status_ui, trust_ui
 from web.render import Rendered
 from web.renderer import RenderCache
 from web.store import ChipResult, StoredMessage, Store
@@ -265,15 +265,15 @@ class Live:
         while len(self.jobs) > ENDED_KEEP:
             self.jobs.popitem(last=False)
         if new:
-            return ui.to_html(Div(ui.job_card(m), hx_swap_oob="beforeend:#chat-log"))
-        return ui.to_html(ui.job_card(m, swap="true"))
+            return ui.to_html(Div(status_ui.job_card(m), hx_swap_oob="beforeend:#chat-log"))
+        return ui.to_html(status_ui.job_card(m, swap="true"))
 
-    def status(self) -> ui.Status:
+    def status(self) -> status_ui.Status:
         workers = self.llm_workers()
         lead = workers[0] if workers else None
         models = tuple(lead.models) if lead else ()
         chosen = self.chosen_model if self.chosen_model in models else ""
-        return ui.Status(procs={p: self.up(p) for p in PROCS}, backend=lead.backend if lead else "",
+        return status_ui.Status(procs={p: self.up(p) for p in PROCS}, backend=lead.backend if lead else "",
                          model=chosen or (lead.model if lead else ""), models=models,
                          reachable=lead.reachable if lead else False,
                          note=lead.note if lead else "No LLM worker is running, so replies will wait.",

@@ -14,7 +14,7 @@ from bus import contract as c
 from bus.client import new_id
 from bus.contract import MAX_NAME
 from commands import bang
-from web import components as ui, conversation_routes, trust_routes
+from web import components as ui, conversation_routes, status_ui, trust_routes
 from web.edge import ascii_id, msg_id_ok
 from web.hub import REQUEST_TIMEOUT_S, CrudUnavailable
 from web.respond import clear, hub_of, refuse, refused, route_of, tab_of
@@ -51,7 +51,7 @@ async def chat(req: Request, msg: str = "", conversation_id: str = "", edit_of: 
     match command:
         case bang.Models():
             status = hub.live.status()
-            return ui.models_card(status.models, status.model), clear("#chat-error")
+            return status_ui.models_card(status.models, status.model), clear("#chat-error")
         case bang.UseModel(name):
             return await choose_model(req, name, "#chat-error")
         case bang.Pull(name):
