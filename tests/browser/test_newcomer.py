@@ -214,8 +214,10 @@ def test_an_empty_list_and_an_empty_chat_say_so(demo, browser):
     page = open_tab(browser, demo, "desktop")
     page.click("#conversations > summary")
     page.click("#new-chat")
-    wait_for(lambda: page.locator("#chat-log > *").count() == 0, what="a new, empty chat")
-    before = "(s) => getComputedStyle(document.querySelector(s), '::before').content"
+    page.wait_for_url("**/?c=*")  # the new chat opens as a page of its own (HX-Redirect)
+    page.wait_for_selector("html[data-sse=open]", state="attached")
+    before = ("(s) => { const e = document.querySelector(s);"
+              " return e && !e.children.length ? getComputedStyle(e, '::before').content : ''; }")
     wait_for(lambda: "Nothing said yet" in page.evaluate(before, "#chat-log"), what="the empty chat's note")
     wait_for(lambda: "No tasks yet" in page.evaluate(before, "#task-list"), what="the empty list's note")
     shot(page, "empty-desktop")
