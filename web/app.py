@@ -1,4 +1,4 @@
-"""The FastHTML app: our own pinned assets (no CDN), the bus hub started in the lifespan."""
+"""The FastHTML app: our own pinned assets (no CDN), the bus hub started in the lifespan, and each\nfeature's routes (its router: a module's `register(app)`)."""
 
 from __future__ import annotations
 
@@ -21,16 +21,23 @@ from starlette.staticfiles import StaticFiles
 from bus.client import Bus, JobSender
 from bus.settings import LOOPBACK_HOSTS
 from web.settings import WebSettings
-from web import auth, routes, task_rows, transfer
+from web import auth
+from web.chat import routes as chat
+from web.conversations import routes as conversations
 from web.edge import BodyLimit, foreign, form_unreadable
-from web.hub import TOPICS, Hub
+from web.live.hub import TOPICS, Hub
+from web.live.store import Store
 from web.mcp import endpoint as mcp_endpoint
-from web.store import Store
+from web.page import routes as page
+from web.page.screen import Screen
+from web.tasks import routes as tasks, transfer
+from web.trust import routes as trust
 
 log = logging.getLogger("web")
 fh_cfg.indent = False  # pretty-printing would put whitespace inside white-space: pre-wrap bubbles
 STATIC = Path(__file__).parent / "static"
 ASSETS = ("vendor/htmx.min.js", "vendor/sse.js", "vendor/Sortable.min.js", "app.js", "conversation.js")
+ROUTERS = (page, chat, tasks, transfer, conversations, trust)  # each feature registers its own routes
 
 
 def origin_guard(cfg: WebSettings):
@@ -62,14 +69,10 @@ def _exit_on_failure(task: asyncio.Task) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def create_app(cfg: WebSettings) -> FastHTML:
-    missing = [a for a in ASSETS if not (STATIC / a).is_file()]
-    if missing:
-        raise SystemExit(f"web: front-end files missing ({', '.join(missing)}); run `make assets`")
-
+def _lifespan(cfg: WebSettings):
     async def lifespan(app):
         bus = Bus(cfg.common, "web", topics=TOPICS)
-        hub = app.state.hub = Hub(bus, Store(cfg.common.db_path), JobSender(bus))
+        hub = app.state.hub = Hub(bus, Store(cfg.common.db_path), JobSender(bus), Screen)
 
         async def connect_then_serve():
             await asyncio.gather(bus.wait_ready(), hub.renderer.start())
@@ -87,17 +90,27 @@ def create_app(cfg: WebSettings) -> FastHTML:
         await hub.renderer.close()
         bus.close()
 
+    return lifespan
+
+
+def _headers() -> tuple:
     # resizes-content: a phone's keyboard shrinks the page, so the chat's input stays just above it.
-    hdrs = (Meta(name="viewport", content="width=device-width, initial-scale=1, interactive-widget=resizes-content"),
+    return (Meta(name="viewport", content="width=device-width, initial-scale=1, interactive-widget=resizes-content"),
             Link(rel="icon", href="/static/favicon.svg", type="image/svg+xml"),
             Link(rel="stylesheet", href="/static/app.css"), Link(rel="stylesheet", href="/static/conversation.css"),
             *[Script(src=f"/static/{a}") for a in ASSETS])
+
+
+def create_app(cfg: WebSettings) -> FastHTML:
+    missing = [a for a in ASSETS if not (STATIC / a).is_file()]
+    if missing:
+        raise SystemExit(f"web: front-end files missing ({', '.join(missing)}); run `make assets`")
     before = [Beforeware(origin_guard(cfg))]
     guard = auth.Auth(cfg.token) if cfg.token else None
     if guard:
         before.append(Beforeware(guard.check))  # after the Host check: a rebinding page can't even try
     # Starlette's signed session is unused (our sessions are server-side): its key is just random.
-    app = FastHTML(title="Ghostwire", hdrs=hdrs, default_hdrs=False, lifespan=lifespan,
+    app = FastHTML(title="Ghostwire", hdrs=_headers(), default_hdrs=False, lifespan=_lifespan(cfg),
                    secret_key=secrets.token_hex(32), before=before,
                    htmlkw={"lang": "en", "data-theme": "dark"}, canonical=False,
                    exception_handlers={400: form_unreadable},
@@ -108,12 +121,11 @@ def create_app(cfg: WebSettings) -> FastHTML:
                                Middleware(BodyLimit, answered_by=(mcp_endpoint.PATH,))])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.signed_in = bool(guard)  # the page shows "Sign out"
-    routes.register(app)
+    for router in ROUTERS:
+        router.register(app)
     host_check = origin_guard(cfg)
     app.state.agents = mcp_endpoint.mount(app, lambda req: host_check(req, None), guard.check if guard else None,
                                           cfg.mcp_sessions, cfg.mcp_idle_s)
-    transfer.register(app)
-    task_rows.register(app)
     if guard:
         app.route("/login", methods=["GET"])(guard.login_page)
         app.route("/login", methods=["POST"])(guard.login_post)

@@ -21,7 +21,7 @@ from fasthtml.common import Button, Div, Form, H1, Input, Main, P, Title
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from web.components import to_html
+from web.fragment import to_html
 
 log = logging.getLogger("web.auth")
 OPEN_PATHS = ("/login", "/static/")

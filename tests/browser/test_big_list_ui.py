@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.util import wait_for
-from web.task_rows import LIST_PAGE
+from web.tasks.rows import LIST_PAGE
 
 pytestmark = pytest.mark.browser
 MANY = 2 * LIST_PAGE + 100

@@ -167,7 +167,7 @@ def test_expose_and_healthcheck(final):
     probe = checks[0].args
     assert "/health" in probe and "python" in probe, "probe /health with python"
     assert not re.search(r"\b(curl|wget)\b", probe), "slim images have neither curl nor wget"
-    assert re.search(r"""route\(\s*["']/health["']""", (ROOT / "web/routes.py").read_text()), "web has no /health"
+    assert re.search(r"""route\(\s*["']/health["']""", (ROOT / "web/page/routes.py").read_text()), "web has no /health"
 
 
 @pytest.mark.parametrize("path", [".git/HEAD", ".venv/bin/python", "var/data/ghostwire.db", ".env",

@@ -12,7 +12,7 @@ from bus import contract as c
 from bus.contract import requests
 from crud_worker import __main__ as crud
 from llm_worker import worker
-from web import hub
+from web.live import hub
 
 
 def cases(function) -> set[str]:

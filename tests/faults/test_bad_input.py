@@ -162,7 +162,7 @@ def test_thousands_of_tasks_still_render(stack, unharmed):
     page = stack.http.get("/")
     rendered_in = time.monotonic() - started
     # the page holds the list's first page; the rest comes a page at a time as it is scrolled to
-    from web.task_rows import LIST_PAGE
+    from web.tasks.rows import LIST_PAGE
     rows = re.findall(r'<li[^>]* id="task-(\d+)"', page.text)
     assert page.status_code == 200 and len(rows) == LIST_PAGE and 'id="task-more"' in page.text
     while (more := stack.http.get("/tasks/rows", params={"after": str(len(rows))})).text.count('id="task-') > 0:

@@ -17,7 +17,7 @@ from tests.faults.helpers import STATS, ready_count, sigkill, wait_restarted
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
-REPLAY = 5_000  # web/fanout.py's replay buffer
+REPLAY = 5_000  # web/live/fanout.py's replay buffer
 
 
 def ids(events) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from commands.parse import parse_block
 from commands.spec import Insert
 from commands.splitter import Block, CommandSplitter, split_all
-from web.render import render_reply, with_chips
+from web.render.markdown import render_reply, with_chips
 
 PROSE = st.text(alphabet=st.sampled_from(list("abcdefghij ,.!?:;-'\"\n") + ["é", "🍎", "Ω"]), min_size=0, max_size=30)
 

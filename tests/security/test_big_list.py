@@ -11,7 +11,7 @@ import pytest
 from bench.big_list import FULL, RESTORED, scenario
 from tests.faults.helpers import STATS
 from tests.stack import Stack
-from web.task_rows import LIST_PAGE
+from web.tasks.rows import LIST_PAGE
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from tests.faults.helpers import STATS
 from tests.fakes import Script
 from tests.security.payloads import HEAVY_MARKDOWN, HOSTILE_TABLES
 from tests.util import SseReader, wait_for
-from web.render import HTML_PER_CHAR, MAX_HTML
-from web.store import CHAT_PAGE_BYTES
+from web.render.markdown import HTML_PER_CHAR, MAX_HTML
+from web.live.store import CHAT_PAGE_BYTES
 
 HEALTH_S = 1.0
 PAGE_BOUND = CHAT_PAGE_BYTES * HTML_PER_CHAR + 512 * 1024  # the chat's bound (HTML per character ≥ per byte), plus the list

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from web.fanout import REPLAY, Fanout, sse
+from web.live.fanout import REPLAY, Fanout, sse
 
 
 def test_every_line_of_a_payload_is_its_own_data_line():
@@ -69,7 +69,7 @@ def test_a_conversations_events_reach_only_the_tabs_showing_it_live_and_on_repla
 
 
 def test_the_replay_buffer_is_bounded_in_bytes_too():
-    from web.fanout import REPLAY_BYTES
+    from web.live.fanout import REPLAY_BYTES
     f = Fanout("ep")
     big = "x" * (REPLAY_BYTES // 10)
     for _ in range(40):  # 4× the bound, in 40 events: far under the count bound

@@ -11,8 +11,8 @@ import nh3
 
 from tests.faults.helpers import STATS
 from tests.security.payloads import HOSTILE_TABLES
-from web.render import MAX_TABLE_CELLS, render_reply, table_cells, with_chips
-from web.renderer import RenderCache, Renderer
+from web.render.markdown import MAX_TABLE_CELLS, render_reply, table_cells, with_chips
+from web.render.pool import RenderCache, Renderer
 
 CMD = json.dumps({"action": "insert", "target": "task", "args": {"name": "x"}})
 
@@ -48,7 +48,7 @@ def test_a_fence_opened_mid_line_around_a_command_leaves_no_stray_backticks():
 
 
 def test_a_think_section_is_not_part_of_the_rendered_reply_but_is_its_thinking():
-    from web.render import thinking_of
+    from web.render.markdown import thinking_of
 
     text = ('<think>Maybe {"action": "delete", "target": "task", "args": {"id": 1}}?</think> ```json\n'
             '{"action": "insert", "target": "task", "args": {"name": "x"}}\n```\nDone.')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.store import Store
+from web.live.store import Store
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 
 from bus import contract as c
 from bus.contract import TaskRow, TaskStep
-from web.task_rows import LIST_PAGE, MORE_ID, Rows
+from web.tasks.rows import LIST_PAGE, MORE_ID, Rows
 
 FULL = 5_000
 

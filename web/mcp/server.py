@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import anyio
 import msgspec
@@ -26,17 +25,13 @@ from pydantic import AnyUrl
 
 from bus import contract as c
 from bus.client import new_id
-from commands.ids import commands_of, tool_call_id
-from commands.pieces import Block, Prose
 from commands.parse import from_tool_call
 from commands.spec import List, Refusal
-from commands.splitter import split_all
-from web.hub import CrudUnavailable, Hub
+from web.live.hub import CrudUnavailable, Hub
 from web.mcp import tools
+from web.mcp.waiting import ToolRefused, Waiter, expected_commands, reply_of
 
 log = logging.getLogger("web.mcp")
-WAIT_S = 120.0  # send_message(wait=true): the longest it waits for the reply to end
-RESULTS_WAIT_S = 5.0  # after the reply ended, for the results of the commands in it
 CHAT_LINES = 50  # messages in the conversation resource
 
 
@@ -50,24 +45,6 @@ class _ClientLeft(logging.Filter):
 
 logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per request ("Processing request of type …")
 logging.getLogger("mcp.server.streamable_http").addFilter(_ClientLeft())
-
-
-class ToolRefused(Exception):
-    """A tool call that did nothing: str() is the reason, for the agent to read."""
-
-
-@dataclass
-class Waiter:
-    """A reply an agent waits for: its end, then the results of the commands its text holds."""
-
-    ended: asyncio.Future
-    results: dict[str, c.CommandResult] = field(default_factory=dict)
-    expected: set[str] = field(default_factory=set)
-    all_in: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def check(self) -> None:
-        if self.ended.done() and self.expected <= self.results.keys():
-            self.all_in.set()
 
 
 class _Server(Server):
@@ -261,42 +238,14 @@ class Agents:
             if not wait:
                 return ([types.TextContent(type="text", text=f"Sent; the reply's id is {reply_id}.")],
                         {"message_id": user_id, "reply_id": reply_id})
-            return await self.reply_of(reply_id, user_id, waiter)
+            return await reply_of(reply_id, user_id, waiter)
         finally:
             self.waiters.pop(reply_id, None)
-
-    async def reply_of(self, reply_id: str, user_id: str, waiter: Waiter) -> tuple:
-        try:
-            end = await asyncio.wait_for(asyncio.shield(waiter.ended), WAIT_S)
-        except TimeoutError:
-            raise ToolRefused(f"The reply {reply_id} did not end within {WAIT_S:.0f} s; it may still be going "
-                          f"(read {tools.CHAT_URI}).") from None
-        if isinstance(end, c.LlmError):
-            raise ToolRefused(f"The reply failed: {end.error}")
-        try:
-            await asyncio.wait_for(waiter.all_in.wait(), RESULTS_WAIT_S)
-        except TimeoutError:
-            pass  # a command still waiting to be run: its result is missing below, the reply is still whole
-        prose = "".join(p.text for p in split_all(end.text) if isinstance(p, Prose)).strip()
-        results = [{"command_id": r.command_id, "ok": r.ok, "summary": r.summary, "state": r.state}
-                   for r in waiter.results.values()]
-        lines = [f"{'✓' if r['ok'] else '✗'} {r['summary']}" for r in results]
-        status = "" if end.status == "done" else f"\n[reply {end.status}]"
-        text = prose + status + ("\n\nCommands:\n" + "\n".join(lines) if lines else "")
-        return ([types.TextContent(type="text", text=text or "(an empty reply)")],
-                {"message_id": user_id, "reply_id": reply_id, "status": end.status, "text": prose,
-                 "results": results})
 
 
 def _report_end(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception():
         log.error("MCP resource notifications stopped", exc_info=task.exception())
-
-
-def expected_commands(end: c.LlmDone) -> set[str]:
-    """The ids of the commands a reply held (the one rule of commands/ids.py): their results are awaited."""
-    ids = {f.command_id for p in split_all(end.text) if isinstance(p, Block) for f in commands_of(end.msg_id, p)}
-    return ids | {tool_call_id(end.msg_id, n) for n in range(len(end.tool_calls))}
 
 
 def who(role: str, kind: str, model: str | None = None) -> str:

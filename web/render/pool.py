@@ -17,9 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from web.render import Rendered, plain_reply, render_many
+from web.render.markdown import Rendered, plain_reply, render_many
 
-log = logging.getLogger("web.renderer")
+log = logging.getLogger("web.render.pool")
 BUDGET_S = 2.0  # per reply; an ordinary one takes about a millisecond
 START_S = 60.0  # a new worker imports markdown-it and nh3 first (slow on a busy machine)
 CACHE_BYTES = 32 * 1024 * 1024
@@ -56,6 +56,10 @@ class RenderCache:
         while self.bytes > self.max_bytes and len(self._items) > 1:
             _, dropped = self._items.popitem(last=False)
             self.bytes -= len(dropped.html)
+
+    def final(self, msg_id: str, text: str) -> Rendered | None:
+        """An ended reply as shown: its cached render (an empty one for no text); None until it is rendered."""
+        return self.get(msg_id, text) if text else Rendered("", ())
 
     def __len__(self) -> int:
         return len(self._items)

@@ -2,7 +2,7 @@
 replaced, removed), and a list sent whole (a reorder, a tab's snapshot, a group bigger than a page)
 bounded to its first LIST_PAGE rows — the rest loads when the person scrolls to it (`GET /tasks/rows`).
 
-Rows are rendered by `components.task_item` (their one shape) and kept by what they show — the task's
+Rows are rendered by `web.tasks.views.task_item` (their one shape) and kept by what they show — the task's
 id, name and done, and the swap — so a list sent again, or a task brought back, costs a join rather than
 a render. (A row that came to show more of its task would need that in the key.)"""
 
@@ -13,13 +13,11 @@ import threading
 from collections import OrderedDict
 
 from fasthtml.common import FT, Div, Li, NotStr
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
 
 from bus import contract as c
 from bus.contract import TaskRow
-from web import components as ui
-from web.edge import ascii_id
+from web.fragment import to_html
+from web.tasks.views import task_item, task_list
 
 LIST_PAGE = 300  # rows a list carries at once (about 200 KB); a group with more steps is sent as the list
 ROWS_KEEP = 12_000  # rendered rows kept: every task of a full list, as a row and as its swap
@@ -40,7 +38,7 @@ class Rows:
             if found is not None:
                 self._html.move_to_end(key)
                 return found
-        html = ui.to_html(ui.task_item(t, swap=swap))
+        html = to_html(task_item(t, swap=swap))
         with self._lock:
             self._html[key] = html
             while len(self._html) > ROWS_KEEP:
@@ -63,7 +61,7 @@ class Rows:
     def step(self, op: str, t: TaskRow, before_id: int = 0) -> str:
         """One task's change, in place."""
         if op == "delete":
-            return ui.to_html(Li(id=f"task-{t.id}", hx_swap_oob="delete"))
+            return to_html(Li(id=f"task-{t.id}", hx_swap_oob="delete"))
         if op == "update":
             return self.row(t, "true")
         where = f"beforebegin:#task-{before_id}" if before_id else "beforeend:#task-list"
@@ -78,7 +76,7 @@ class Rows:
     def list_swap(self, tasks: list[TaskRow] | None = None) -> str:
         """The list's first page as an out-of-band swap, and a row that loads the rest when seen."""
         tasks = self.store.tasks() if tasks is None else tasks
-        shell = ui.to_html(ui.task_list([], swap="true"))  # the list's own element, from its one home
+        shell = to_html(task_list([], swap="true"))  # the list's own element, from its one home
         head, _, tail = shell.rpartition("</ul>")
         return head + self._rows(tasks, 0) + "</ul>" + tail
 
@@ -96,7 +94,7 @@ class Rows:
         html = "".join(self.row(t) for t in shown)
         if start + LIST_PAGE < len(tasks):
             left = len(tasks) - start - LIST_PAGE
-            html += ui.to_html(Li(f"{left:,} more tasks: loading…", id=MORE_ID, cls="more",
+            html += to_html(Li(f"{left:,} more tasks: loading…", id=MORE_ID, cls="more",
                                   hx_get=f"/tasks/rows?after={start + LIST_PAGE}", hx_trigger="intersect once",
                                   hx_swap="outerHTML"))
         return html
@@ -106,7 +104,7 @@ class Rows:
         task added at the end while the rest was unloaded) is removed first, so it shows once, in place."""
         tasks = self.store.tasks()
         shown = tasks[start:start + LIST_PAGE]
-        gone = "".join(ui.to_html(Div(id=f"task-{t.id}", hx_swap_oob="delete")) for t in shown)
+        gone = "".join(to_html(Div(id=f"task-{t.id}", hx_swap_oob="delete")) for t in shown)
         return gone + self._rows(tasks, start)
 
 
@@ -119,15 +117,3 @@ def _find(node, element_id: str):
     if node.attrs.get("id") == element_id:
         return node
     return _find(node.children, element_id)
-
-
-async def rows(req: Request) -> Response:
-    start = ascii_id(req.query_params.get("after", ""))
-    if start is None or start > c.MAX_ID:
-        return HTMLResponse("'after' must be a row number", status_code=422)
-    hub = req.app.state.hub
-    return HTMLResponse(await asyncio.to_thread(hub.live.rows.more, start))
-
-
-def register(app) -> None:
-    app.route("/tasks/rows", methods=["GET", "HEAD"])(rows)

@@ -1,82 +1,24 @@
-"""Fragments for trusting the model: a chip's Undo / Redo / Allow / Deny, a reply's Undo all, the
-undo controls by the list, and the changes page (the log, newest first, and the ask-first policies)."""
+"""Fragments for trusting the model: the undo controls by the list, and the changes page (the log, newest
+first, and the ask-first policies). A chip's own Undo / Allow / Deny and a reply's Undo all are web/chips.py."""
 
 from __future__ import annotations
 
 import json
-from fasthtml.common import A, Button, Div, H1, H2, Label, Main, Option, P, Select, Span, Table, Tbody, Td, Th, \
+
+from fasthtml.common import A, Div, H1, H2, Label, Main, Option, P, Select, Span, Table, Tbody, Td, Th, \
     Thead, Time, Title, Tr
 
 from bus.contract import MUTATING, POLICIES
-from web.store import ChipResult, StoredChange
+from web.chips import action
+from web.live.store import StoredChange
 
-MARKS = {"undone": "↶ ", "asking": "❓ ", "denied": "✗ ", "expired": "⌛ "}
 CHANGED_EVENT = "ghostwire-changed"  # the undo routes' HX-Trigger: the changes table reloads on it
-
-
-def undoable(r: ChipResult) -> bool:
-    return r.ok and r.action in MUTATING and r.state in ("done", "undone")
-
-
-def chip_text(r: ChipResult, times: int) -> str:
-    mark = MARKS.get(r.state) or ("✓ " if r.ok else "✗ ")
-    return mark + r.summary + (" (undone)" if r.state == "undone" else "") + (f" (×{times:,})" if times > 1 else "")
-
-
-def chip_class(r: ChipResult) -> str:
-    if r.state != "done":
-        return f"chip {r.state}"
-    return "chip ok" if r.ok else "chip failed"
-
-
-def _post(label: str, path: str, cls: str, **vals: str) -> Button:
-    extra = {"hx_vals": json.dumps(vals)} if vals else {}
-    return Button(label, hx_post=path, hx_swap="none", type="button", cls=f"chip-action {cls}", **extra)
-
-
-def chip_controls(command_id: str, r: ChipResult) -> list:
-    if r.state == "asking":
-        return [_post("Allow", f"/approve/{command_id}", "allow", decision="allow"),
-                _post("Deny", f"/approve/{command_id}", "deny", decision="deny")]
-    if not undoable(r):
-        return []
-    if r.state == "undone":
-        return [_post("Redo", f"/redo/command/{command_id}", "redo")]
-    return [_post("Undo", f"/undo/command/{command_id}", "undo")]
-
-
-def _of_reply(msg_id: str, results: dict[str, ChipResult]) -> list[ChipResult]:
-    """A reply's results by their ids (`msg:0`, `msg:1`…, `msg:tool0`…), without scanning every result."""
-    out = []
-    for prefix in (f"{msg_id}:", f"{msg_id}:tool"):
-        n = 0
-        while (r := results.get(f"{prefix}{n}")) is not None:
-            out.append(r)
-            n += 1
-    return out
-
-
-def undo_all(msg_id: str, results: dict[str, ChipResult]) -> Span:
-    """A reply that changed several tasks: Undo all (or, once all is undone, Redo all). Always rendered,
-    empty when it doesn't apply, so a later swap has its place."""
-    mine = [r for r in _of_reply(msg_id, results) if undoable(r)]
-    controls = []
-    if len(mine) >= 2:
-        if any(r.state == "done" for r in mine):
-            controls.append(_post("Undo all", f"/undo/reply/{msg_id}", "undo-all-button"))
-        else:
-            controls.append(_post("Redo all", f"/redo/reply/{msg_id}", "redo-all-button"))
-    return Span(*controls, cls="undo-all", id=f"undoall-{msg_id}")
-
-
-def undo_all_swap(msg_id: str, results: dict[str, ChipResult]) -> Span:
-    return undo_all(msg_id, results)(hx_swap_oob="true")
 
 
 def list_controls() -> Div:
     """By the list: undo / redo the person's own last change (also Ctrl+Z / Ctrl+Shift+Z), and the log."""
-    return Div(_post("↶ Undo", "/undo/last", "undo-last", by="person"),
-               _post("↷ Redo", "/redo/last", "redo-last", by="person"),
+    return Div(action("↶ Undo", "/undo/last", "undo-last", by="person"),
+               action("↷ Redo", "/redo/last", "redo-last", by="person"),
                A("changes · ask first", href="/changes", cls="changes-link"),
                cls="list-controls", id="list-controls")
 
@@ -101,8 +43,8 @@ def _change_controls(c: StoredChange) -> list:
     if c.kind != "change":
         return []
     if c.undone_by is None:
-        return [_post("Undo", f"/undo/change/{c.seq}", "undo")]
-    return [_post("Redo", f"/redo/change/{c.seq}", "redo")]
+        return [action("Undo", f"/undo/change/{c.seq}", "undo")]
+    return [action("Redo", f"/redo/change/{c.seq}", "redo")]
 
 
 def changes_table(changes: list[StoredChange]) -> Table:

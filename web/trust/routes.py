@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, Response
 
 from bus import contract as c
 from bus.client import new_id
-from web import trust_ui
-from web.hub import CrudUnavailable
+from web.live.hub import CrudUnavailable
 from web.respond import hub_of, refusal, refused, route_of, tab_of, unavailable
+from web.trust import views
 
 POLICY_ACTIONS = c.MUTATING
 
@@ -26,7 +26,7 @@ async def _ask(req: Request, msg: c.UndoRequest | c.ApproveRequest | c.PolicyReq
     except CrudUnavailable as err:
         return unavailable(err)
     if reply.ok:
-        return JSONResponse({"ok": True, "done": reply.done}, headers={"HX-Trigger": trust_ui.CHANGED_EVENT})
+        return JSONResponse({"ok": True, "done": reply.done}, headers={"HX-Trigger": views.CHANGED_EVENT})
     return refused(reply)
 
 
@@ -95,11 +95,11 @@ async def set_policy(req: Request):
 
 def changes(req: Request):
     store = hub_of(req).store
-    return trust_ui.changes_page(store.changes(), store.policies())
+    return views.changes_page(store.changes(), store.policies())
 
 
 def changes_table(req: Request):
-    return trust_ui.changes_table(hub_of(req).store.changes())
+    return views.changes_table(hub_of(req).store.changes())
 
 
 def register(app) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from bus.contract import ReplyStats, Timing, Usage
-from web import reply_meta
-from web.components import to_html
+from web.render import speed_line
+from web.fragment import to_html
 
 
 def text(stats: ReplyStats | None) -> str:
-    return re.sub(r"<[^>]+>", "", to_html(reply_meta.line("a1", stats)))
+    return re.sub(r"<[^>]+>", "", to_html(speed_line.line("a1", stats)))
 
 
 def test_known_figures_read_as_a_line():
@@ -27,12 +27,12 @@ def test_unknown_figures_are_left_out_never_zero_nor_a_question_mark():
 
 
 def test_a_model_named_by_its_path_shows_its_file_name():
-    html = to_html(reply_meta.line("a1", ReplyStats(msg_id="a1", model="/models/SmolLM2-135M.Q4_1.gguf")))
+    html = to_html(speed_line.line("a1", ReplyStats(msg_id="a1", model="/models/SmolLM2-135M.Q4_1.gguf")))
     assert ">SmolLM2-135M.Q4_1.gguf<" in html and 'title="/models/SmolLM2-135M.Q4_1.gguf"' in html
 
 
 def test_before_the_figures_come_the_line_is_an_empty_place_to_swap():
-    assert to_html(reply_meta.line("a1", None)) == '<div id="stats-a1" class="reply-meta"></div>'
+    assert to_html(speed_line.line("a1", None)) == '<div id="stats-a1" class="reply-meta"></div>'
 
 
 def test_seconds_past_one_and_a_slow_first_token():
@@ -42,7 +42,7 @@ def test_seconds_past_one_and_a_slow_first_token():
 def test_a_model_name_with_a_slash_that_is_no_path_shows_whole():
     """Ollama names models from a registry "hf.co/org/model:q4": the rule (bus.contract.shown_model,
     the same the llm_worker lists models by) keeps them whole."""
-    html = to_html(reply_meta.line("a1", ReplyStats(msg_id="a1", model="hf.co/org/model:q4")))
+    html = to_html(speed_line.line("a1", ReplyStats(msg_id="a1", model="hf.co/org/model:q4")))
     assert ">hf.co/org/model:q4<" in html
 
 

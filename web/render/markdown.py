@@ -8,7 +8,7 @@ sees every attribute as it will be sent.
 
 A reply whose tables would render to more than MAX_TABLE_CELLS cells, or whose HTML would pass
 `max_html(len(text))`, is shown as escaped plain text instead (at most PLAIN_SHOWN characters).
-`render_reply` is pure so that it can run in the render process (web/renderer.py).
+`render_reply` is pure so that it can run in the render process (web/render/pool.py).
 """
 
 from __future__ import annotations

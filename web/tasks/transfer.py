@@ -21,10 +21,11 @@ from starlette.responses import JSONResponse, Response
 
 from bus import contract as c
 from bus.client import new_id
-from web import components as ui
 from web.edge import BadJson, attachment, checked_json
-from web.hub import CrudUnavailable
+from web.fragment import to_html
+from web.live.hub import CrudUnavailable
 from web.respond import STATUS, UNAVAILABLE, clear, hub_of, refuse
+from web.tasks.views import import_result
 
 ROUTE = "POST /tasks/import"
 FILE_NAME = "ghostwire-tasks.json"
@@ -102,7 +103,7 @@ def _answer(req: Request, result: Result, status: int = 200) -> Response:
         return JSONResponse(msgspec.to_builtins(result), status_code=status)
     if not result.ok:  # the error where the list's errors go; an earlier import's note goes
         refused = refuse("#task-error", f"Nothing was imported: {result.error}.")
-        refused.body += ui.to_html(ui.import_result(swap="true")).encode()
+        refused.body += to_html(import_result(swap="true")).encode()
         refused.headers["content-length"] = str(len(refused.body))
         return refused
     noun = "task" if result.imported == 1 else "tasks"
@@ -111,7 +112,7 @@ def _answer(req: Request, result: Result, status: int = 200) -> Response:
                     hx_on__after_request=f"if (event.detail.successful) this.parentElement.textContent = "
                                          f"'Import undone: the {result.imported:,} {noun} are gone again.'"),
              cls="import-result")
-    return Response(ui.to_html(note) + clear("#task-error"), media_type="text/html",
+    return Response(to_html(note) + clear("#task-error"), media_type="text/html",
                     headers={"HX-Retarget": "#import-result", "HX-Reswap": "innerHTML"})
 
 
