@@ -1,7 +1,7 @@
 """The database's names: its tables, the columns its readers select, and the settings table's keys.
 
 The crud_worker is the database's only writer (crud_worker/db.py makes the tables in its migrations;
-its modules write them); the web reads it, read-only (web/store.py). Both take the names from here,
+its modules write them); the web reads it, read-only (web/live/store.py). Both take the names from here,
 and tests/crud_worker/test_tables.py checks that a database the migrations made has every one.
 """
 
@@ -19,11 +19,11 @@ TABLES = (TASKS, MESSAGES, CONVERSATIONS, ATTEMPTS, COMMANDS, CHANGES, APPROVALS
 
 # The columns a reader selects, in the order its row type takes them.
 TASK_COLUMNS = "id, name, done, priority"  # bus.contract.TaskRow.from_row
-MESSAGE_COLUMNS = "id, role, kind, content, status, model, error, created_at, stats, shown"  # web.store._message
-CONVERSATION_COLUMNS = "id, title, created_at, updated_at"  # web.store.StoredConversation
+MESSAGE_COLUMNS = "id, role, kind, content, status, model, error, created_at, stats, shown"  # web.live.store._message
+CONVERSATION_COLUMNS = "id, title, created_at, updated_at"  # web.live.store.StoredConversation
 ATTEMPT_COLUMNS = "id, grp, n, chosen"
 RESULT_COLUMNS = "id, ok, result, state, action"  # a command's result, as its chip shows it
-CHANGE_COLUMNS = "seq, at, op, kind, actor, route, reply_id, undone_by, what, agent"  # web.store.StoredChange
+CHANGE_COLUMNS = "seq, at, op, kind, actor, route, reply_id, undone_by, what, agent"  # web.live.store.StoredChange
 
 # Settings keys. MODEL and ASK are also the `key` of `settings.changed` when they change.
 MODEL = "model"  # the chat model the person chose ("" = the worker's own default)

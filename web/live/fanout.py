@@ -1,6 +1,6 @@
 """SSE to every tab: one formatted string per event, an id on each, a replay buffer for
 `Last-Event-ID` (bounded in events and in bytes), and a snapshot when a tab asks for more than the
-buffer holds (its list bounded to a page: web/task_rows.py).
+buffer holds (its list bounded to a page: web/tasks/rows.py).
 
 An event may belong to a conversation: then only the tabs showing that conversation get it (and
 tabs that follow every conversation, which asked for none); the others never see it, live or replayed."""
