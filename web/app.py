@@ -1,4 +1,5 @@
-"""The FastHTML app: our own pinned assets (no CDN), the bus hub started in the lifespan, and each\nfeature's routes (its router: a module's `register(app)`)."""
+"""The FastHTML app: our own pinned assets (no CDN), the bus hub started in the lifespan, and each
+feature's routes (its router: a module's `register(app)`)."""
 
 from __future__ import annotations
 

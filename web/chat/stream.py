@@ -100,7 +100,8 @@ class ChatStream:
         """The conversation's log: its newest page as stored, then the replies the database doesn't hold yet."""
         page, unstored, attempts = self.inflight.page(conversation_id)
         models = self.procs.status().models
-        results = self.inflight.results_for([m.id for m in page.messages if m.role == "assistant" or m.kind == "agent"])
+        chipped = [m.id for m in page.messages if m.role == "assistant" or m.kind == "agent"]
+        results = self.inflight.results_for(chipped)
         items = []
         if page.older:
             items.append(Div(f"Older messages are not shown: the page holds the last {CHAT_PAGE} messages, "

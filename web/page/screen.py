@@ -21,10 +21,10 @@ class Screen:
         self.procs = hub.procs
         self.chat = ChatStream(hub.inflight, hub.procs, hub.renderer.cache)
         self.rows = Rows(hub.store)
-        chat = self.chat
+        chat = self.chat  # the chat's fragments, as the hub asks for them
         self.opened, self.queued, self.started, self.pieces = chat.opened, chat.queued, chat.started, chat.pieces
-        self.final, self.result, self.stats, self.job, self.note = chat.final, chat.result, chat.stats, chat.job, chat.note
-        self.withdrawn = chat.withdrawn
+        self.final, self.result, self.stats = chat.final, chat.result, chat.stats
+        self.job, self.note, self.withdrawn = chat.job, chat.note, chat.withdrawn
 
     async def prepare(self, m: c.TaskChanged) -> None:
         """A big group renders a chunk at a time, before its event goes out; nothing overtakes it."""
