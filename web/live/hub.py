@@ -36,7 +36,8 @@ class CrudUnavailable(Exception):
 
 
 class Screen(Protocol):
-    """The fragments of each change, for every tab (web/page/screen.py)."""
+    """The fragments of each change, for every tab (web/page/screen.py, which also holds the chat's stream
+    and the list's rows that GET / and GET /tasks/rows build from)."""
 
     async def prepare(self, m: c.TaskChanged) -> None: ...
     def tasks(self, m: c.TaskChanged, how: TaskSwap) -> str: ...
