@@ -131,26 +131,14 @@ class Run:
         calls: list[c.ToolCallMsg] = []
         await self.bus.publish(c.LlmStart(msg_id=job.msg_id, worker=worker, backend=self.backend.name,
                                           model=self.model))
-        hint = structured.HINT_COMMANDS_FIRST if self.commands_first else structured.HINT
-        request = ChatRequest(model=self.model, system=job.system + (hint if self.structured else ""),
-                              num_ctx=job.num_ctx, tools=self.tools,
-                              schema=reply_schema(self.commands_first) if self.structured else None,
-                              messages=alternating(job.messages))
         try:
-            async with contextlib.aclosing(self.backend.stream(request)) as events:
+            async with contextlib.aclosing(self.backend.stream(self._request())) as events:
                 async for ev in events:
                     match ev:
                         case TextDelta(text=t) | ThinkingDelta(text=t) if t:
-                            self.last_token = time.monotonic()
-                            first = first or self.last_token
-                            if len(t) > self.room:  # closing the stream (aclosing) stops the model
-                                t, stop_reason = t[:self.room], "too_long"
-                            self.room -= len(t)
-                            is_text = isinstance(ev, TextDelta)
-                            (self.text if is_text else self.thinking).append(t)
-                            (self.pending_text if is_text else self.pending_thinking).append(t)
-                            await self._offer(t if is_text else "")
-                            if stop_reason:
+                            first = first or time.monotonic()
+                            if not await self._take(t, thinking=isinstance(ev, ThinkingDelta)):
+                                stop_reason = "too_long"  # closing the stream (aclosing) stops the model
                                 break
                         case ToolCall():
                             call = c.ToolCallMsg(name=ev.name, arguments=ev.arguments, id=ev.id)
@@ -176,6 +164,25 @@ class Run:
             return
         await self._drain()
         await self._done("done", usage, started, first, calls, stop_reason)
+
+    def _request(self) -> ChatRequest:
+        hint = structured.HINT_COMMANDS_FIRST if self.commands_first else structured.HINT
+        return ChatRequest(model=self.model, system=self.job.system + (hint if self.structured else ""),
+                           num_ctx=self.job.num_ctx, tools=self.tools,
+                           schema=reply_schema(self.commands_first) if self.structured else None,
+                           messages=alternating(self.job.messages))
+
+    async def _take(self, t: str, thinking: bool) -> bool:
+        """Keep and offer a piece of text or thinking; False when it reached the reply's length limit
+        (what fitted is kept)."""
+        self.last_token = time.monotonic()
+        fits = len(t) <= self.room
+        t = t[:self.room]
+        self.room -= len(t)
+        (self.thinking if thinking else self.text).append(t)
+        (self.pending_thinking if thinking else self.pending_text).append(t)
+        await self._offer("" if thinking else t)
+        return fits
 
     async def _drain(self) -> None:
         """Publish what is pending now, or, at a reply's end, as soon as the budget allows."""

@@ -266,4 +266,6 @@ def test_a_message_the_database_never_stored_leaves_nothing_behind(demo, browser
 
 def test_the_favicon_is_served(demo):
     assert demo.http.get("/static/favicon.svg").status_code == 200
+    asked_the_old_way = httpx.get(f"{demo.url}/favicon.ico", follow_redirects=True)
+    assert asked_the_old_way.status_code == 200 and asked_the_old_way.headers["content-type"] == "image/svg+xml"
     assert 'rel="icon"' in httpx.get(demo.url).text  # the whole page (the stack's client asks as htmx)

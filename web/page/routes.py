@@ -1,12 +1,13 @@
 """The page's routes: GET / (the whole page, for the conversation the request means: web/respond.py's
-`resolve`), the event stream every tab listens on, and /health (for a probe: each process up or not)."""
+`resolve`), the event stream every tab listens on, /health (for a probe: each process up or not), and
+/favicon.ico."""
 
 from __future__ import annotations
 
 import anyio.from_thread
 import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, StreamingResponse
 
 from web.chat.bars import form_fields
 from web.conversations.views import drawer, headers_for
@@ -73,7 +74,13 @@ def health(req: Request):
     return JSONResponse(msgspec.to_builtins(body), status_code=200 if not down else 503)
 
 
+def favicon(req: Request) -> RedirectResponse:
+    """Pages link the SVG; a client that asks the old way (a bookmark, a feed reader) is sent to it."""
+    return RedirectResponse("/static/favicon.svg", status_code=308)
+
+
 def register(app) -> None:
     app.route("/", methods=["GET"])(index)
+    app.route("/favicon.ico", methods=["GET"])(favicon)
     app.route("/events", methods=["GET"])(events)
     app.route("/health", methods=["GET"])(health)
