@@ -41,7 +41,8 @@ add eggs" gets:
 {"action": "delete", "args": {"task": "post the parcel"}}
 {"action": "insert", "args": {"name": "eggs"}}
 Ferns done, Q4 it is, two done tasks gone, eggs on. Busy day.
-A question like "what's left?" gets only words, such as: Water the ferns and print the Q4 report."""
+A question like "what's left?" gets only words, such as: Water the ferns and print the Q4 report.
+Small talk like "hi!" or "thanks, bye" gets only words too, such as: Anytime. The ferns can wait."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
                       "asked for a change, write its command now; if not, just say so.")
 
