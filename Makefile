@@ -49,8 +49,10 @@ model: $(STAMP)
 test-model: $(STAMP)
 	-$(BIN)/python -m models fetch 0.5b
 
+# A worker a core (at most TEST_WORKERS_MAX), a test file each: a file's stack stays in one worker.
+TEST_WORKERS_MAX ?= 4
 test: install test-model
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses $(TEST_WORKERS_MAX) --dist loadfile --durations 15
 
 test-engine: install test-model
 	$(BIN)/pytest tests/engine

@@ -2,17 +2,17 @@
 `fake_ollama, stack = stack_fixtures("package")` in a conftest or test module.
 
 When a test fails while a stack is up, the end of that stack's log is kept and printed at the end
-of the run (tests/conftest.py), so a failure in CI can be read without reproducing it."""
+of the run (tests/report.py), so a failure in CI can be read without reproducing it."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.fakes import FakeOllama
+from tests.report import FAILED_STACK_LOGS
 from tests.stack import Stack
 
 LOG_TAIL_LINES = 150
-FAILED_STACK_LOGS: list[tuple[str, str]] = []  # (where, the log's last lines)
 
 
 def stack_fixtures(scope: str, **env: str):

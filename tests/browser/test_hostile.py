@@ -18,7 +18,7 @@ import pytest
 
 from bus import contract as c
 from tests.buspeer import publish
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import settle, wait_for
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.fakes import Script
 from tests.stack import Stack
 from tests.util import SseReader, wait_for

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.server import eval_speed, model_file, why_unavailable
-from tests.fixtures import FAILED_STACK_LOGS, LOG_TAIL_LINES
+from tests.engine.server import model_file, why_unavailable
+from tests.fixtures import LOG_TAIL_LINES
+from tests.report import ENGINE_FIGURES as FIGURES, ENGINE_LOGS, FAILED_STACK_LOGS
 from tests.stack import Stack
 from tests.util import wait_for
 
 # Room for the system prompt (~480 tokens), a little history and a reply; small, so the KV cache is too.
 N_CTX = 2048
 SKIP_REASON = why_unavailable()
-ENGINE_LOG: list[str] = []  # each stack's log (the engine's lines are in it), read for the summary's speed line
-FIGURES: list[str] = []  # what the tests measured, one line each, printed at the end of the run
 LOAD_TIMEOUT_S = 90
 
 
@@ -48,7 +47,7 @@ def local_stack(request, **env: str):
         if request.session.testsfailed > failed_before and s.log_path.exists():
             FAILED_STACK_LOGS.append((request.node.nodeid, "\n".join(s.log().splitlines()[-LOG_TAIL_LINES:])))
         if s.log_path.exists():
-            ENGINE_LOG.append(s.log())
+            ENGINE_LOGS.append(s.log())  # the engine's own timings, for the summary's speed line
         s.stop()
 
 
@@ -58,18 +57,3 @@ def stack(request):
         wait_for(lambda: serving(s), LOAD_TIMEOUT_S, interval=0.2, what="the local engine to serve its model")
         yield s
 
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    ours = {outcome: [r for r in reports if getattr(r, "nodeid", "").startswith("tests/engine/")]
-            for outcome, reports in terminalreporter.stats.items()}
-    counts = {outcome: len(reports) for outcome, reports in ours.items() if reports and outcome}
-    if not counts:
-        return
-    terminalreporter.write_sep("-", "real engine (xllamacpp + Qwen2.5-Coder-0.5B/1.5B-Instruct)")
-    terminalreporter.write_line("engine tests: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
-    if ours.get("skipped"):
-        terminalreporter.write_line(f"skipped because {SKIP_REASON or ours['skipped'][0].longrepr[-1]}")
-    for line in FIGURES:
-        terminalreporter.write_line(line)
-    if ENGINE_LOG:
-        terminalreporter.write_line(eval_speed(*ENGINE_LOG))

@@ -1,5 +1,5 @@
-"""Fault tests: one stack shared by the modules that can share it, and a summary of what they did at
-the end of the session.
+"""Fault tests: one stack shared by the modules that can share it (what they did is tallied in
+tests/report.py and printed at the end of the run).
 
 How many seeded kill runs each process gets:
   default suite     GHOSTWIRE_FAULT_RUNS (default 2 per process)
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.helpers import INTER_TOKEN_TIMEOUT, print_summary
+from tests.faults.helpers import INTER_TOKEN_TIMEOUT
 from tests.fixtures import stack_fixtures
 
 # The four real processes, shared by the fault modules (each leaves them running and healthy);
@@ -26,6 +26,3 @@ def no_leftover_scripts(request):
         request.getfixturevalue("fake_ollama")._scripts.clear()
     yield
 
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    print_summary(terminalreporter)

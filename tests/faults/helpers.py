@@ -6,11 +6,12 @@ import json
 import os
 import signal
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 
 import httpx
 
 from tests.bustap import BusTap, Frame
+from tests.report import STATS
 from tests.util import wait_for
 
 PROCESSES = ("broker", "llm_worker", "crud_worker", "web")
@@ -18,8 +19,6 @@ INTER_TOKEN_TIMEOUT = 1.0  # the shared fault stack's: a stalled model fails fas
 # Each process logs exactly one "ready:" line per start, once its bus handshake is done.
 READY = {p: f"{p:<11} INFO    ready:" for p in PROCESSES}
 
-# What the fault tests did, printed at the end of the session (tests/faults/conftest.py).
-STATS: dict[str, Counter] = defaultdict(Counter)
 
 
 class ReplyTap(BusTap):
@@ -101,21 +100,6 @@ class Timer:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
-
-
-_printed = False
-
-
-def print_summary(reporter) -> None:
-    """Print the tallies once per session (several conftests may call this)."""
-    global _printed
-    if _printed or not STATS:
-        return
-    _printed = True
-    reporter.section("ghostwire fault and hostile-input tallies")
-    for group in sorted(STATS):
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(STATS[group].items()))
-        reporter.write_line(f"{group}: {counts}")
 
 
 def pids(stack) -> dict[str, int]:

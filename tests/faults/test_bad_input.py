@@ -15,7 +15,8 @@ import pytest
 
 from bus import contract as c
 from tests.buspeer import publish
-from tests.faults.helpers import STATS, all_up, pids
+from tests.faults.helpers import all_up, pids
+from tests.report import STATS
 from tests.fakes import Script
 from tests.fixtures import stack_fixtures
 from tests.stack import HX

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from tests.faults.helpers import STATS, ReplyTap, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import ReplyTap, ready_count, sigkill, wait_restarted
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.faults.helpers import STATS, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import ready_count, sigkill, wait_restarted
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import wait_for
 

@@ -8,7 +8,8 @@ import os
 import re
 import signal
 
-from tests.faults.helpers import STATS, all_up
+from tests.faults.helpers import all_up
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 

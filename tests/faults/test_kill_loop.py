@@ -19,7 +19,8 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.helpers import PROCESSES, STATS, ReplyTap, all_up, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import PROCESSES, ReplyTap, all_up, ready_count, sigkill, wait_restarted
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import wait_for
 

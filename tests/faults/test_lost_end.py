@@ -19,7 +19,8 @@ import pytest
 from bus import contract as c
 from bus.client import Bus
 from tests.buspeer import settings_for
-from tests.faults.helpers import STATS, ReplyTap, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import ReplyTap, ready_count, sigkill, wait_restarted
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 

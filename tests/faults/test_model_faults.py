@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from tests.faults.helpers import INTER_TOKEN_TIMEOUT, STATS, all_up
+from tests.faults.helpers import INTER_TOKEN_TIMEOUT, all_up
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 

@@ -13,7 +13,8 @@ import pytest
 
 from bus import contract as c
 from tests.buspeer import publish
-from tests.faults.helpers import STATS, ready_count, sigkill, wait_restarted
+from tests.faults.helpers import ready_count, sigkill, wait_restarted
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import ROOT, clean_env
 
 ROOT_USER = os.geteuid() == 0

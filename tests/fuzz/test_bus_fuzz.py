@@ -14,7 +14,8 @@ import threading
 
 from bus import contract as c
 from tests.buspeer import publish
-from tests.faults.helpers import STATS, all_up, pids
+from tests.faults.helpers import all_up, pids
+from tests.report import STATS
 from tests.fakes import Script
 from tests.util import wait_for
 

@@ -14,7 +14,8 @@ import time
 import httpx
 import yaml
 
-from tests.faults.helpers import PROCESSES, STATS
+from tests.faults.helpers import PROCESSES
+from tests.report import STATS
 from tests.lifecycle.makerun import MakeRun, alive
 from tests.stack import ROOT
 from tests.util import wait_for

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from tests.faults.helpers import PROCESSES, READY, STATS
+from tests.faults.helpers import PROCESSES, READY
+from tests.report import STATS
 from tests.lifecycle.makerun import MakeRun, alive, cmdline, port_free
 from tests.util import wait_for
 

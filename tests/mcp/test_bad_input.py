@@ -9,7 +9,7 @@ import anyio
 import pytest
 from mcp.shared.exceptions import McpError
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.fakes import Script
 from tests.mcp.client import run, session, text
 from tests.util import wait_for

@@ -8,7 +8,7 @@ import secrets
 import httpx
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.mcp.client import run, session, text
 
 TOKEN = "gw-mcp-" + secrets.token_hex(20)

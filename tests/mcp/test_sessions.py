@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.fixtures import stack_fixtures
 from tests.mcp.client import run, session
 from tests.util import wait_for

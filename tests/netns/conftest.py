@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.helpers import print_summary
-from tests.fixtures import FAILED_STACK_LOGS, LOG_TAIL_LINES
+from tests.fixtures import LOG_TAIL_LINES
 from tests.netns.cluster import Cluster
 from tests.netns.net import why_not
+from tests.report import FAILED_STACK_LOGS
 
 REASON = why_not()
 
@@ -28,8 +28,3 @@ def cluster_fixture(*workers: str, spare: tuple[str, ...] = ()):
             c.close()
     return cluster
 
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if REASON and any(r.nodeid.startswith("tests/netns/") for r in terminalreporter.stats.get("skipped", [])):
-        terminalreporter.write_line(f"network-namespace tests SKIPPED: {REASON}", yellow=True, bold=True)
-    print_summary(terminalreporter)

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.netns.conftest import cluster_fixture
 from tests.netns.replies import ended, ends, long_reply, streamed_text
 from tests.fakes import Script

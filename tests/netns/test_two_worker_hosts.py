@@ -9,7 +9,7 @@ import time
 
 import zmq.auth
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.netns.conftest import cluster_fixture
 from tests.netns.replies import ended, long_reply, streamed_text
 from tests.util import wait_for

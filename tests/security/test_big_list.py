@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bench.big_list import FULL, RESTORED, scenario
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import Stack
 from web.tasks.rows import LIST_PAGE
 

@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.fakes import Script
 from tests.security.payloads import HEAVY_MARKDOWN, HOSTILE_TABLES
 from tests.util import SseReader, wait_for

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import free_port
 from tests.util import wait_for
 

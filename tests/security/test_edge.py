@@ -9,7 +9,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests.faults.helpers import STATS, ReplyTap
+from tests.faults.helpers import ReplyTap
+from tests.report import STATS
 from tests.stack import HX
 from tests.util import wait_for
 

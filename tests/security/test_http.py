@@ -8,7 +8,7 @@ import pytest
 
 from bus import settings
 from web.settings import WebSettings
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import HX
 from tests.util import SseReader, wait_for
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from bus.logtee import Rotating
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import ROOT
 
 

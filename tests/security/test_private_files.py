@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bus import curve, runtime
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import Stack
 
 

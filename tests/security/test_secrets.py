@@ -13,7 +13,7 @@ import httpx
 import pytest
 import zmq
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.fakes import FakeOpenAI, Script
 from tests.stack import HX, ROOT, Stack, clean_env, free_port
 from tests.util import SseReader, wait_for

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import Stack
 from web import auth
 

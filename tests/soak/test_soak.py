@@ -19,7 +19,8 @@ from collections import defaultdict
 import httpx
 import pytest
 
-from tests.faults.helpers import PROCESSES, STATS, pids, sigkill
+from tests.faults.helpers import PROCESSES, pids, sigkill
+from tests.report import STATS
 from tests.fakes import FakeOllama, Script
 from tests.netns.replies import command, ends
 from tests.soak.sampling import Sample, sample, trends

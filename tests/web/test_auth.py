@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.stack import ROOT, clean_env
 from web import auth
 

@@ -9,7 +9,7 @@ import re
 
 import nh3
 
-from tests.faults.helpers import STATS
+from tests.report import STATS
 from tests.security.payloads import HOSTILE_TABLES
 from web.render.markdown import MAX_TABLE_CELLS, render_reply, table_cells, with_chips
 from web.render.pool import RenderCache, Renderer

@@ -1,7 +1,0 @@
-"""The soak; its figures at the end of the session."""
-
-from tests.faults.helpers import print_summary
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    print_summary(terminalreporter)
