@@ -27,6 +27,7 @@ from bench import cache_report
 from bench.engine import Engine
 from bench.recorder import Exchange, Recorder
 from crud_worker import prompts, tasks
+from models.catalogue import MODELS, model_path
 from tests.mcp.client import session
 from tests.stack import Stack
 from tests.util import SseReader, wait_for
@@ -53,6 +54,7 @@ TURN_TIMEOUT_S = 600  # a reply on a busy 2-core machine
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.cache", description=__doc__)
     ap.add_argument("--engine", help="an engine already running (its root URL); else one is started")
+    ap.add_argument("--model", choices=tuple(MODELS), default="1.5b", help="the model an engine started here serves")
     ap.add_argument("--quick", action="store_true", help="five steps instead of eleven")
     ap.add_argument("--ask", action="store_true",
                     help="the model's commands wait for Allow (never given), so only the person, the import and "
@@ -239,7 +241,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     steps = QUICK if args.quick else STEPS
     started = time.monotonic()
-    with Engine(args.engine) as engine:
+    engine = Engine(args.engine, model_path=model_path(MODELS[args.model]))
+    if not args.engine and (reason := engine.unavailable()):
+        raise SystemExit(reason)
+    with engine:
         changing_x, changing_t = replay(engine.url, steps, "changes", args.ask)
         plain = [("chat", arg) if kind in ("chat", "talk_over") else None for kind, arg in steps]
         still_x, still_t = replay(engine.url, [s for s in plain if s], "no-changes", args.ask)
