@@ -6,8 +6,9 @@ local engine (`python -m engine`, llama.cpp's server; LLM_BACKEND=openai at it),
 with no list changes on a fresh app. Every model request passes a recorder (bench/recorder.py), so per
 request it reports: the prompt's length and the tokens the server evaluated and took from its cache (its
 own `timings`), the new tokens (the newest message, the last reply and the list as it is now), and for a
-person's message Enter → first token at the page (SSE), beside the floor: the same prompt sent straight
-to the engine after its history (so only the newest message is new). Writes bench/results/cache.json.
+person's message Enter → the first thing the page shows of the reply (SSE: prose, or a command's chip),
+beside the floor: the same prompt sent straight to the engine after its history (so only the newest
+message is new), timed to the same first thing. Writes bench/results/cache.json.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlite_utils import Database
 from bench import cache_report
 from bench.engine import Engine
 from bench.recorder import Exchange, Recorder
+from commands.splitter import Block, CommandSplitter, Prose
 from crud_worker import prompts, tasks
 from models.catalogue import MODELS, model_path
 from tests.mcp.client import session
@@ -49,6 +51,7 @@ STEPS = [
 QUICK = STEPS[:4] + STEPS[-1:]
 SETTLE_S = 1.5  # quiet this long (past the 0.8 s comment window) before the next step
 TURN_TIMEOUT_S = 600  # a reply on a busy 2-core machine
+FLOOR_TOKENS = 96  # enough for a reply's first command to close
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -118,7 +121,7 @@ class Run:
         first = wait_for(lambda: self.sse.matching(f"beforeend:#body-{reply}"), TURN_TIMEOUT_S, interval=0.02,
                          what=f"the first token of {reply}")[0].at
         self.turns.append({"step": step, "after": self.last_step, "text": text, "reply": reply,
-                           "exchange": len(self.recorder.exchanges) - 1,
+                           "exchange": len(self.recorder.exchanges) - 1, "sent": sent,
                            "enter_to_first_ms": round((first - sent) * 1000)})
 
     def allow_agents(self) -> None:
@@ -181,22 +184,34 @@ def replay(engine_url: str, steps: list, label: str, ask: bool = False) -> tuple
         return run.recorder.exchanges, run.turns
 
 
+def shows_something(pieces: list) -> bool:
+    """What the page would show: prose with something in it, or a command (its chip appears when it closes)."""
+    return any(isinstance(p, Block) or isinstance(p, Prose) and p.text.strip() for p in pieces)
+
+
 def floor(engine_url: str, before: Exchange | None, x: Exchange) -> dict:
     """The same prompt straight to the engine, its cache left as the request before left it (that
-    prompt and its reply): the same new tokens, without Ghostwire around them."""
+    prompt and its reply): the same new tokens, without Ghostwire around them. Timed, as the page is,
+    to the first thing a person would see: the reply read through the same command splitter, so a
+    reply that starts with a command is seen when the command closes (its chip), not at its `{`."""
     with httpx.Client(base_url=engine_url, timeout=TURN_TIMEOUT_S) as client:
         if before is not None:
             history = [*before.body["messages"], {"role": "assistant", "content": before.text}]
             client.post("/v1/chat/completions", json={"messages": history, "max_tokens": 1})
         started = time.monotonic()
-        first, timings = None, {}
+        first, timings, splitter = None, {}, CommandSplitter()
         with client.stream("POST", "/v1/chat/completions", json={
-                "messages": x.body["messages"], "max_tokens": 1, "stream": True,
+                "messages": x.body["messages"], "max_tokens": FLOOR_TOKENS, "stream": True,
                 "stream_options": {"include_usage": True}}) as r:
             for line in r.iter_lines():
-                if line.startswith("data: {"):
-                    first = first or time.monotonic()
-                    timings = json.loads(line[6:]).get("timings") or timings
+                if not line.startswith("data: {"):
+                    continue
+                chunk = json.loads(line[6:])
+                timings = chunk.get("timings") or timings
+                text = "".join((c.get("delta") or {}).get("content") or "" for c in chunk.get("choices") or [])
+                if first is None and text and shows_something(splitter.feed(text)):
+                    first = time.monotonic()
+        first = first or time.monotonic()  # nothing shown within FLOOR_TOKENS: the reply's end
     return {"floor_ms": round((first - started) * 1000), "floor_evaluated": timings.get("prompt_n")}
 
 
@@ -231,6 +246,9 @@ def rows(engine_url: str, exchanges: list, turns: list) -> list[dict]:
                "list_sent": "[the list now" in x.body["messages"][-1]["content"]}
         if n in by_exchange:
             row["enter_to_first_ms"] = by_exchange[n]["enter_to_first_ms"]
+            sent = by_exchange[n]["sent"]  # where the time went: to the engine, then its first token
+            row["enter_to_engine_ms"] = round((x.at - sent) * 1000)
+            row["enter_to_engine_first_ms"] = round((x.first_byte - sent) * 1000) if x.first_byte else None
             row["text"] = by_exchange[n]["text"]
             row["after"] = by_exchange[n]["after"]
         out.append(row)

@@ -9,20 +9,9 @@ import httpx
 import pytest
 
 from tests.report import STATS
-from tests.stack import Stack
 from web import auth
 
-TOKEN = "a-long-random-token-for-the-throttle-test"
-
-
-@pytest.fixture(scope="module")
-def guarded():
-    s = Stack(LLM_BACKEND="demo", GHOSTWIRE_TOKEN=TOKEN, GHOSTWIRE_DEMO_RATE="0")
-    s.http.headers["Authorization"] = f"Bearer {TOKEN}"  # the harness's health polling signs in
-    try:
-        yield s.start()
-    finally:
-        s.stop()
+TOKEN = "a-long-random-token-for-the-throttle-test"  # the shared `guarded` stack's (tests/fixtures.py)
 
 
 def client_from(stack, address: str) -> httpx.Client:
