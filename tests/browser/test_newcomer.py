@@ -194,6 +194,9 @@ def retry_and_edit(page, stack) -> None:
     wait_for(lambda: "plums" in [t[1] for t in stack.tasks()] and "pears" not in [t[1] for t in stack.tasks()],
              what="the edit's reply in place of the first")
     idle(stack)
+    # The edit redraws the whole log (a new element, scrolled to its top): the newest reply is still in view.
+    at_end = "() => { const l = document.getElementById('chat-log'); return l.scrollHeight - l.scrollTop - l.clientHeight < 2; }"
+    wait_for(lambda: page.evaluate(at_end), what="the chat log at its end after the edit")
 
 
 def test_a_long_paste_is_kept_whole_and_refused_in_words(demo, browser):

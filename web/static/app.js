@@ -23,18 +23,24 @@ function nearBottom(el) {
   return el.scrollHeight - el.scrollTop - el.clientHeight < 120;
 }
 
+// The log keeps its end in view while the person is there: where they were is read before every swap (an
+// event's or a response's: Retry and Edit redraw the whole log, a new element at the top), and the end is
+// shown again after it.
 let stickToBottom = true;
-document.addEventListener("htmx:sseBeforeMessage", () => {
+function noteWhere() {
   const log = document.getElementById("chat-log");
   if (log) stickToBottom = nearBottom(log);
-});
-document.addEventListener("htmx:sseMessage", () => {
+}
+function keepEnd() {
   const log = document.getElementById("chat-log");
   if (log && stickToBottom) log.scrollTop = log.scrollHeight;
-});
+}
+document.addEventListener("htmx:sseBeforeMessage", noteWhere);
+document.addEventListener("htmx:beforeSwap", noteWhere);
+document.addEventListener("htmx:sseMessage", keepEnd);
+document.addEventListener("htmx:afterSettle", keepEnd);
 document.addEventListener("htmx:afterSwap", (e) => {
-  const log = document.getElementById("chat-log");
-  if (e.detail.target === log) log.scrollTop = log.scrollHeight;
+  if (e.detail.target?.id === "chat-log") document.getElementById("chat-log").scrollTop = 1e9;  // a message sent
 });
 
 // Enter sends, Shift+Enter is a new line; the input keeps focus after sending.
