@@ -64,7 +64,7 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
             if isinstance(command, Insert) and (same := tasks.named(db, command.name)):
                 raise tasks.TaskError(f"'{same[0].name}' is on the list already (#{same[0].id}); to mark it done "
                                       "or rename it, use update")
-            if policy == "ask" or (suggest and action in MUTATING):
+            if (policy == "ask" or (suggest and action in MUTATING)) and not changes_nothing(db, command):
                 command = pinned(db, command)
                 words = what(db, command)
                 summary = f"Suggests: {words}" if suggest else f"Asks to {words}"
@@ -86,6 +86,15 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
                                  state=state), changes, flipped, feedback)
 
 
+def changes_nothing(db: Database, command: Command) -> bool:
+    """An update that leaves its task as it is (a small model "renames" a task to its own name): it runs
+    and says "Kept", and is never put to the person as a question or a suggestion."""
+    if not isinstance(command, Update):
+        return False
+    task = tasks.resolve(db, command.ref)
+    return command.name in (None, task.name) and command.done in (None, task.done)
+
+
 def pinned(db: Database, command: Command) -> Command:
     """A command waiting for approval names its task by id: a rename meanwhile can't redirect it."""
     match command:
@@ -105,8 +114,8 @@ def what(db: Database, command: Command) -> str:
             return f"delete '{tasks.resolve(db, ref).name}'"
         case Update(ref=ref, name=name, done=done):
             task = tasks.resolve(db, ref)
-            parts = [f"rename '{task.name}' to '{name}'"] if name is not None else []
-            if done is not None:
+            parts = [f"rename '{task.name}' to '{name}'"] if name not in (None, task.name) else []
+            if done not in (None, task.done):
                 parts.append(f"mark '{task.name}' {'done' if done else 'not done'}")
             return " and ".join(parts)
     return action_of(command)
