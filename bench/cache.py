@@ -32,7 +32,7 @@ from crud_worker import prompts, tasks
 from models.catalogue import MODELS, model_path
 from tests.mcp.client import session
 from tests.stack import Stack
-from tests.util import SseReader, wait_for
+from tests.util import SseReader, wait_for, wait_steady
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = [
@@ -105,15 +105,7 @@ class Run:
             with self.stack.db() as db:
                 stored = db.execute("SELECT count(*) FROM messages WHERE role = 'assistant'").fetchone()[0]
             return not self.recorder.busy() and stored >= len(self.recorder.exchanges)
-
-        def stays() -> bool:
-            deadline = time.monotonic() + SETTLE_S
-            while time.monotonic() < deadline:
-                if not quiet():
-                    return False
-                time.sleep(0.05)
-            return True
-        wait_for(lambda: quiet() and stays(), TURN_TIMEOUT_S, interval=0.1, what=f"{self.label}: replies to end")
+        wait_steady(quiet, SETTLE_S, TURN_TIMEOUT_S, interval=0.1, what=f"{self.label}: replies to end")
 
     def chat(self, text: str, step: str) -> None:
         sent = time.monotonic()

@@ -22,6 +22,20 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str
         time.sleep(interval)
 
 
+def wait_steady(predicate, seconds: float, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    """Wait until `predicate()` holds and keeps holding for `seconds` (looked at every 50 ms): a quiet that
+    lasts, not a moment between two bursts."""
+    def stays() -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not predicate():
+                return False
+            time.sleep(0.05)
+        return True
+
+    wait_for(lambda: predicate() and stays(), timeout, interval=interval, what=what)
+
+
 @dataclass
 class Event:
     id: str
@@ -106,12 +120,4 @@ def settle(stack, fake, seconds: float = 0.3) -> None:
             stored = db.execute("SELECT count(*) FROM messages WHERE role = 'assistant'").fetchone()[0]
         return stored >= len(fake.requests) and not fake._scripts
 
-    def stays() -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if not answered():
-                return False
-            time.sleep(0.05)
-        return True
-
-    wait_for(lambda: answered() and stays(), 30, interval=0.05, what="the stack to settle")
+    wait_steady(answered, seconds, 30, what="the stack to settle")

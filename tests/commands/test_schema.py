@@ -9,7 +9,7 @@ from commands.parse import from_tool_call, parse_block, parse_command
 from commands.schema import tool_definitions
 from commands.spec import COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update
 from commands.splitter import Block, split_all
-from tests.commands.wire import array, bare_tool, describe, hermes, pythonic, tool_call_of
+from tests.commands.wire import any_command, array, bare_tool, describe, hermes, pythonic, tool_call_of
 
 
 def cmd(action: str, args=None, **top) -> str:
@@ -197,14 +197,7 @@ def test_tool_definitions_are_well_formed():
 names = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=30).map(
     lambda n: " ".join(n.replace("\x00", "").split())).filter(bool)
 refs = st.integers(1, 2**63 - 1) | names.filter(lambda n: not n.isascii() or not n.isdigit())
-commands = st.one_of(
-    st.builds(Insert, names),
-    st.builds(Update, refs, names, st.none() | st.booleans()),
-    st.builds(Update, refs, st.none(), st.booleans()),
-    st.builds(Toggle, refs | names),
-    st.builds(Delete, refs | names),
-    st.builds(List, st.none() | st.booleans()),
-)
+commands = any_command(names, refs)
 
 
 @settings(max_examples=300, deadline=None)

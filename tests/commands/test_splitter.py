@@ -6,11 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commands.parse import parse_block, parse_command
-from commands.spec import Delete, Insert, List, Toggle, Update
+from commands.spec import Insert, List, Toggle
 from commands.splitter import (
     MAX_COMMAND_CHARS, Block, CommandSplitter, Hidden, Prose, Thinking, merge, source_of, split_all,
 )
-from tests.commands.wire import array, bare_tool, describe, hermes, pythonic
+from tests.commands.wire import any_command, array, bare_tool, describe, hermes, pythonic
 
 INSERT = '{"action": "insert", "target": "task", "args": {"name": "Buy apples"}}'
 DELETE = '{"action": "delete", "target": "task", "args": {"id": 3}}'
@@ -292,14 +292,7 @@ NAME_CHARS = st.sampled_from(list("ab xyz{}[]\"'\\:,`#\t") + ["é", "😀", "中
 names = st.text(NAME_CHARS, min_size=1, max_size=20).map(lambda n: " ".join(n.split())).filter(bool)
 name_refs = names.filter(lambda n: not n.isdigit())
 refs = st.integers(1, 10**6) | name_refs
-commands = st.one_of(
-    st.builds(Insert, names),
-    st.builds(Update, refs, names, st.none() | st.booleans()),
-    st.builds(Update, refs, st.none(), st.booleans()),
-    st.builds(Toggle, refs | names),
-    st.builds(Delete, refs | names),
-    st.builds(List, st.none() | st.booleans()),
-)
+commands = any_command(names, refs)
 
 
 @st.composite

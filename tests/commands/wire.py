@@ -5,7 +5,21 @@ from __future__ import annotations
 import json
 import re
 
+from hypothesis import strategies as st
+
 from commands.spec import SPEC, Command, Delete, Insert, List, Toggle, Undo, Update
+
+
+def any_command(names: st.SearchStrategy[str], refs: st.SearchStrategy) -> st.SearchStrategy[Command]:
+    """Every command but undo, built from the test's own strategies for task names and task refs."""
+    return st.one_of(
+        st.builds(Insert, names),
+        st.builds(Update, refs, names, st.none() | st.booleans()),
+        st.builds(Update, refs, st.none(), st.booleans()),
+        st.builds(Toggle, refs | names),
+        st.builds(Delete, refs | names),
+        st.builds(List, st.none() | st.booleans()),
+    )
 
 
 def wire(cmd: Command) -> tuple[str, dict]:

@@ -4,14 +4,13 @@ is gone with the four within seconds and its port is free."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 
 import pytest
 
 from tests.engine.server import model_file, why_unavailable
-from tests.lifecycle.makerun import MakeRun, alive, cmdline
+from tests.lifecycle.makerun import MakeRun, cmdline
 from tests.stack import free_port
 from tests.util import wait_for
 
@@ -40,13 +39,7 @@ def test_stopping_the_app_stops_the_engine(sig, target):
         ours = run.ours()
         assert any("-m engine" in cmdline(p) for p in ours), [cmdline(p) for p in ours]
         assert listening(engine_port)
-        if target == "group":
-            os.killpg(run.proc.pid, sig)
-        else:
-            os.kill(run.supervisord_pid(), sig)
-        wait_for(lambda: not any(alive(p) for p in ours), STOP_DEADLINE_S, interval=0.05,
-                 what=f"every process gone after {sig.name} to {target}: "
-                      f"{[(p.name, p.pid) for p in ours if alive(p)]}")
+        run.stop_by(sig, target, ours, STOP_DEADLINE_S)
         assert not listening(engine_port), f"something still listens on the engine's port {engine_port}"
         assert "stopped: engine" in run.log()
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.stack import HX, ROOT, clean_env, free_port
+from tests.util import wait_for
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,17 @@ class MakeRun:
         procs = descendants(self.proc.pid)
         self.seen.update(procs)
         return procs
+
+    def stop_by(self, sig: signal.Signals, target: str, ours: list[Proc], deadline_s: float) -> None:
+        """Send `sig` as a person's terminal or a service manager would (to make's process group, or to
+        supervisord alone) and wait until every one of `ours` is gone."""
+        if target == "group":
+            os.killpg(self.proc.pid, sig)
+        else:
+            os.kill(self.supervisord_pid(), sig)
+        wait_for(lambda: not any(alive(p) for p in ours), deadline_s, interval=0.05,
+                 what=f"every process gone after {sig.name} to {target}: "
+                      f"{[(p.name, p.pid) for p in ours if alive(p)]}")
 
     def close(self) -> None:
         """Whatever a test left running is killed here, so one failure cannot leak into the next."""

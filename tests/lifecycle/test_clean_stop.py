@@ -4,7 +4,6 @@ is gone within seconds, the port is free, and the logs reached the terminal and 
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -12,7 +11,7 @@ import pytest
 
 from tests.faults.helpers import PROCESSES, READY
 from tests.report import STATS
-from tests.lifecycle.makerun import MakeRun, alive, cmdline, port_free
+from tests.lifecycle.makerun import MakeRun, cmdline, port_free
 from tests.util import wait_for
 
 STOP_DEADLINE_S = 10.0  # supervisord stops the four one after another; each takes well under a second
@@ -37,13 +36,7 @@ def test_any_signal_stops_every_process_and_frees_the_port(sig, target):
         assert not port_free(run.port), "the web should hold its port while running"
 
         t0 = time.monotonic()
-        if target == "group":
-            os.killpg(run.proc.pid, sig)
-        else:
-            os.kill(run.supervisord_pid(), sig)
-        wait_for(lambda: not any(alive(p) for p in ours), STOP_DEADLINE_S, interval=0.05,
-                 what=f"every process gone after {sig.name} to {target}: "
-                      f"{[(p.name, p.pid) for p in ours if alive(p)]}")
+        run.stop_by(sig, target, ours, STOP_DEADLINE_S)
         took = time.monotonic() - t0
         assert port_free(run.port), f"port {run.port} still taken"
 
