@@ -1,7 +1,7 @@
 """`python -m bench.cache` (or `python -m bench cache`): does a real model server read only what is new?
 
 Replays one scripted conversation — messages, clicks, an import, an outside agent's change, and a message
-sent while the model's comment on a click still streams — through the real four processes against the
+typed and sent while the model's comment on a click still streams — through the real four processes against the
 local engine (`python -m engine`, llama.cpp's server; LLM_BACKEND=openai at it), then the same messages
 with no list changes on a fresh app. Every model request passes a recorder (bench/recorder.py), so per
 request it reports: the prompt's length and the tokens the server evaluated and took from its cache (its
@@ -52,6 +52,7 @@ QUICK = STEPS[:4] + STEPS[-1:]
 SETTLE_S = 1.5  # quiet this long (past the 0.8 s comment window) before the next step
 TURN_TIMEOUT_S = 600  # a reply on a busy 2-core machine
 FLOOR_TOKENS = 96  # enough for a reply's first command to close
+TYPING_CPS = 8  # a fast typist (about 100 words a minute): the talk-over message takes this long to write
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -116,6 +117,14 @@ class Run:
                            "exchange": len(self.recorder.exchanges) - 1, "sent": sent,
                            "enter_to_first_ms": round((first - sent) * 1000)})
 
+    def type_out(self, text: str) -> None:
+        """What the chat box sends while a person types `text` at TYPING_CPS: POST /typing at the first key
+        and once a second after (htmx's throttle); the message itself is sent after, at Enter."""
+        began, takes = time.monotonic(), len(text) / TYPING_CPS
+        while (typed := time.monotonic() - began) < takes:
+            assert self.stack.http.post("/typing").status_code == 204
+            time.sleep(min(1.0, takes - typed))  # a person's pace, not a wait for the app
+
     def allow_agents(self) -> None:
         """Under --ask the agent's call waits too: the bench, as the person, allows it."""
         for command_id in _pending_agent_calls(self.stack) if self.ask else []:
@@ -144,12 +153,13 @@ class Run:
         elif kind == "agent":
             anyio.run(_agent_adds, self.stack.url, arg)
             self.allow_agents()
-        elif kind == "talk_over":  # a click, then the message while the model's comment on it streams
+        elif kind == "talk_over":  # a click; while the model's comment on it streams, a message is typed and sent
             task = self.task_id("")
             before = len(self.recorder.exchanges)
             assert http.post(f"/tasks/{task}/toggle").status_code == 200
             wait_for(lambda: len(self.recorder.exchanges) > before and self.recorder.exchanges[before].first_byte,
                      TURN_TIMEOUT_S, interval=0.01, what="the comment streaming")
+            self.type_out(arg)
             self.chat(arg, "talk_over")
         self.last_step = kind
         self.settle()

@@ -20,22 +20,29 @@ with seconds per request and the prompt tokens the engine evaluated (its own log
 `--no-comments` imports the seed before the request's conversation is made and sends the request at
 once, so no comment is ever made and the conversation holds only the request (faster; then `unasked`
 and `suggested` are 0 by construction).
-Writes bench/results/accuracy-MODEL-MODE.json and prints a README table row.
+`--layout both` runs every request twice, one after the other on the same engine: with the list beside
+the newest message, as the app sends it, and with the list at the end of the system prompt (the layout
+before the prompt cache was planned for, bench/layouts.py, applied to each request on its way).
+Writes bench/results/accuracy-MODEL-MODE….json and prints a README table row per layout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.accuracy_cases import CASES, Case, Tasks, same
 from bench.engine import Engine
+from bench.layouts import list_in_system
+from bench.recorder import Recorder
 from models.catalogue import MODELS, model_path
 from tests.stack import Stack
 from tests.util import wait_for
@@ -43,6 +50,8 @@ from tests.util import wait_for
 REPLY_TIMEOUT_S = 240
 MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"},
          "structured-commands-first": {"LLM_STRUCTURED": "on", "LLM_STRUCTURED_ORDER": "commands-first"}}
+LAYOUTS = {"message": None, "system": list_in_system}  # what each layout does to a request on its way
+LAYOUT_WORDS = {"message": "beside the newest message", "system": "at the end of the system prompt"}
 # the bench's own judge of a claim, broader than the app's (crud_worker/claims.py) on purpose
 CLAIM_WORDS = re.compile(r"\b(added|deleted|removed|marked|renamed|updated|ticked|unticked|completed|cleared|checked)\b"
                          r"|\bdone\s*[.!]", re.I)
@@ -163,6 +172,74 @@ def table(model: str, mode: str, outcomes: list[Outcome], machine: str) -> str:
 
 
 def main() -> int:
+    args = parse_args()
+    cases = [c for c in CASES if not args.only or c.kind in args.only.split(",")]
+    cases = cases[:args.limit] if args.limit else cases
+    engine = Engine(model_path=model_path(MODELS[args.model]), n_ctx=args.n_ctx, threads=args.threads, greedy=True)
+    if reason := engine.unavailable():
+        print(reason, file=sys.stderr)
+        return 2
+    layouts = tuple(LAYOUTS) if args.layout == "both" else (args.layout,)
+    outcomes: dict[str, list[Outcome]] = {layout: [] for layout in layouts}
+    with engine, contextlib.ExitStack() as keep:
+        env = dict(LLM_BACKEND="openai", LLM_NUM_CTX=str(args.n_ctx), GHOSTWIRE_LLM_SLOTS="1", **MODES[args.mode])
+        apps = {layout: keep.enter_context(App(env, engine, LAYOUTS[layout], args.fresh)) for layout in layouts}
+        for case in cases:  # each case under every layout, one after the other: the same engine, the same hour
+            for layout, app in apps.items():
+                outcomes[layout].append(o := Bench(app.stack_for_case(), engine, comments=not args.no_comments).run(case))
+                print(f"{layout[:3]} {o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} "
+                      f"{o.seconds:5.1f} s {o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} "
+                      f"{o.replies[-1][:80]!r}", flush=True)
+    print("\n| model | mode | as asked | wrong change | nothing | unasked change | suggested | flagged claim |"
+          " unflagged claim | s per request (median) | prompt tokens evaluated per request | machine |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for layout, mine in outcomes.items():
+        print(table(args.model, f"{args.mode}, list {LAYOUT_WORDS[layout]}", mine, args.machine))
+    for layout, mine in outcomes.items():
+        print(f"list {LAYOUT_WORDS[layout]}: " + ", ".join(
+            f"{kind} {sum(o.verdict == 'asked' for o in mine if o.kind == kind)}/{sum(o.kind == kind for o in mine)}"
+            for kind in dict.fromkeys(o.kind for o in mine)))
+    suffix = ("-no-comments" if args.no_comments else "") + ("" if args.fresh else "-no-fresh") + \
+        ("" if args.layout == "message" else f"-layout-{args.layout}")
+    out = Path(__file__).parent / "results" / f"accuracy-{args.model}-{args.mode}{suffix}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"model": args.model, "mode": args.mode, "temperature": 0, "n_ctx": args.n_ctx,
+                               "outcomes": {layout: [asdict(o) for o in mine] for layout, mine in outcomes.items()}},
+                              indent=2, ensure_ascii=False))
+    print(f"wrote {out}")
+    return 0
+
+
+class App:
+    """The four processes for one prompt layout: straight to the engine, or through a recorder that lays
+    each request out the other way. With `fresh`, a new app for every case."""
+
+    def __init__(self, env: dict, engine: Engine, rewrite: Callable[[dict], dict] | None, fresh: bool):
+        self.env, self.engine, self.fresh = env, engine, fresh
+        self.recorder = Recorder(engine.url, rewrite=rewrite) if rewrite else None
+        self.stack: Stack | None = None
+
+    def __enter__(self) -> App:
+        if self.recorder:
+            self.recorder.start()
+        return self
+
+    def stack_for_case(self) -> Stack:
+        if self.stack is None or self.fresh:
+            if self.stack is not None:
+                self.stack.stop()
+            url = self.recorder.url if self.recorder else self.engine.v1
+            self.stack = Stack(**self.env, OPENAI_BASE_URL=url).start(timeout=60)
+        return self.stack
+
+    def __exit__(self, *exc) -> None:
+        if self.stack is not None:
+            self.stack.stop()
+        if self.recorder:
+            self.recorder.stop()
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=("1.5b", "0.5b"), default="1.5b")
     parser.add_argument("--mode", choices=tuple(MODES), default="embedded")
@@ -175,46 +252,12 @@ def main() -> int:
     parser.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
                         help="a fresh app for each request (ids 1…n); --no-fresh: one app, the list deleted and"
                              " imported again each time (ids grow, as in a list used for months)")
+    parser.add_argument("--layout", choices=(*LAYOUTS, "both"), default="message",
+                        help="where the model is shown the list: beside the newest message (the app's), at the end of"
+                             " the system prompt (the layout before, applied on the way), or both, case by case")
     parser.add_argument("--no-comments", action="store_true",
                         help="send each request at once after the import, so the model never comments on it (faster)")
-    args = parser.parse_args()
-    cases = [c for c in CASES if not args.only or c.kind in args.only.split(",")]
-    cases = cases[:args.limit] if args.limit else cases
-    engine = Engine(model_path=model_path(MODELS[args.model]), n_ctx=args.n_ctx, threads=args.threads, greedy=True)
-    if reason := engine.unavailable():
-        print(reason, file=sys.stderr)
-        return 2
-    outcomes: list[Outcome] = []
-    with engine:
-        env = dict(LLM_BACKEND="openai", OPENAI_BASE_URL=engine.v1, LLM_NUM_CTX=str(args.n_ctx),
-                   GHOSTWIRE_LLM_SLOTS="1", **MODES[args.mode])
-        stack = Stack(**env)
-        try:
-            stack.start(timeout=60)
-            for case in cases:
-                if args.fresh:
-                    stack.stop()
-                    stack = Stack(**env).start(timeout=60)
-                outcomes.append(o := Bench(stack, engine, comments=not args.no_comments).run(case))
-                print(f"{o.kind:12} {o.verdict:7} u{o.unasked} s{o.suggested} c{o.claims} f{o.unflagged} "
-                      f"{o.seconds:5.1f} s "
-                      f"{o.prompt_evaluated:5} tok  {o.request!r} -> {o.commands} {o.replies[-1][:80]!r}", flush=True)
-        finally:
-            stack.stop()
-    print("\n| model | mode | as asked | wrong change | nothing | unasked change | suggested | flagged claim |"
-          " unflagged claim | s per request (median) | prompt tokens evaluated per request | machine |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
-    print(table(args.model, args.mode, outcomes, args.machine))
-    for kind in dict.fromkeys(o.kind for o in outcomes):
-        mine = [o for o in outcomes if o.kind == kind]
-        print(f"  {kind}: {sum(o.verdict == 'asked' for o in mine)}/{len(mine)}")
-    suffix = ("-no-comments" if args.no_comments else "") + ("" if args.fresh else "-no-fresh")
-    out = Path(__file__).parent / "results" / f"accuracy-{args.model}-{args.mode}{suffix}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"model": args.model, "mode": args.mode, "temperature": 0, "n_ctx": args.n_ctx,
-                               "outcomes": [asdict(o) for o in outcomes]}, indent=2, ensure_ascii=False))
-    print(f"wrote {out}")
-    return 0
+    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A pass-through between the llm_worker and the engine that keeps every chat request as sent, its reply's
 text and the server's own `timings` (for bench/cache.py). Streams are relayed chunk by chunk as they come;
-when the llm_worker hangs up (a cancel), the upstream stream is closed at once, as the worker would."""
+when the llm_worker hangs up (a cancel), the upstream stream is closed at once, as the worker would.
+`rewrite` may change a request before it goes on (bench/real_model.py's other prompt layout)."""
 
 from __future__ import annotations
 
@@ -33,10 +34,12 @@ class Recorder(FakeServer):
     service = "recorder"
     url_suffix = "/v1"
 
-    def __init__(self, upstream: str, on_request: Callable[[], str] = lambda: ""):
+    def __init__(self, upstream: str, on_request: Callable[[], str] = lambda: "",
+                 rewrite: Callable[[dict], dict] | None = None):
         super().__init__()
         self.upstream = upstream.rstrip("/")  # the engine's root, without /v1
         self.on_request = on_request
+        self.rewrite = rewrite
         self.exchanges: list[Exchange] = []
 
     def busy(self) -> bool:
@@ -54,8 +57,12 @@ class Recorder(FakeServer):
     async def _chat(self, client: httpx.AsyncClient, request: Request, conn: Conn) -> None:
         x = Exchange(body=request.json() or {}, at=time.monotonic(), note=self.on_request())
         self.exchanges.append(x)
+        body = request.body
+        if self.rewrite:
+            x.body = self.rewrite(x.body)
+            body = json.dumps(x.body).encode()
         try:
-            async with client.stream("POST", self.upstream + request.path, content=request.body,
+            async with client.stream("POST", self.upstream + request.path, content=body,
                                      headers={"content-type": "application/json"}) as r:
                 if r.status_code != 200:
                     await conn.send(r.status_code, await r.aread(), r.headers.get("content-type", ""))

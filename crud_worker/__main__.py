@@ -31,6 +31,7 @@ class Parts:
     replies: Replies
     trust: Trust
     attempts: Attempts
+    comments: Commentator
 
 
 # What each message is for. The subscriptions are made from its keys, so a message handled is a message
@@ -44,6 +45,7 @@ DISPATCH: dict[type[c.Msg], Callable[[Parts, Any], Awaitable[None] | None]] = {
     c.ChatUser: lambda p, m: p.handlers.on_chat(m),
     c.CrudRequest: lambda p, m: p.handlers.on_request(m),
     c.AgentCall: lambda p, m: p.handlers.on_agent(m),
+    c.Typing: lambda p, m: p.comments.on_typing(),
     c.UndoRequest: lambda p, m: p.trust.on_undo(m),
     c.ApproveRequest: lambda p, m: p.trust.on_approve(m),
     c.PolicyRequest: lambda p, m: p.trust.on_policy(m),
@@ -90,7 +92,7 @@ async def main() -> None:
     log.info("ready: database %s", cfg.common.db_path)
     try:
         await run_until_stopped(
-            serve(bus, Parts(handlers, replies, trust, attempts)),
+            serve(bus, Parts(handlers, replies, trust, attempts, comments)),
             watch(replies, comments, trust),
             bus.heartbeat(lambda: {"note": f"{len(replies.live)} replies in flight"}),
         )

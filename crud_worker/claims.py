@@ -6,7 +6,8 @@ the person asked, the model is told in a follow-up turn so it can write the comm
 
 Only the reply's prose is read (never its commands or thinking), and only first-person or passive
 statements of a finished change count, so "you've completed 3 tasks" or "shall I add it?" are not
-claims. English, with the commonest past participles of a few other languages.
+claims — and a reply that is nothing but the request said back ("Mark everything as done."), which
+a person reads as done. English, with the commonest past participles of a few other languages.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ _CLAIMS = re.compile(
     r"|\b(?:is|are)\s+(?:deleted|removed|gone|cleared|added|renamed|ticked|unticked)\b"  # "… is deleted."
     r"|\b(?:added|deleted|removed|renamed|ticked|unticked|cleared|updated)\s*[.!](?:\s|$)"  # "Done tasks removed."
     rf"|(?:^|[.!?\n]\s*|[-*]\s+)(?:done|all set|(?:{_PAST}))\b(?!\s+(?:by|tasks?\b))"  # "Done." "Added 'x'."
+    r"|,\s*done\s*[.!]"  # "Fix the bike, done."
+    # the request said back as the whole reply: "Mark everything as done." "Delete what's done."
+    r"|^\s*(?:mark|tick|untick|check|uncheck|complete|delete|remove|clear)\b[^.!?\n]*\bdone\s*[.!]?\s*$"
     r"|\b(?:añadid[oa]|agregad[oa]|eliminad[oa]|borrad[oa]|hinzugefügt|gelöscht|erledigt|ajouté|supprimé"
     r"|aggiunt[oa]|eliminat[oa]|adicionad[oa]|excluíd[oa])\b",
     re.IGNORECASE)

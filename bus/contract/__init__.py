@@ -22,7 +22,7 @@ from bus.contract.rules import (Action, CHARS_PER_TOKEN, CommandState, DEFAULT_C
                                 TaskRow, agent_name, clean_name, shown_model)
 from bus.contract.requests import (AgentCall, ApproveRequest, ChatUser, ConversationRequest, CrudReply, CrudRequest,
                                    ExportedTask, PolicyRequest, RefusalCode,
-                                   RetryRequest, UndoRequest)
+                                   RetryRequest, Typing, UndoRequest)
 from bus.contract.stream import (JobMessage, LlmCancel, LlmDelta, LlmDone, LlmError, LlmJob, LlmResend, LlmStart,
                                  LlmToolCall, Timing, ToolCallMsg, Usage)
 from bus.contract.events import (ChatNote, CommandResult, ConversationChanged, Health, JobProgress, LlmStatus,

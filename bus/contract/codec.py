@@ -10,7 +10,7 @@ import msgspec
 from bus.contract.events import (ChatNote, CommandResult, ConversationChanged, Health, JobProgress, ReplyQueued,
                                  ReplyStats, SettingChanged, TaskChanged, UiAlert)
 from bus.contract.requests import (AgentCall, ApproveRequest, ChatUser, ConversationRequest, CrudReply,
-                                   CrudRequest, PolicyRequest, RetryRequest, UndoRequest)
+                                   CrudRequest, PolicyRequest, RetryRequest, Typing, UndoRequest)
 from bus.contract.rules import Msg
 from bus.contract.stream import LlmCancel, LlmDelta, LlmDone, LlmError, LlmJob, LlmResend, LlmStart, LlmToolCall
 
@@ -24,6 +24,7 @@ TOPICS: dict[str, type[Msg]] = {
     "crud.agent": AgentCall,
     "crud.approve": ApproveRequest,
     "crud.policy": PolicyRequest,
+    "crud.typing": Typing,
     "conversation.request": ConversationRequest,
     "conversation.retry": RetryRequest,
     "conversation.changed": ConversationChanged,

@@ -42,6 +42,15 @@ class ChatUser(Msg, kw_only=True, omit_defaults=True):
     deadline: float = 0.0
 
 
+class Typing(Msg, kw_only=True, omit_defaults=True):
+    """web → crud_worker: the person is writing a message (sent at most once a second while they type; no
+    answer). Receivers may rely on this: a comment streaming then stops (on a one-slot engine it would hold
+    up the message being written), and a comment not begun yet waits until the typing pauses. A reply the
+    person asked for is never stopped by it."""
+
+    conversation_id: str = ""  # the tab's ("" = a script that named none)
+
+
 class ExportedTask(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A task in the task list's export file: its name and whether it is done (ids stay with the list)."""
 

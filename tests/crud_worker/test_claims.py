@@ -12,7 +12,8 @@ from crud_worker.claims import claims_change
     "Milk is now on your list.", "Marked it done.", "All set!", "- Removed 'walk the dog'", "Erledigt!",
     "He añadido la tarea: añadido.", "Tâche ajouté.", "I've just renamed it to 'Buy oat milk'.",
     "Email Sam is done.", "Bob's birthday gift is deleted.", "The completed tasks are gone, busy day.",
-    "Done tasks cleared.", "Done tasks removed.",
+    "Done tasks cleared.", "Done tasks removed.", "Fix the bike, done.", "Milk, eggs and butter, done. Omelette time?",
+    "Mark everything as done.", "Mark everything as not done.", "Delete what's done.", "Tick all my tasks done",
 ])
 def test_claims(text):
     assert claims_change(text)
@@ -24,6 +25,8 @@ def test_claims(text):
     "I will delete it.", "Nothing to do.", "Should it be marked done?", "Added by you yesterday: milk.",
     "No, 'buy bread' is not done.", "Yes, 'clean the kitchen' is done already.", "Is it done?",
     "Which one should be removed?", "Should it be deleted?", "What have you added?",
+    "Mark it done once you've walked the dog. Then the kitchen.", "Two are done, three to go.",
+    "Clean the kitchen first: it's the biggest.", "Mark 'walk the dog' done when you're back?",
 ])
 def test_not_claims(text):
     assert not claims_change(text)

@@ -87,3 +87,28 @@ def test_the_speed_line_says_what_the_server_read_and_had_cached(llama):
         match = re.search(rf'id="stats-{reply}"[^>]*>(.*?)</div>', stack.http.get("/").text, re.S)
         return match and "cached" in match.group(1) and re.sub(r"<[^>]+>", "", match.group(1))
     assert "612 in (22 read, 590 cached) · 2 out" in wait_for(line, 10, what="the stored speed line")
+
+
+
+def test_the_person_typing_stops_a_comment_but_never_their_own_reply(llama):
+    """On a one-slot engine a comment still streaming at Enter would hold up the person's answer, so it
+    stops as they type (POST /typing, what the chat box sends); a reply they asked for streams on."""
+    fake, stack = llama
+    fake.enqueue(Script(tokens=["Ticked"] + [" on"] * 200, delay=0.05))  # 10 s of comment unless stopped
+    task_id = wait_for(lambda: stack.tasks() and stack.tasks()[0][0], 10, what="a task")
+    asked, had = len(chats(fake)), comments(stack)
+    assert stack.http.post(f"/tasks/{task_id}/toggle").status_code == 200
+    wait_for(lambda: len(chats(fake)) > asked, 15, what="the comment on the toggle streaming")
+    assert stack.http.post("/typing").status_code == 204
+    wait_for(lambda: comments(stack) > had, 5, what="the comment stopped (it would stream 10 s more)")
+    with stack.db() as db:
+        status, content = db.execute("SELECT status, content FROM messages WHERE kind = 'comment'"
+                                     " ORDER BY rowid DESC LIMIT 1").fetchone()
+    assert status == "cancelled" and content.startswith("Ticked"), (status, content[:40])
+    fake.enqueue(Script(tokens=["Three", " are", " done", "."] + [" Yes"] * 20, delay=0.05))
+    asked = len(chats(fake))
+    reply = stack.chat("how many are done?")
+    wait_for(lambda: len(chats(fake)) > asked, 15, what="the person's reply streaming")
+    assert stack.http.post("/typing").status_code == 204  # they start on their next message meanwhile
+    _, status, content, _ = stack.wait_message(reply, 30)
+    assert status == "done" and content.endswith(" Yes" * 20), (status, content[-40:])

@@ -16,6 +16,7 @@ EVIL = "http://evil.example"
 WRITES = [("POST", "/chat", {"msg": "cross-origin chat"}), ("POST", "/tasks", {"name": "cross-origin task"}),
           ("POST", "/tasks/{id}/toggle", None), ("POST", "/stop/x", None), ("PUT", "/tasks/{id}", {"name": "renamed!"}),
           ("DELETE", "/tasks/{id}", None), ("POST", "/tasks/order", {"ids": ["{id}"]}), ("POST", "/poke", None),
+          ("POST", "/typing", None),
           # undo / ask-first: /undo/last would take back the target task's insert if it got through
           ("POST", "/undo/last", {"by": "anyone"}), ("POST", "/redo/last", None), ("POST", "/undo/reply/x", None),
           ("POST", "/undo/command/x:0", None), ("POST", "/undo/change/{seq}", None), ("POST", "/redo/command/x:0", None),

@@ -124,7 +124,8 @@ def test_the_token_never_shows(guarded):
 
 ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"), ("POST", "/stop/x"),
           ("POST", "/tasks"), ("POST", "/tasks/1/toggle"), ("PUT", "/tasks/1"), ("DELETE", "/tasks/1"),
-          ("POST", "/tasks/order"), ("POST", "/poke"), ("POST", "/mcp"), ("GET", "/mcp"), ("DELETE", "/mcp"),
+          ("POST", "/tasks/order"), ("POST", "/poke"), ("POST", "/typing"), ("POST", "/mcp"), ("GET", "/mcp"),
+          ("DELETE", "/mcp"),
           ("POST", "/conversations"), ("GET", "/conversations"),
           ("POST", "/conversations/default/open"), ("POST", "/conversations/default/rename"),
           ("DELETE", "/conversations/default"), ("GET", "/conversations/default/export.md"),

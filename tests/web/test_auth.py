@@ -24,7 +24,7 @@ GUARDED_ENV = {"GHOSTWIRE_TRUSTED_PROXIES": PROXY, "GHOSTWIRE_ALLOWED_HOSTS": PR
 
 ROUTES = [("GET", "/"), ("GET", "/events"), ("GET", "/health"), ("POST", "/chat"), ("POST", "/stop/x"),
           ("POST", "/tasks"), ("POST", "/tasks/1/toggle"), ("PUT", "/tasks/1"), ("DELETE", "/tasks/1"),
-          ("POST", "/tasks/order"), ("POST", "/poke"),
+          ("POST", "/tasks/order"), ("POST", "/poke"), ("POST", "/typing"),
           ("POST", "/undo/reply/x"), ("POST", "/undo/command/x:0"), ("POST", "/undo/change/1"), ("POST", "/undo/last"),
           ("POST", "/redo/reply/x"), ("POST", "/redo/command/x:0"), ("POST", "/redo/change/1"), ("POST", "/redo/last"),
           ("POST", "/approve/x:0"), ("POST", "/settings/ask"), ("GET", "/changes"), ("GET", "/changes/table")]

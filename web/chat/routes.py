@@ -110,6 +110,13 @@ async def stop(req: Request, msg_id: str):
     return Response(status_code=204)
 
 
+async def typing(req: Request):
+    """The person is writing a message (the chat box says so at most once a second): a comment streaming
+    would hold up their answer on a one-slot engine, so the crud_worker stops it (bus contract: Typing)."""
+    await hub_of(req).bus.publish(c.Typing(conversation_id=tab_of(req)))
+    return Response(status_code=204)
+
+
 async def poke(req: Request):
     reply = await ask_in(req, "#chat-error", c.CrudRequest(req_id=new_id("q"), route=route_of(req),
                                                            conversation_id=tab_of(req), op="poke"))
@@ -155,6 +162,7 @@ def register(app) -> None:
     app.route("/chat", methods=["POST"])(chat)
     app.route("/stop/{msg_id}", methods=["POST"])(stop)
     app.route("/poke", methods=["POST"])(poke)
+    app.route("/typing", methods=["POST"])(typing)
     app.route("/model", methods=["POST"])(model)
     app.route("/pull", methods=["POST"])(pull)
     app.route("/conversations/{conversation_id}/retry", methods=["POST"])(retry)

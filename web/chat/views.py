@@ -131,7 +131,8 @@ def help_card() -> Div:
 def chat_form(*hidden) -> Form:
     return Form(*hidden,
         Textarea(name="msg", placeholder="Talk to the ghost…", rows="2", autofocus=True, id="msg",
-                 aria_label="Message to the model", aria_describedby="msg-hint"),
+                 aria_label="Message to the model", aria_describedby="msg-hint",
+                 hx_post="/typing", hx_trigger="input throttle:1s", hx_swap="none", hx_params="none"),
         Div("Enter sends · Shift+Enter for a new line", id="msg-hint", cls="hint"),
         Div(Button("Send", type="submit", cls="primary"),
             Button("Poke", type="button", hx_post="/poke", hx_swap="none", title="Ask the model for a nudge",
