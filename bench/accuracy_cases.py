@@ -92,6 +92,10 @@ CASES: list[Case] = [
     Case("delete done", HOME, "delete what's done", done_dropped(HOME)),
     Case("delete done", TRIP, "clear the completed tasks", done_dropped(TRIP)),
     Case("delete done", ODD, "remove all done tasks", done_dropped(ODD)),
+    # asked as a question, the change named: a request (a question that names none only gets suggestions)
+    Case("asked as a question", HOME, "can you add 'water the plants'?", add(HOME, "water the plants")),
+    Case("asked as a question", TRIP, "could you tick off call grandma?", mark(TRIP, True, "call grandma")),
+    Case("asked as a question", ODD, "would you delete fix {braces} in config?", drop(ODD, "fix {braces} in config")),
     Case("nothing", HOME, "what's on my list?", HOME),
     Case("nothing", TRIP, "hello!", TRIP),
     Case("nothing", HOME, "how many tasks are done?", HOME),

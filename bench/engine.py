@@ -72,6 +72,10 @@ class Engine:
                 "n_ctx": (props.get("default_generation_settings") or {}).get("n_ctx"),
                 "slots": props.get("total_slots")}
 
+    def busy(self) -> bool:
+        """A slot is working on a request (llama.cpp's own `/slots`)."""
+        return any(slot.get("is_processing") for slot in httpx.get(f"{self.url}/slots", timeout=10).json())
+
     def log_size(self) -> int:
         return self.log.stat().st_size
 

@@ -45,7 +45,7 @@ from bench.layouts import list_in_system
 from bench.recorder import Recorder
 from models.catalogue import MODELS, model_path
 from tests.stack import Stack
-from tests.util import wait_for
+from tests.util import wait_for, wait_steady
 
 REPLY_TIMEOUT_S = 240
 MODES = {"embedded": {}, "tools": {"LLM_NATIVE_TOOLS": "1"}, "structured": {"LLM_STRUCTURED": "on"},
@@ -117,12 +117,15 @@ class Bench:
         return rows[0][0] if rows else None
 
     def chain(self, reply: str) -> list[str]:
-        """A reply and the follow-ups it led to, each awaited until stored."""
+        """A reply and the follow-ups it led to, each awaited until stored. A follow-up is known to come
+        once the engine has stayed idle a second after its reply (its request would have reached it), so
+        no follow-up still running is left to hold the engine during the next request."""
         ids = []
         while True:
             wait_for(lambda: self.db_rows("SELECT 1 FROM messages WHERE id = ?", reply), REPLY_TIMEOUT_S,
                      interval=0.2, what=f"reply {reply}")
             ids.append(reply)
+            wait_steady(lambda: not self.engine.busy(), 1.0, REPLY_TIMEOUT_S, interval=0.2, what="the engine idle")
             if not self.db_rows("SELECT 1 FROM messages WHERE id = ?", reply + "-r"):
                 return ids
             reply += "-f"

@@ -1,6 +1,7 @@
 """Running a reply's commands: each JSON block as it closes (or, after a gap, at the end) and each
 native tool call, through `executor.execute`, publishing what changed and the result for its chip,
-and keeping the feedback the model is given back in its follow-up."""
+and keeping the feedback the model is given back in its follow-up. A reply nobody asked for, or one to
+a question that asks for no change (questions.py), only suggests."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from commands.ids import commands_of, tool_call_id
 from commands.parse import from_tool_call
 from commands.spec import Refusal
 from commands.splitter import Block
-from crud_worker import unsaved
+from crud_worker import questions, unsaved
 from crud_worker.executor import execute
 from crud_worker.reply import Reply, unasked
 from crud_worker.settings import CrudSettings
@@ -41,11 +42,19 @@ class ReplyCommands:
         await self.run(reply, tool_call_id(reply.msg_id, n), reply.commands + n, raw,
                        from_tool_call(call.name, call.arguments))
 
+    def suggests_only(self, reply: Reply) -> bool:
+        """Nobody asked for this reply, or its turn's message is a question that asks for no change."""
+        if unasked(reply.msg_id):
+            return True
+        row = self.db.execute("SELECT content FROM messages WHERE id = ? AND role = 'user' AND kind = 'chat'",
+                              [reply.ask]).fetchone() if reply.ask else None
+        return row is not None and questions.asks_no_change(row[0])
+
     async def run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
         began = time.perf_counter()
         try:
             outcome = execute(self.db, msg_id=reply.msg_id, command_id=command_id, ordinal=ordinal, raw=raw,
-                              command=command, ask_timeout=self.settings.ask_timeout, suggest=unasked(reply.msg_id))
+                              command=command, ask_timeout=self.settings.ask_timeout, suggest=self.suggests_only(reply))
         except sqlite3.Error as err:
             if (why := unsaved.reason(err)) is None:
                 raise

@@ -60,3 +60,22 @@ def test_a_reply_claiming_a_change_it_did_not_make_says_so_on_its_bubble(stack, 
     settle(stack, fake_ollama)
     assert a.locator(".msg.assistant .reply-meta .no-change").count() == 1, "the honest follow-up isn't flagged"
     assert not a.errors and json.dumps(a.errors) == "[]"
+
+
+def test_a_command_answering_a_question_waits_for_allow_and_allow_runs_it(stack, fake_ollama, browser):
+    settle(stack, fake_ollama, 1.2)
+    a = open_tab(browser, stack.url)
+    a.fill("#new-task", "ui question task")
+    a.press("#new-task", "Enter")
+    settle(stack, fake_ollama, 1.2)  # the comment on the add, out of the way
+    fake_ollama.enqueue(Script(tokens=["It is now. ", cmd("update", task="ui question task", done=True)]))
+    a.fill("#msg", "is 'ui question task' done?")
+    a.press("#msg", "Enter")
+    chip = a.locator(".chip.asking", has_text="Suggests: mark 'ui question task' done")
+    chip.wait_for(timeout=15_000)
+    assert [t for t in shown(a) if t[1] == "ui question task"][0][2] is False, "a question changed nothing"
+    chip.locator("button.allow").click()
+    a.locator(".chip", has_text="Marked 'ui question task' done").wait_for(timeout=10_000)
+    settle(stack, fake_ollama)
+    assert [t for t in shown(a) if t[1] == "ui question task"][0][2] is True
+    assert not a.errors

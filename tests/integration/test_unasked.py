@@ -13,7 +13,7 @@ import pytest
 from crud_worker.prompts import NO_COMMAND_WRITTEN
 from tests.fakes import Script
 from tests.fixtures import stack_fixtures
-from tests.integration.test_undo import cmd, command_rows, person_add
+from tests.integration.test_undo import cmd, command_rows, person_add, task
 from tests.util import settle, wait_for
 
 fake_ollama, stack = stack_fixtures("module")  # every policy auto: the model's commands run at once
@@ -189,3 +189,18 @@ def test_the_model_never_adds_a_task_that_is_on_the_list_already_and_is_told_to_
         0, f"couldn't apply: 'unasked duplicate' is on the list already (#{existing}); to mark it done or rename "
            "it, use update")
     assert [t[1] for t in stack.tasks()].count("unasked duplicate") == 1
+
+
+def test_a_reply_to_a_question_only_suggests_and_a_request_asked_as_a_question_runs(stack, fake_ollama):
+    asked_about = person_add(stack, "question bread")
+    answer_once(fake_ollama, "is 'question bread' done?",
+                Script(tokens=["Now it is. ", cmd("update", task="question bread", done=True)]))
+    reply = stack.chat("is 'question bread' done?")
+    rows = wait_for(lambda: command_rows(stack, reply), 15, what="the reply's command row")
+    assert rows[0][2:] == ("Suggests: mark 'question bread' done", "asking"), "a question asks for words"
+    assert not task(stack, asked_about)[2], "nothing ran without an answer"
+    answer_once(fake_ollama, "can you add question milk?", Script(tokens=["Sure. ", cmd("insert", name="question milk")]))
+    request = stack.chat("can you add question milk?")
+    wait_for(lambda: [t for t in stack.tasks() if t[1] == "question milk"], 15,
+             what="the request asked as a question ran at once")
+    assert command_rows(stack, request)[0][2:] == ("Added 'question milk'", "done")

@@ -1,7 +1,7 @@
-"""The chat's routes: send a message (or a `!command`), stop a reply, poke the model, choose or pull a
-model, retry a reply and choose between attempts. Every change goes to the crud_worker or a worker over
-the bus; what it changed comes back to every tab (this one included) as an SSE swap, so nothing is
-shown twice."""
+"""The chat's routes: send a message (or a `!command`), say the person is typing, stop a reply, poke
+the model, choose or pull a model, retry a reply and choose between attempts. Every change goes to the
+crud_worker or a worker over the bus; what it changed comes back to every tab (this one included) as an
+SSE swap, so nothing is shown twice."""
 
 from __future__ import annotations
 
