@@ -11,7 +11,7 @@ import pytest
 
 from tests.fakes import FakeOpenAI, Script
 from tests.stack import Stack
-from tests.util import wait_for
+from tests.util import SseReader, wait_for
 
 MODEL = "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
@@ -94,11 +94,15 @@ def test_the_person_typing_stops_a_comment_but_never_their_own_reply(llama):
     """On a one-slot engine a comment still streaming at Enter would hold up the person's answer, so it
     stops as they type (POST /typing, what the chat box sends); a reply they asked for streams on."""
     fake, stack = llama
+    had = comments(stack)
+    assert stack.http.post("/tasks", data={"name": "typing task"}).status_code == 200
+    wait_for(lambda: comments(stack) > had, 15, what="the comment on the add, the default script's")
+    task_id = next(t[0] for t in stack.tasks() if t[1] == "typing task")
     fake.enqueue(Script(tokens=["Ticked"] + [" on"] * 200, delay=0.05))  # 10 s of comment unless stopped
-    task_id = wait_for(lambda: stack.tasks() and stack.tasks()[0][0], 10, what="a task")
-    asked, had = len(chats(fake)), comments(stack)
-    assert stack.http.post(f"/tasks/{task_id}/toggle").status_code == 200
-    wait_for(lambda: len(chats(fake)) > asked, 15, what="the comment on the toggle streaming")
+    had = comments(stack)
+    with SseReader(stack.url) as sse:
+        assert stack.http.post(f"/tasks/{task_id}/toggle").status_code == 200
+        wait_for(lambda: sse.matching(r'beforeend:#body-c\w+".*Ticked'), 15, what="the comment on the toggle streaming")
     assert stack.http.post("/typing").status_code == 204
     wait_for(lambda: comments(stack) > had, 5, what="the comment stopped (it would stream 10 s more)")
     with stack.db() as db:
