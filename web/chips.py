@@ -10,7 +10,8 @@ from fasthtml.common import Button, Span
 from bus.contract import MUTATING
 from web.live.store import ChipResult
 
-MARKS = {"undone": "↶ ", "asking": "❓ ", "denied": "✗ ", "expired": "⌛ "}
+# Text symbols every font here has (DejaVu): emoji such as ❓ or ⌛ showed as empty boxes without an emoji font.
+MARKS = {"undone": "↶ ", "asking": "◌ ", "denied": "✗ ", "expired": "◷ "}
 
 
 def chip_id(command_id: str) -> str:
@@ -19,7 +20,7 @@ def chip_id(command_id: str) -> str:
 
 def chip(command_id: str, result: ChipResult | None, times: int = 1, swap: str | None = None) -> Span:
     if result is None:
-        return Span("⏳ applying…", cls="chip pending", id=chip_id(command_id), hx_swap_oob=swap)
+        return Span("◌ applying…", cls="chip pending", id=chip_id(command_id), hx_swap_oob=swap)
     return Span(chip_text(result, times), *chip_controls(command_id, result),
                 cls=chip_class(result), id=chip_id(command_id), hx_swap_oob=swap)
 

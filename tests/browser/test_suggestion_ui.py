@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests.browser.artifacts import shot
 from tests.browser.test_two_tabs import open_tab
 from tests.browser.test_undo_ui import cmd, shown
 from tests.fakes import Script
@@ -73,6 +74,10 @@ def test_a_command_answering_a_question_waits_for_allow_and_allow_runs_it(stack,
     a.press("#msg", "Enter")
     chip = a.locator(".chip.asking", has_text="Suggests: mark 'ui question task' done")
     chip.wait_for(timeout=15_000)
+    a.set_viewport_size({"width": 390, "height": 844})  # a narrow window, a mouse: the hint shows, under the box
+    assert a.locator("#msg").bounding_box()["width"] > 200, "the message box is not squeezed by its hint"
+    chip.scroll_into_view_if_needed()
+    shot(a, "question-suggests-narrow")
     assert [t for t in shown(a) if t[1] == "ui question task"][0][2] is False, "a question changed nothing"
     chip.locator("button.allow").click()
     a.locator(".chip", has_text="Marked 'ui question task' done").wait_for(timeout=10_000)
