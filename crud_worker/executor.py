@@ -3,8 +3,9 @@
 Before a change runs, its action's ask-first policy decides: `auto` runs it, `off` refuses it,
 `ask` stores it as pending (approvals.py) until someone allows or denies it. A command in a reply
 nobody asked for (`suggest`: a comment on a click, an import, an agent's change, a Poke), or in a
-reply to a question that asks for no change (questions.py), never changes the list by itself: it waits for Allow / Deny as a suggestion whatever the policy says
-(`off` still refuses it), and an undo there is refused. The model never adds a task that is on the
+reply to a question that asks for no change (questions.py), never changes the list by itself: it
+waits for Allow / Deny as a suggestion whatever the policy says (`off` still refuses it), and an
+undo there is refused. The model never adds a task that is on the
 list already (tasks.named: case and quote style aside): that insert is refused, saying to use update.
 """
 
