@@ -125,7 +125,8 @@ class Bench:
             wait_for(lambda: self.db_rows("SELECT 1 FROM messages WHERE id = ?", reply), REPLY_TIMEOUT_S,
                      interval=0.2, what=f"reply {reply}")
             ids.append(reply)
-            wait_steady(lambda: not self.engine.busy(), 1.0, REPLY_TIMEOUT_S, interval=0.2, what="the engine idle")
+            # a follow-up of its own, and that one's (two at most), may each run as long as a reply
+            wait_steady(lambda: not self.engine.busy(), 1.0, 3 * REPLY_TIMEOUT_S, interval=0.2, what="the engine idle")
             if not self.db_rows("SELECT 1 FROM messages WHERE id = ?", reply + "-r"):
                 return ids
             reply += "-f"
