@@ -172,7 +172,7 @@ def test_hostile_model_reply_while_streaming_and_after(stack, fake_ollama, tabs)
     settle(stack, fake_ollama)
     text = "\n\n".join(PAYLOADS)
     head = [text[i:i + 3] for i in range(0, len(text), 3)]
-    tail = [f" tail{i}" for i in range(80)]
+    tail = [f" tail{i}" for i in range(500)]  # 2 s still to come when the payloads are in: both tabs look mid-stream
     fake_ollama.enqueue(Script(tokens=head + tail, delay=0.004))
     ids = "() => [...document.querySelectorAll('.msg.assistant')].map(m => m.id)"
     before = set(actor.evaluate(ids))
@@ -182,8 +182,9 @@ def test_hostile_model_reply_while_streaming_and_after(stack, fake_ollama, tabs)
     for page in tabs:  # mid-stream: the payloads are in, the tail is still coming
         wait_for(lambda: "tail3" in page.evaluate(f"() => document.getElementById('body-{reply}')?.innerText || ''"),
                  what="the payloads streamed in")
-        live = page.evaluate(f"() => document.getElementById('body-{reply}').className")
-        shown = page.evaluate(f"() => document.getElementById('body-{reply}').innerText")
+        # one read of both: the final render may replace the streamed body between two reads
+        live, shown = page.evaluate(f"() => {{ const b = document.getElementById('body-{reply}');"
+                                    " return [b.className, b.innerText]; }")
         assert "stream" in live.split(), f"checked while the reply was still streaming ({live})"
         assert words(shown).startswith(words(text)), "streamed text shows literally"
         assert_clean(page, "model reply, streaming")
