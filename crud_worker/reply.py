@@ -45,6 +45,7 @@ class Reply:
     # Another job of its conversation was built while it streamed (a comment the person talked over):
     # it is stored where it ended, after what that job read, so later prompts still begin with that job's.
     overtaken: bool = False
+    suggests: bool | None = None  # its commands only suggest (ReplyCommands.suggests_only), found once
     worker: str = ""
     asked_again: float = 0.0
     first_asked: float = 0.0

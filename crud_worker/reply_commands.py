@@ -43,12 +43,13 @@ class ReplyCommands:
                        from_tool_call(call.name, call.arguments))
 
     def suggests_only(self, reply: Reply) -> bool:
-        """Nobody asked for this reply, or its turn's message is a question that asks for no change."""
-        if unasked(reply.msg_id):
-            return True
-        row = self.db.execute("SELECT content FROM messages WHERE id = ? AND role = 'user' AND kind = 'chat'",
-                              [reply.ask]).fetchone() if reply.ask else None
-        return row is not None and questions.asks_no_change(row[0])
+        """Nobody asked for this reply, or its turn's message is a question that asks for no change (read
+        once a reply: a reply may hold thousands of commands)."""
+        if reply.suggests is None:
+            row = self.db.execute("SELECT content FROM messages WHERE id = ? AND role = 'user' AND kind = 'chat'",
+                                  [reply.ask]).fetchone() if reply.ask and not unasked(reply.msg_id) else None
+            reply.suggests = unasked(reply.msg_id) or (row is not None and questions.asks_no_change(row[0]))
+        return reply.suggests
 
     async def run(self, reply: Reply, command_id: str, ordinal: int, raw: str, command) -> None:
         began = time.perf_counter()
