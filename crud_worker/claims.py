@@ -8,6 +8,10 @@ Only the reply's prose is read (never its commands or thinking), and only first-
 statements of a finished change count, so "you've completed 3 tasks" or "shall I add it?" are not
 claims — and a reply that is nothing but the request said back ("Mark everything as done."), which
 a person reads as done. English, with the commonest past participles of a few other languages.
+
+In a reply the person asked for, a change told of "the user" or "the person" counts too: the 0.5B
+answered "delete 'buy bread' and 'email Sam'" with "The user deleted 'buy bread' and 'email Sam'." and
+no command. A comment on a click may say so truly (the person did it), so there it doesn't count.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ _CLAIMS = re.compile(
     re.IGNORECASE)
 
 
-def claims_change(prose: str) -> bool:
-    """The prose states, as done, a change to the list."""
-    return _CLAIMS.search(prose) is not None
+_NARRATED = re.compile(rf"\bthe (?:user|person)(?:'s| has)?\s+(?:just\s+|now\s+|also\s+)?(?:{_PAST})\b", re.IGNORECASE)
+
+
+def claims_change(prose: str, asked: bool = True) -> bool:
+    """The prose states, as done, a change to the list (`asked`: in reply to the person's own request)."""
+    return _CLAIMS.search(prose) is not None or (asked and _NARRATED.search(prose) is not None)

@@ -156,7 +156,8 @@ class Replies:
             return False
         if approvals.waiting_in(self.db, reply.msg_id):
             return False
-        return claims.claims_change("".join(p.text for p in split_all(text) if isinstance(p, Prose)))
+        return claims.claims_change("".join(p.text for p in split_all(text) if isinstance(p, Prose)),
+                                    asked=not unasked(reply.msg_id))
 
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):

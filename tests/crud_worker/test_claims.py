@@ -30,3 +30,17 @@ def test_claims(text):
 ])
 def test_not_claims(text):
     assert not claims_change(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The user deleted 'buy bread' and 'email Sam'.", "The user deleted what's done.", "The person has added milk.",
+    "The user's marked it done.",
+])
+def test_a_change_told_of_the_user_is_a_claim_in_a_reply_they_asked_for_not_in_a_comment(text):
+    """In a comment on the person's click it is the truth: they did it."""
+    assert claims_change(text) and not claims_change(text, asked=False)
+
+
+@pytest.mark.parametrize("text", ["The user has 3 tasks.", "The user can add more later.", "The person asked twice."])
+def test_the_user_without_a_change_is_no_claim(text):
+    assert not claims_change(text)

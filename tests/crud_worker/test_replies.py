@@ -60,3 +60,21 @@ def test_a_reply_that_lost_deltas_runs_its_commands_from_the_full_text_at_its_en
 
     asyncio.run(go())
     assert r.tasks() == [(1, "apples", False)]
+
+
+def test_the_user_told_as_having_made_the_change_is_flagged_in_a_reply_they_asked_for_not_in_a_comment():
+    """The 0.5B answered "delete 'buy bread' and 'email Sam'" with "The user deleted 'buy bread' and 'email
+    Sam'." and no command. A comment on the person's own click may say the same truly."""
+    r = rig()
+    words = "The user deleted 'apples'."
+
+    async def go():
+        await r.handlers.on_chat(c.ChatUser(req_id="q1", msg_id="u1", reply_id="a1", text="delete apples"))
+        await r.replies.queue("c1", "comment")
+        for reply_id in ("a1", "c1"):
+            await r.replies.on_start(c.LlmStart(msg_id=reply_id, seq=0, worker="w1", backend="fake", model="m"))
+            await r.replies.on_done(c.LlmDone(msg_id=reply_id, seq=1, text=words, status="done"))
+
+    asyncio.run(go())
+    flags = {s.msg_id: s.unbacked_claim for s in r.bus.of(c.ReplyStats)}
+    assert flags == {"a1": True, "c1": False}, flags
