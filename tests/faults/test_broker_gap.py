@@ -15,7 +15,7 @@ from tests.report import STATS
 from tests.fakes import Script
 from tests.util import SseReader, wait_for
 
-ATTEMPTS = 10
+ATTEMPTS = 25  # a gap is seen in 2 to 7 attempts on 2 busy cores; 10 once ran out under the full suite
 CHIP = re.compile(r'id="chip-(a[0-9a-f]+)-(\d+)" class="chip (\w+)"')
 
 
@@ -36,7 +36,7 @@ def test_a_broker_restart_mid_reply_leaves_a_gap_that_heals_at_done(stack, fake_
             names = [f"gap {attempt} task {i}" for i in range(3)]
             text = "Here goes. " + " then ".join(
                 json.dumps({"action": "insert", "target": "task", "args": {"name": n}}) for n in names) + " Done."
-            fake_ollama.enqueue(Script(tokens=[text[i:i + 3] for i in range(0, len(text), 3)], delay=0.004))
+            fake_ollama.enqueue(Script(tokens=[text[i:i + 3] for i in range(0, len(text), 3)], delay=0.01))
             pid, ready = stack.pid("broker"), ready_count(stack, "broker")
             warnings = stack.log().count("will reconcile at the end")
             reply = stack.chat(f"gap attempt {attempt}")
