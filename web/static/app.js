@@ -8,6 +8,10 @@ htmx.config.responseHandling = [
   { code: "[45]..", swap: false, error: true },
 ];
 
+// A swap settles at once: by default htmx wires a swapped-in button (Allow, Undo) and gives an element
+// its new classes 20 ms later, for CSS transitions we don't use, and a click in between was lost.
+htmx.config.defaultSettleDelay = 0;
+
 // The browser's own reconnects send Last-Event-ID; the htmx extension's (a new EventSource
 // after a failed connection) don't, so carry the last id we saw in the URL as well.
 let lastEventId = "";
