@@ -11,7 +11,8 @@ There is deliberately no alias for complete/check/done: "toggle" flips, and gues
 A task reference is an int id, or a str name (exact, case-insensitive at lookup). A
 string id made only of digits ("3", or "#3" as the list shows it) is the id 3;
 update/toggle/delete also take it as "task" (what the prompt teaches: {"task": "buy bread"}),
-and toggle/delete as {"name": ...}, which always names the task. Names follow the contract's one rule (`clean_name`).
+and toggle/delete as {"name": ...}, which always names the task. Instead of one task, update
+(done only) and delete take "tasks": "all", "done" or "open" (`Each`). Names follow the contract's one rule (`clean_name`).
 
 What the model writes reaches the same validation in every form the splitter finds: a JSON
 object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}` (also bare, without the tags,
@@ -33,7 +34,7 @@ from bus.contract import MAX_ID, InvalidName, clean_name
 
 from .json_reader import unclosed
 from .pythonic import read_calls
-from .spec import SPEC, TOOL_NAMES, Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
+from .spec import SELECTIONS, SPEC, TOOL_NAMES, Command, Delete, Each, Insert, List, Refusal, Toggle, Undo, Update
 
 _ALIASES = {
     "insert": "insert", "add": "insert", "create": "insert",
@@ -47,7 +48,7 @@ _TARGETS = {"task", "tasks", "todo", "todos"}
 _ENVELOPE = ("action", "operation", "target", "args")
 _TOOL_CALL = ("name", "arguments")
 _TYPE_REASONS = {"text": "'{}' must be text", "ref": "'{}' must be a task number or name",
-                 "flag": "'{}' must be true or false"}
+                 "flag": "'{}' must be true or false", "selection": "'{}' must be " + ", ".join(SELECTIONS[:-1]) + " or " + SELECTIONS[-1]}
 _NO_TASK = "no task given: add its id or name"
 INCOMPLETE = "the command is incomplete (it never closed), so it was not run"
 
@@ -171,8 +172,11 @@ def _known(obj: dict, fields, where: str) -> None:
 def _value(args: dict, key: str, kind: str) -> Any:
     """args[key] checked against its kind; None when absent (or null)."""
     v = args.get(key)
+    if kind == "selection" and isinstance(v, str):
+        v = v.strip().lower()
     ok = (v is None or (kind == "text" and isinstance(v, str)) or (kind == "flag" and isinstance(v, bool))
-          or (kind == "ref" and isinstance(v, (int, str)) and not isinstance(v, bool)))
+          or (kind == "ref" and isinstance(v, (int, str)) and not isinstance(v, bool))
+          or (kind == "selection" and v in SELECTIONS))
     if not ok:
         raise _Invalid(_TYPE_REASONS[kind].format(key))
     return v
@@ -186,6 +190,8 @@ def _build(action: str, args: dict) -> Command:
         if a["name"] is None:
             raise _Invalid("missing 'name' in args")
         return Insert(_name(a["name"]))
+    if a.get("tasks") is not None:
+        return _each(action, a)
     if action == "update":
         ref = _the_task(a, "id", "task")
         if ref is None:
@@ -203,6 +209,19 @@ def _build(action: str, args: dict) -> Command:
     if action == "undo":
         return Undo()
     return List(a["done"])
+
+
+def _each(action: str, a: dict) -> Each:
+    """{"tasks": "done"}: every such task, instead of one task."""
+    if any(a[k] is not None for k in ("id", "task")) or (action == "delete" and a["name"] is not None):
+        raise _Invalid("give one task or 'tasks', not both")
+    if action == "delete":
+        return Each("delete", a["tasks"])
+    if a["name"] is not None:
+        raise _Invalid("several tasks can't all get one name: rename them one by one")
+    if a["done"] is None:
+        raise _Invalid("nothing to update: give done")
+    return Each("update", a["tasks"], a["done"])
 
 
 def _the_task(a: dict, *keys: str) -> Any:

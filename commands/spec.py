@@ -27,6 +27,20 @@ class Delete(msgspec.Struct, frozen=True):
     ref: int | str
 
 
+Selection = Literal["all", "done", "open"]
+SELECTIONS: tuple[Selection, ...] = ("all", "done", "open")
+
+
+class Each(msgspec.Struct, frozen=True):
+    """One update or delete for every task of a selection ({"tasks": "done"}): "delete what's done" is one
+    command, so a model can't miss a task or take one too many. `ids` pins the tasks it meant once it ran
+    or was put to the person, so a later Allow changes exactly those."""
+    action: Literal["update", "delete"]
+    tasks: Selection
+    done: bool | None = None  # update: the state every one of them gets
+    ids: tuple[int, ...] = ()
+
+
 class List(msgspec.Struct, frozen=True):
     done: bool | None = None
 
@@ -39,11 +53,11 @@ class Refusal(msgspec.Struct, frozen=True):
     reason: str
 
 
-Command = Insert | Update | Toggle | Delete | List | Undo
+Command = Insert | Update | Toggle | Delete | Each | List | Undo
 
 
 class Field(NamedTuple):
-    kind: Literal["text", "ref", "flag"]  # a task name; a task id or name; true/false
+    kind: Literal["text", "ref", "flag", "selection"]  # a task name; a task id or name; true/false; SELECTIONS
     description: str = ""
     tool: bool = True  # offered in the native tool definition (else only in embedded JSON)
 
@@ -58,14 +72,17 @@ class Action(NamedTuple):
 _REF = Field("ref", "the task's id, or its exact name")
 _TASK = Field("ref", tool=False)  # the same, under the name the prompt teaches: {"task": "buy bread"}
 _BY_NAME = Field("text", tool=False)
+_MANY = Field("selection", tool=False)  # {"tasks": "done"}: taught in the prompt, not offered as a tool field
 SPEC: dict[str, Action] = {
     "insert": Action("insert_task", "Add a task to the list.", {"name": Field("text", "what to do")}, ("name",)),
     "update": Action("update_task", "Rename a task and/or mark it done or not done; give name, done or both.",
-                     {"id": _REF, "task": _TASK, "name": Field("text", "the new name"), "done": Field("flag")},
+                     {"id": _REF, "task": _TASK, "tasks": _MANY, "name": Field("text", "the new name"),
+                      "done": Field("flag")},
                      ("id",)),
     "toggle": Action("toggle_task", "Flip a task between done and not done.",
                      {"id": _REF, "task": _TASK, "name": _BY_NAME}, ("id",)),
-    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "task": _TASK, "name": _BY_NAME}, ("id",)),
+    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "task": _TASK, "tasks": _MANY, "name": _BY_NAME},
+                     ("id",)),
     "list": Action("list_tasks", "List the tasks, optionally only done or only open ones.",
                    {"done": Field("flag", "true: only done; false: only open")}, ()),
     "undo": Action("undo_last_reply", "Take back every change your previous reply made to the list.", {}, ()),
@@ -83,6 +100,8 @@ Rename:         {"action": "update", "args": {"task": "Buy apples", "name": "Buy
 Mark done:      {"action": "update", "args": {"task": "Buy apples", "done": true}}
 Mark not done:  {"action": "update", "args": {"task": "Buy apples", "done": false}}
 Delete:         {"action": "delete", "args": {"task": "Buy apples"}}
+Mark all done:  {"action": "update", "args": {"tasks": "all", "done": true}}
+Delete done:    {"action": "delete", "args": {"tasks": "done"}}
 "task" is the task's name exactly as the list shows it. One command per task: to change three tasks,
-write three commands.
+write three commands. "tasks" ("all", "done" or "open") changes every such task in one command.
 """

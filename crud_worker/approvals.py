@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from bus import tables
 from bus.contract import MUTATING, POLICIES
-from commands.spec import Command, Delete, Insert, Toggle, Update
+from commands.spec import Command, Delete, Each, Insert, Toggle, Update
 from crud_worker import db as store
 
 CHOSEN_SETTING = tables.ASK_CHOSEN  # the person's choices from the page: {"delete": "ask"}
@@ -80,10 +80,15 @@ def add(db: Database, *, command_id: str, msg_id: str, action: str, command: Com
                 time.time() + timeout])
 
 
+def _command(action: str, args: dict) -> Command:
+    """A stored command again: an Each is stored under the action it repeats, and only it has "tasks"."""
+    return msgspec.convert(args, Each if "tasks" in args else _TYPES[action])
+
+
 def _pending(r) -> Pending:
     command_id, msg_id, action, args, what, expires_at, decision = r
     return Pending(command_id=command_id, msg_id=msg_id, action=action,
-                   command=msgspec.convert(json.loads(args), _TYPES[action]), what=what, expires_at=expires_at,
+                   command=_command(action, json.loads(args)), what=what, expires_at=expires_at,
                    decision=decision)
 
 

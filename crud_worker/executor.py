@@ -19,13 +19,15 @@ from sqlite_utils import Database
 from bus.contract import MUTATING, CommandResult, CommandState, TaskChanged
 from crud_worker import approvals, db as store, tasks, undo
 from crud_worker.changelog import Actor
-from commands.spec import Command, Delete, Insert, List, Refusal, Toggle, Undo, Update
+from bus.contract import TaskRow
+from commands.spec import Command, Delete, Each, Insert, List, Refusal, Toggle, Undo, Update
 from crud_worker.db import now
 
 REFUSED = "refused "  # how the model's feedback on a refused command starts (followups.py relies on it)
 
 MAX_COMMANDS_PER_REPLY = 25
 LIST_LIMIT = 100
+NAMED_AT_MOST = 5  # a change to many tasks names this many, then says how many more
 
 
 class Outcome(msgspec.Struct):
@@ -36,6 +38,9 @@ class Outcome(msgspec.Struct):
 
 
 def action_of(command: Command | Refusal) -> str:
+    """The action a command is logged, asked for and shown as: an Each is the update or delete it repeats."""
+    if isinstance(command, Each):
+        return command.action
     return "" if isinstance(command, Refusal) else type(command).__name__.lower()
 
 
@@ -90,6 +95,8 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
 def changes_nothing(db: Database, command: Command) -> bool:
     """An update that leaves its task as it is (a small model "renames" a task to its own name): it runs
     and says "Kept", and is never put to the person as a question or a suggestion."""
+    if isinstance(command, Each):
+        return command.action == "update" and all(t.done == command.done for t in selected(db, command))
     if not isinstance(command, Update):
         return False
     task = tasks.resolve(db, command.ref)
@@ -101,7 +108,38 @@ def pinned(db: Database, command: Command) -> Command:
     match command:
         case Update(ref=ref) | Toggle(ref=ref) | Delete(ref=ref):
             return msgspec.structs.replace(command, ref=tasks.resolve(db, ref).id)
+        case Each():
+            return msgspec.structs.replace(command, ids=tuple(t.id for t in changing(db, command)))
     return command
+
+
+_NONE = {"all": "the list is empty", "done": "no task is done", "open": "no task is open"}
+
+
+def selected(db: Database, each: Each) -> list[TaskRow]:
+    """The tasks an Each names: the ones it was pinned to that are still there, else its selection now."""
+    if each.ids:
+        rows = [t for i in each.ids if (t := tasks.find(db, i)) is not None]
+        if not rows:
+            raise tasks.TaskError("those tasks are gone already", "unknown")
+        return rows
+    rows = tasks.all_tasks(db, None if each.tasks == "all" else each.tasks == "done")
+    if not rows:
+        raise tasks.TaskError(_NONE[each.tasks], "unknown")
+    return rows
+
+
+def changing(db: Database, each: Each) -> list[TaskRow]:
+    """Those it would change: an update leaves out the tasks that are so already."""
+    return [t for t in selected(db, each) if each.action == "delete" or t.done != each.done]
+
+
+def named(rows: list[TaskRow]) -> str:
+    """'a', 'b' and 'c' (and how many more, past NAMED_AT_MOST)."""
+    names = [f"'{t.name}'" for t in rows[:NAMED_AT_MOST]]
+    if len(rows) > NAMED_AT_MOST:
+        return ", ".join(names) + f" and {len(rows) - NAMED_AT_MOST:,} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def what(db: Database, command: Command) -> str:
@@ -119,6 +157,10 @@ def what(db: Database, command: Command) -> str:
             if done not in (None, task.done):
                 parts.append(f"mark '{task.name}' {'done' if done else 'not done'}")
             return " and ".join(parts)
+        case Each(action="delete"):
+            return f"delete {named(changing(db, command))}"
+        case Each(done=done):
+            return f"mark {named(changing(db, command))} {'done' if done else 'not done'}"
     return action_of(command)
 
 
@@ -148,6 +190,15 @@ def apply(db: Database, command: Command | Refusal, by: Actor
             if done is not None:
                 parts.append(f"Marked '{task.name}' {'done' if task.done else 'not done'}")
             return [change] if change.change_seq else [], [], "; ".join(parts) or f"Kept '{task.name}'", ""
+        case Each(action="delete"):
+            rows = selected(db, command)
+            return [tasks.delete(db, t.id, by=by) for t in rows], [], f"Removed {named(rows)}", ""
+        case Each(done=done):
+            state = "done" if done else "not done"
+            if not (rows := changing(db, command)):
+                return [], [], f"Kept {named(selected(db, command))}: {state} already", ""
+            changes = [tasks.update(db, t.id, by=by, done=done) for t in rows]
+            return changes, [], f"Marked {named(rows)} {state}", ""
         case Undo():
             reply = undo.model_last_reply(db, by.reply_id)
             if not reply:

@@ -17,7 +17,7 @@ from commands.ids import commands_of, tool_call_id
 from commands.parse import from_tool_call
 from commands.spec import Refusal
 from commands.splitter import Block
-from crud_worker import questions, unsaved
+from crud_worker import questions, tasks, unsaved
 from crud_worker.executor import execute
 from crud_worker.reply import Reply, unasked
 from crud_worker.settings import CrudSettings
@@ -67,7 +67,7 @@ class ReplyCommands:
             reply.commands_ms += (time.perf_counter() - began) * 1000
         if outcome.feedback:
             reply.feedback.append(outcome.feedback)
-        for change in outcome.changes:
+        for change in tasks.group(outcome.changes):  # an Each's or an undo's many: one message
             await self.bus.publish(change)
         for flipped in outcome.flipped:
             await self.bus.publish(flipped)

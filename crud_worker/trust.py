@@ -90,7 +90,7 @@ class Trust:
         if refused is not None:
             await refusal.answer(self.bus, m.req_id, refused)
             return
-        for change in changes:
+        for change in tasks.group(changes):
             await self.bus.publish(change)
         for other in flipped:
             await self.bus.publish(other)

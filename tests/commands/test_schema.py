@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from bus.contract import clean_name
 from commands.parse import from_tool_call, parse_block, parse_command
 from commands.schema import tool_definitions
-from commands.spec import COMMAND_LANGUAGE, Delete, Insert, List, Refusal, Toggle, Update
+from commands.spec import COMMAND_LANGUAGE, Delete, Each, Insert, List, Refusal, Toggle, Update
 from commands.splitter import Block, split_all
 from tests.commands.wire import any_command, array, bare_tool, describe, hermes, pythonic, tool_call_of
 
@@ -32,6 +32,31 @@ def cmd(action: str, args=None, **top) -> str:
 ])
 def test_each_action(raw, expected):
     assert parse_command(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (cmd("delete", {"tasks": "done"}), Each("delete", "done")),
+    (cmd("remove", {"tasks": " All "}), Each("delete", "all")),
+    (cmd("update", {"tasks": "all", "done": True}), Each("update", "all", True)),
+    (cmd("update", {"tasks": "done", "done": False}), Each("update", "done", False)),
+    (cmd("delete", {"tasks": "completed"}), Refusal("'tasks' must be all, done or open")),
+    (cmd("delete", {"tasks": 3}), Refusal("'tasks' must be all, done or open")),
+    (cmd("delete", {"tasks": "done", "task": "milk"}), Refusal("give one task or 'tasks', not both")),
+    (cmd("delete", {"tasks": "done", "name": "milk"}), Refusal("give one task or 'tasks', not both")),
+    (cmd("update", {"tasks": "all", "id": 3, "done": True}), Refusal("give one task or 'tasks', not both")),
+    (cmd("update", {"tasks": "all"}), Refusal("nothing to update: give done")),
+    (cmd("update", {"tasks": "open", "name": "x", "done": True}),
+     Refusal("several tasks can't all get one name: rename them one by one")),
+    (cmd("toggle", {"tasks": "done"}), Refusal("unknown field 'tasks' in args")),
+    (cmd("insert", {"tasks": "all"}), Refusal("unknown field 'tasks' in args")),
+])
+def test_tasks_names_every_task_of_a_selection_instead_of_one(raw, expected):
+    assert parse_command(raw) == expected
+
+
+def test_the_selection_is_taught_in_the_prompt_but_offered_in_no_tool():
+    assert all("tasks" not in t["function"]["parameters"]["properties"] for t in tool_definitions())
+    assert from_tool_call("delete_task", {"tasks": "done"}) == Each("delete", "done")  # read alike, if written
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -220,7 +245,7 @@ def test_tool_calls_round_trip_and_conform_to_their_definitions(command):
 def test_command_language_examples_are_valid_commands_of_every_kind():
     blocks = [p for p in split_all(COMMAND_LANGUAGE) if isinstance(p, Block)]
     parsed = [parse_command(b.raw) for b in blocks]
-    assert {type(c) for c in parsed} == {Insert, Update, Delete}, "toggle is read, never taught; the list is shown"
+    assert {type(c) for c in parsed} == {Insert, Update, Delete, Each}, "toggle is read, never taught; the list is shown"
     assert len(COMMAND_LANGUAGE.split()) < 250
 
 
@@ -357,7 +382,7 @@ def test_the_prompts_examples_are_exact_commands_on_their_own_lines():
     from crud_worker.prompts import EXAMPLES
 
     lines = [line for line in EXAMPLES.splitlines() if line.startswith("{")]
-    assert len(lines) == 5 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
+    assert len(lines) == 4 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
                                    for line in lines)
 
 

@@ -64,6 +64,23 @@ def test_undo_of_each_model_action_flips_its_chip_in_every_tab(stack, fake_ollam
     assert task(stack, milk)[1:3] == ("milk", 0)
 
 
+def test_delete_what_is_done_leaves_every_tab_at_once_and_its_undo_brings_all_back(stack, fake_ollama):
+    ids = [person_add(stack, f"chore {n}") for n in range(3)]
+    for done in ids[:2]:
+        assert stack.http.post(f"/tasks/{done}/toggle").status_code == 200
+    wait_for(lambda: [task(stack, i)[2] for i in ids] == [1, 1, 0], what="two chores done")
+    with SseReader(stack.url, tab="a") as a:
+        reply = model_says(stack, fake_ollama, '{"action": "delete", "args": {"tasks": "done"}}')
+        gone = [f'hx-swap-oob="delete" id="task-{i}"' for i in ids[:2]]
+        wait_for(lambda: all(a.matching(g) for g in gone), what="both done chores out of the watching tab")
+        assert len({e.id for g in gone for e in a.matching(g)}) == 1, "one event took both out"
+    [(command_id, ok, result, state)] = command_rows(stack, reply)
+    assert (ok, result, state) == (1, "Removed 'chore 0' and 'chore 1'", "done")
+    assert [task(stack, i) is None for i in ids] == [True, True, False]
+    assert len(undo(stack, f"/undo/command/{command_id}").json()["done"]) == 2
+    assert [task(stack, i)[2] for i in ids] == [1, 1, 0], "one undo brought both back, done"
+
+
 def test_undo_and_redo_of_each_action_by_the_person(stack):
     first, second = person_add(stack, "p first"), person_add(stack, "p second")
     start = stack.tasks()
