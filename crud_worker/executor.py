@@ -187,9 +187,12 @@ def apply(db: Database, command: Command | Refusal, by: Actor
             parts = []
             if name is not None and task.name != before.name:
                 parts.append(f"Renamed '{before.name}' to '{task.name}'")
-            if done is not None:
-                parts.append(f"Marked '{task.name}' {'done' if task.done else 'not done'}")
-            return [change] if change.change_seq else [], [], "; ".join(parts) or f"Kept '{task.name}'", ""
+            state = "done" if task.done else "not done"
+            if done is not None and task.done != before.done:
+                parts.append(f"Marked '{task.name}' {state}")
+            if parts:
+                return [change], [], "; ".join(parts), ""
+            return [], [], f"Kept '{task.name}'" + (f": {state} already" if done is not None else ""), ""
         case Each(action="delete"):
             rows = selected(db, command)
             return [tasks.delete(db, t.id, by=by) for t in rows], [], f"Removed {named(rows)}", ""

@@ -12,7 +12,7 @@ import zlib
 
 HELP = ("I'm the built-in demo model: a todo app with attitude, minus the actual brain. I understand "
         "\u201cadd milk\u201d, \u201cmark milk done\u201d, \u201crename milk to oat milk\u201d, "
-        "\u201cdelete milk\u201d and \u201cwhat's on my list?\u201d. For real conversation, install "
+        "\u201cdelete milk\u201d, \u201cdelete what's done\u201d and \u201cwhat's on my list?\u201d. For real conversation, install "
         "Ollama from https://ollama.com and run `ollama pull llama3.2`.")
 
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
@@ -25,6 +25,11 @@ _DELETE = re.compile(r"^(?:please\s+)?(?:remove|delete|drop|forget|scrap)\s+(?P<
 _RENAME = re.compile(r"^(?:please\s+)?(?:rename|change)\s+(?P<old>.+?)\s+(?:to|into)\s+(?P<new>.+)$", re.I)
 _LIST = re.compile(r"^(?:list|show|what['\u2019]?s|what\s+is|what\s+do\s+i|what\s+are)\b.*"
                    r"\b(?:list|tasks?|todos?|have|got|left)\b|^list\b", re.I)
+# Many tasks at once ({"tasks": …}), read before the one-task forms: "mark everything done" names no task.
+_CLEAR_DONE = re.compile(r"^(?:please\s+)?(?:delete|remove|clear|drop)\s+(?:all\s+)?(?:what['\u2019]?s\s+done|"
+                         r"(?:the\s+)?(?:done|completed|finished)(?:\s+(?:ones|tasks|todos))?)$", re.I)
+_ALL_DONE = re.compile(r"^(?:please\s+)?(?:mark|tick(?: off)?|check(?: off)?)\s+(?:everything|every\s+task|"
+                       r"all(?:\s+(?:the\s+)?(?:tasks|todos))?)(?:\s+(?:as\s+)?done)?$", re.I)
 _TASK_LINE = re.compile(r"^#\d+\s+\[(?P<done>[ x])\]\s+(?P<name>.+)$")
 _QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d")
 
@@ -38,6 +43,10 @@ _OPENERS = {
     "update": ["A rebrand! \u201c{old}\u201d is now \u201c{name}\u201d.",
                "Renaming \u201c{old}\u201d to \u201c{name}\u201d. Fresh coat of paint."],
     "list": ["Let me look at what you've been avoiding\u2026", "Fine, let me check the damage\u2026"],
+    "clear done": ["Clearing out everything you finished. Don't expect a medal.",
+                   "Out with the done ones. Tidy list, tidy mind, allegedly."],
+    "all done": ["All of it? Done? Fine, ticking the lot. I have questions.",
+                 "Everything done at once. Either a miracle or a lie, but it's your list."],
 }
 # First match wins: an undo or redo names the changes it took back ("undid: Added 'milk'"), so it comes
 # before the words of those changes; "not done" must come before "done".
@@ -82,6 +91,10 @@ def _with_commands(opener: str, commands: list[str], seed: str) -> str:
 
 
 def _intent(text: str) -> tuple[str, dict] | None:
+    if _CLEAR_DONE.match(text):
+        return "clear done", {"tasks": "done"}
+    if _ALL_DONE.match(text):
+        return "all done", {"tasks": "all", "done": True}
     if m := _RENAME.match(text):
         old, new = _clean(m["old"]), _clean(m["new"])
         if old and new:
@@ -157,6 +170,9 @@ def reply_to(last_user: str, listing: str = "") -> str:
         names = [n for n in (_clean(part) for part in args["name"].split(",")) if n]
         opener = _pick(_OPENERS["insert"], text).format(name="\u201d, \u201c".join(names))
         return _with_commands(opener, [command("insert", {"name": n}) for n in names], text)
+    if "tasks" in args:
+        verb = "delete" if action == "clear done" else "update"
+        return _with_commands(_pick(_OPENERS[action], text), [command(verb, args)], text)
     if action == "update":
         opener = _pick(_OPENERS["update"], text).format(old=args["id"], name=args["name"])
         return _with_commands(opener, [command("update", args)], text)

@@ -33,6 +33,10 @@ def commands(reply_text: str) -> list[dict]:
     ("what's on my list?", {"action": "list", "target": "task", "args": {}}),
     ("list", {"action": "list", "target": "task", "args": {}}),
     ("show my tasks", {"action": "list", "target": "task", "args": {}}),
+    ("delete what's done", {"action": "delete", "target": "task", "args": {"tasks": "done"}}),
+    ("clear the completed tasks", {"action": "delete", "target": "task", "args": {"tasks": "done"}}),
+    ("mark everything as done", {"action": "update", "target": "task", "args": {"tasks": "all", "done": True}}),
+    ("tick off all the tasks", {"action": "update", "target": "task", "args": {"tasks": "all", "done": True}}),
 ])
 def test_intents_give_the_right_command(said, expected):
     assert commands(reply(said)) == [expected]
