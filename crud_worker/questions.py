@@ -4,6 +4,10 @@ asked whether it was done), so a reply to a person's message that is a question 
 only suggests its commands: each waits for Allow / Deny (executor.execute's `suggest`), as a comment's
 do. A request phrased as a question ("can you add milk?") names its change and keeps its policy.
 
+Small talk asks for words too ("thanks, that's all" had the 1.5B tick three tasks): a message every word
+of which is a greeting, a thanks, a goodbye or the like (`_SMALL_TALK`, a closed list, so "thanks, add
+milk" or a bare "buy milk" is still a request).
+
 A question: the message ends with "?". A change named: a verb that changes a list, in English or the
 commonest stems of a few other languages. When in doubt it is a request (the policy as before).
 """
@@ -21,7 +25,17 @@ _CHANGE = re.compile(
     re.IGNORECASE)
 
 
+_SMALL_TALK = frozenset("""
+hi hello hey yo hiya morning evening night good thanks thank you ty thx cheers that that's thats is it all for
+now bye goodbye see later cool nice great lol haha how are doing what's up tell me a joke another one
+hola gracias adiós adios buenos días dias hallo danke tschüss bonjour salut merci ciao grazie""".split())
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
 def asks_no_change(text: str) -> bool:
-    """The person's message is a question that names no change to the list."""
+    """The person's message is a question that names no change to the list, or small talk."""
     stripped = text.strip()
-    return stripped.endswith(("?", "？")) and _CHANGE.search(stripped) is None
+    if _CHANGE.search(stripped) is not None:
+        return False
+    words = [w.casefold().replace("’", "'") for w in _WORD.findall(stripped)]
+    return stripped.endswith(("?", "？")) or (bool(words) and all(w in _SMALL_TALK for w in words))
