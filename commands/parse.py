@@ -12,7 +12,7 @@ A task reference is an int id, or a str name (exact, case-insensitive at lookup)
 string id made only of digits ("3", or "#3" as the list shows it) is the id 3;
 update/toggle/delete also take it as "task" (what the prompt teaches: {"task": "buy bread"}),
 and toggle/delete as {"name": ...}, which always names the task. Instead of one task, update
-(done only) and delete take "tasks": "all", "done" or "open" (`Each`). Names follow the contract's one rule (`clean_name`).
+(done only) and delete take "tasks": "all", "done" or "open" (`Each`); any other "tasks" is read as "task". Names follow the contract's one rule (`clean_name`).
 
 What the model writes reaches the same validation in every form the splitter finds: a JSON
 object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}` (also bare, without the tags,
@@ -48,7 +48,7 @@ _TARGETS = {"task", "tasks", "todo", "todos"}
 _ENVELOPE = ("action", "operation", "target", "args")
 _TOOL_CALL = ("name", "arguments")
 _TYPE_REASONS = {"text": "'{}' must be text", "ref": "'{}' must be a task number or name",
-                 "flag": "'{}' must be true or false", "selection": "'{}' must be " + ", ".join(SELECTIONS[:-1]) + " or " + SELECTIONS[-1]}
+                 "flag": "'{}' must be true or false"}
 _NO_TASK = "no task given: add its id or name"
 INCOMPLETE = "the command is incomplete (it never closed), so it was not run"
 
@@ -172,11 +172,8 @@ def _known(obj: dict, fields, where: str) -> None:
 def _value(args: dict, key: str, kind: str) -> Any:
     """args[key] checked against its kind; None when absent (or null)."""
     v = args.get(key)
-    if kind == "selection" and isinstance(v, str):
-        v = v.strip().lower()
     ok = (v is None or (kind == "text" and isinstance(v, str)) or (kind == "flag" and isinstance(v, bool))
-          or (kind == "ref" and isinstance(v, (int, str)) and not isinstance(v, bool))
-          or (kind == "selection" and v in SELECTIONS))
+          or (kind == "ref" and isinstance(v, (int, str)) and not isinstance(v, bool)))
     if not ok:
         raise _Invalid(_TYPE_REASONS[kind].format(key))
     return v
@@ -190,8 +187,10 @@ def _build(action: str, args: dict) -> Command:
         if a["name"] is None:
             raise _Invalid("missing 'name' in args")
         return Insert(_name(a["name"]))
-    if a.get("tasks") is not None:
-        return _each(action, a)
+    if (many := a.get("tasks")) is not None:
+        if isinstance(many, str) and many.strip().lower() in SELECTIONS:
+            return _each(action, a, many.strip().lower())
+        a["task"] = _the_task(a, "task", "tasks")  # "tasks": "buy bread", a small model's plural of "task"
     if action == "update":
         ref = _the_task(a, "id", "task")
         if ref is None:
@@ -211,17 +210,17 @@ def _build(action: str, args: dict) -> Command:
     return List(a["done"])
 
 
-def _each(action: str, a: dict) -> Each:
+def _each(action: str, a: dict, selection) -> Each:
     """{"tasks": "done"}: every such task, instead of one task."""
     if any(a[k] is not None for k in ("id", "task")) or (action == "delete" and a["name"] is not None):
         raise _Invalid("give one task or 'tasks', not both")
     if action == "delete":
-        return Each("delete", a["tasks"])
+        return Each("delete", selection)
     if a["name"] is not None:
         raise _Invalid("several tasks can't all get one name: rename them one by one")
     if a["done"] is None:
         raise _Invalid("nothing to update: give done")
-    return Each("update", a["tasks"], a["done"])
+    return Each("update", selection, a["done"])
 
 
 def _the_task(a: dict, *keys: str) -> Any:

@@ -57,7 +57,7 @@ Command = Insert | Update | Toggle | Delete | Each | List | Undo
 
 
 class Field(NamedTuple):
-    kind: Literal["text", "ref", "flag", "selection"]  # a task name; a task id or name; true/false; SELECTIONS
+    kind: Literal["text", "ref", "flag"]  # a task name; a task id or name; true/false
     description: str = ""
     tool: bool = True  # offered in the native tool definition (else only in embedded JSON)
 
@@ -72,7 +72,7 @@ class Action(NamedTuple):
 _REF = Field("ref", "the task's id, or its exact name")
 _TASK = Field("ref", tool=False)  # the same, under the name the prompt teaches: {"task": "buy bread"}
 _BY_NAME = Field("text", tool=False)
-_MANY = Field("selection", tool=False)  # {"tasks": "done"}: taught in the prompt, not offered as a tool field
+_MANY = Field("ref", tool=False)  # {"tasks": "done"} (SELECTIONS), else one task: taught, not a tool field
 SPEC: dict[str, Action] = {
     "insert": Action("insert_task", "Add a task to the list.", {"name": Field("text", "what to do")}, ("name",)),
     "update": Action("update_task", "Rename a task and/or mark it done or not done; give name, done or both.",
@@ -100,8 +100,8 @@ Rename:         {"action": "update", "args": {"task": "Buy apples", "name": "Buy
 Mark done:      {"action": "update", "args": {"task": "Buy apples", "done": true}}
 Mark not done:  {"action": "update", "args": {"task": "Buy apples", "done": false}}
 Delete:         {"action": "delete", "args": {"task": "Buy apples"}}
+"task" is the task's name exactly as the list shows it. One command per task: to change three tasks,
+write three commands. Only for every task at once, "tasks" is "all", "done" or "open":
 Mark all done:  {"action": "update", "args": {"tasks": "all", "done": true}}
 Delete done:    {"action": "delete", "args": {"tasks": "done"}}
-"task" is the task's name exactly as the list shows it. One command per task: to change three tasks,
-write three commands. "tasks" ("all", "done" or "open") changes every such task in one command.
 """

@@ -39,8 +39,10 @@ def test_each_action(raw, expected):
     (cmd("remove", {"tasks": " All "}), Each("delete", "all")),
     (cmd("update", {"tasks": "all", "done": True}), Each("update", "all", True)),
     (cmd("update", {"tasks": "done", "done": False}), Each("update", "done", False)),
-    (cmd("delete", {"tasks": "completed"}), Refusal("'tasks' must be all, done or open")),
-    (cmd("delete", {"tasks": 3}), Refusal("'tasks' must be all, done or open")),
+    (cmd("delete", {"tasks": "walk the dog"}), Delete("walk the dog")),  # the 1.5B's plural of "task"
+    (cmd("update", {"tasks": "#3", "done": True}), Update(3, None, True)),
+    (cmd("delete", {"tasks": "milk", "task": "milk"}), Refusal("give the task's id or its name, not both")),
+    (cmd("delete", {"tasks": True}), Refusal("'tasks' must be a task number or name")),
     (cmd("delete", {"tasks": "done", "task": "milk"}), Refusal("give one task or 'tasks', not both")),
     (cmd("delete", {"tasks": "done", "name": "milk"}), Refusal("give one task or 'tasks', not both")),
     (cmd("update", {"tasks": "all", "id": 3, "done": True}), Refusal("give one task or 'tasks', not both")),
@@ -382,7 +384,7 @@ def test_the_prompts_examples_are_exact_commands_on_their_own_lines():
     from crud_worker.prompts import EXAMPLES
 
     lines = [line for line in EXAMPLES.splitlines() if line.startswith("{")]
-    assert len(lines) == 4 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
+    assert len(lines) == 5 and all(len(parse_block(line)) == 1 and not isinstance(parse_block(line)[0], Refusal)
                                    for line in lines)
 
 
