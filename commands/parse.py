@@ -12,7 +12,8 @@ A task reference is an int id, or a str name (exact, case-insensitive at lookup)
 string id made only of digits ("3", or "#3" as the list shows it) is the id 3;
 update/toggle/delete also take it as "task" (what the prompt teaches: {"task": "buy bread"}),
 and toggle/delete as {"name": ...}, which always names the task. Instead of one task, update
-(done only) and delete take "tasks": "all", "done" or "open" (`Each`); any other "tasks" is read as "task". Names follow the contract's one rule (`clean_name`).
+(done only) and delete take "tasks": "all", "done" or "open" (`Each`); any other "tasks" is read
+as "task". Names follow the contract's one rule (`clean_name`).
 
 What the model writes reaches the same validation in every form the splitter finds: a JSON
 object, a JSON array of them, `<tool_call>{"name": …, "arguments": …}` (also bare, without the tags,
@@ -34,7 +35,8 @@ from bus.contract import MAX_ID, InvalidName, clean_name
 
 from .json_reader import unclosed
 from .pythonic import read_calls
-from .spec import SELECTIONS, SPEC, TOOL_NAMES, Command, Delete, Each, Insert, List, Refusal, Toggle, Undo, Update
+from .spec import (SELECTIONS, SPEC, TOOL_NAMES, Command, Delete, Each, Insert, List, Refusal, Selection, Toggle, Undo,
+                   Update)
 
 _ALIASES = {
     "insert": "insert", "add": "insert", "create": "insert",
@@ -210,7 +212,7 @@ def _build(action: str, args: dict) -> Command:
     return List(a["done"])
 
 
-def _each(action: str, a: dict, selection) -> Each:
+def _each(action: str, a: dict, selection: Selection) -> Each:
     """{"tasks": "done"}: every such task, instead of one task."""
     if any(a[k] is not None for k in ("id", "task")) or (action == "delete" and a["name"] is not None):
         raise _Invalid("give one task or 'tasks', not both")

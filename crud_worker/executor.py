@@ -16,10 +16,9 @@ import json
 import msgspec
 from sqlite_utils import Database
 
-from bus.contract import MUTATING, CommandResult, CommandState, TaskChanged
+from bus.contract import MUTATING, CommandResult, CommandState, TaskChanged, TaskRow
 from crud_worker import approvals, db as store, tasks, undo
 from crud_worker.changelog import Actor
-from bus.contract import TaskRow
 from commands.spec import Command, Delete, Each, Insert, List, Refusal, Toggle, Undo, Update
 from crud_worker.db import now
 
