@@ -33,15 +33,14 @@ Example. With the list
 #22 [x] call the plumber
 #23 [ ] print the "Q3" report
 #24 [x] post the parcel
-#25 [ ] buy stamps
-the message "delete what's done and the stamps, the ferns are watered, rename the "Q3" report to the "Q4"
-report, and add eggs" gets:
-{"action": "delete", "args": {"tasks": "done"}}
-{"action": "delete", "args": {"task": "buy stamps"}}
+the message "the ferns are watered, rename the "Q3" report to the "Q4" report, delete the plumber and the
+parcel, and add eggs" gets:
 {"action": "update", "args": {"task": "water the ferns", "done": true}}
 {"action": "update", "args": {"task": "print the \\"Q3\\" report", "name": "print the \\"Q4\\" report"}}
+{"action": "delete", "args": {"task": "call the plumber"}}
+{"action": "delete", "args": {"task": "post the parcel"}}
 {"action": "insert", "args": {"name": "eggs"}}
-Done ones and stamps gone, ferns done, Q4 it is, eggs on. Busy day.
+Ferns done, Q4 it is, plumber and parcel gone, eggs on. Busy day.
 A question like "what's left?" gets only words, such as: Water the ferns and print the Q4 report.
 Small talk like "hi!" or "thanks, bye" gets only words too, such as: Anytime. The ferns can wait."""
 NO_COMMAND_WRITTEN = ("your reply said the list changed, but it held no command, so nothing changed. If the person "
