@@ -24,7 +24,7 @@ from commands.parse import from_tool_call
 from commands.spec import Delete, Insert, Refusal, Toggle, Update
 from crud_worker import approvals, conversation, db as store, tasks
 from crud_worker.changelog import Actor
-from crud_worker.executor import action_of, apply, pinned, what
+from crud_worker.executor import action_of, apply, pinned, ran, what
 
 KIND = "agent"  # the kind of an agent's note in `messages`
 
@@ -67,6 +67,7 @@ def run(db: Database, m: AgentCall, ask_timeout: float) -> Ran:
                           timeout=ask_timeout)
         else:
             changes, flipped, summary, _ = apply(db, command, by)
+            state = ran(action, changes)
         event = f"The agent '{agent}' (an outside program, through MCP) {summary[:1].lower()}{summary[1:]}"
         conversation.store(db, msg_id=m.msg_id, role="user", kind=KIND, content=event, model=agent,
                            conversation_id=where)

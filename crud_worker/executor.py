@@ -78,7 +78,7 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
                 changes, flipped, feedback, ok, state = [], [], "", True, "asking"
             else:
                 changes, flipped, summary, feedback = apply(db, command, by)
-                ok = True
+                ok, state = True, ran(action, changes)
         except tasks.TaskError as err:
             changes, flipped, summary, ok = [], [], f"couldn't apply: {err}", False
             feedback = f"{REFUSED}{raw.strip()[:200]}: {err}"
@@ -89,6 +89,11 @@ def execute(db: Database, *, msg_id: str, command_id: str, ordinal: int, raw: st
                     int(ok), summary, now(), state])
     return Outcome(CommandResult(msg_id=msg_id, command_id=command_id, ok=ok, summary=summary, action=action,
                                  state=state), changes, flipped, feedback)
+
+
+def ran(action: str, changes: list[TaskChanged]) -> CommandState:
+    """A change that ran: "kept" when it changed nothing (the task was so already), so no Undo is offered."""
+    return "kept" if action in MUTATING and not changes else "done"
 
 
 def changes_nothing(db: Database, command: Command) -> bool:

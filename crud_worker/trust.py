@@ -13,7 +13,7 @@ from bus.client import Bus
 from crud_worker import agents, approvals, changelog, conversation, db as store, events, refusal, tasks, undo
 from crud_worker.changelog import Actor, person
 from crud_worker.comments import Commentator
-from crud_worker.executor import apply
+from crud_worker.executor import apply, ran
 from crud_worker.refusal import Conflict, Refusal, Unknown
 from crud_worker.replies import Replies
 from crud_worker.reply import unasked
@@ -111,7 +111,7 @@ class Trust:
                 by = Actor(kind="model" if agent is None else "agent", agent=agent or "", reply_id=p.msg_id,
                            command_id=p.command_id)
                 changes, flipped, summary, _ = apply(self.db, p.command, by)
-                ok = True
+                ok, state = True, ran(p.action, changes)
             except tasks.TaskError as err:
                 summary, ok = f"couldn't apply: {err}", False
             line = f"the person allowed you to {p.what}: {summary}"

@@ -142,7 +142,7 @@ def _nothing_logged(db: Database, scope: Scope, target: str) -> Refused:
     ok, action, state = row
     if state == "asking":
         return Refused("conflict", "this command hasn't run: it is waiting for an answer (Allow or Deny)")
-    if not ok or action not in MUTATING:
+    if not ok or action not in MUTATING or state == "kept":
         return Refused("conflict", "this command changed nothing on the list")
     return Refused("conflict", TOO_OLD)
 

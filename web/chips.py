@@ -11,7 +11,7 @@ from bus.contract import MUTATING
 from web.live.store import ChipResult
 
 # Text symbols every font here has (DejaVu): emoji such as ❓ or ⌛ showed as empty boxes without an emoji font.
-MARKS = {"undone": "↶ ", "asking": "◌ ", "denied": "✗ ", "expired": "◷ "}
+MARKS = {"kept": "✓ ", "undone": "↶ ", "asking": "◌ ", "denied": "✗ ", "expired": "◷ "}
 
 
 def chip_id(command_id: str) -> str:

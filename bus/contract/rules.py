@@ -17,9 +17,10 @@ from bus import tables
 
 ReplyKind = Literal["chat", "comment", "followup", "help"]
 JobKind = Literal["chat", "comment", "followup", "help", "pull"]
-# A command's chip: ran (and can be undone), undone, waiting for the person's Allow/Deny, denied, or
-# expired unanswered. A refusal is `ok=False` with state "done".
-CommandState = Literal["done", "undone", "asking", "denied", "expired"]
+# A command's chip: ran (and can be undone), ran and changed nothing (kept: the task was so already),
+# undone, waiting for the person's Allow/Deny, denied, or expired unanswered. A refusal is `ok=False`
+# with state "done".
+CommandState = Literal["done", "kept", "undone", "asking", "denied", "expired"]
 Action = Literal["insert", "update", "toggle", "delete"]  # the actions an ask-first policy governs
 Policy = Literal["auto", "ask", "off"]
 MUTATING: tuple[str, ...] = get_args(Action)  # the actions that change the list: undoable, and under a policy

@@ -58,8 +58,8 @@ def test_mark_everything_done_changes_only_the_open_ones_and_says_so_when_none_i
 
     again = execute(r.db, msg_id="a2", command_id="a2:0", ordinal=0, raw=ALL_DONE, command=Each("update", "all", True),
                     ask_timeout=60)
-    assert (again.result.ok, again.result.summary, again.changes) == (True, "Kept 'milk', 'bread' and 'eggs': done "
-                                                                            "already", [])
+    assert (again.result.ok, again.result.state, again.result.summary, again.changes) == (
+        True, "kept", "Kept 'milk', 'bread' and 'eggs': done already", [])
 
 
 def test_an_empty_selection_is_refused_with_the_reason_for_the_model():

@@ -25,7 +25,7 @@ def test_an_update_that_changes_nothing_is_kept_not_suggested():
     assert same_name.result.summary == "Kept 'llamar a Ana'", same_name.result
     assert same_state.result.summary == "Kept 'llamar a Ana': not done already", "never 'Marked' when it wasn't"
     for outcome in (same_name, same_state):
-        assert outcome.result.state == "done" and not outcome.changes, outcome
+        assert outcome.result.state == "kept" and not outcome.changes, outcome
     assert db.execute("SELECT count(*) FROM approvals").fetchone()[0] == 0, "nothing for the person to decide"
 
 

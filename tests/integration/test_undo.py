@@ -81,6 +81,19 @@ def test_delete_what_is_done_leaves_every_tab_at_once_and_its_undo_brings_all_ba
     assert [task(stack, i)[2] for i in ids] == [1, 1, 0], "one undo brought both back, done"
 
 
+def test_a_command_that_changed_nothing_is_shown_kept_with_no_undo(stack, fake_ollama):
+    chore = person_add(stack, "kept chore")
+    with SseReader(stack.url, tab="a") as a:
+        reply = model_says(stack, fake_ollama, cmd("update", id=chore, done=False))
+        [(command_id, ok, result, state)] = command_rows(stack, reply)
+        assert (ok, result, state) == (1, "Kept 'kept chore': not done already", "kept")
+        chip = wait_for(lambda: a.matching(f'id="chip-{command_id.replace(":", "-")}" class="chip kept"'),
+                        what="the kept chip")
+    assert "/undo/command/" not in chip[-1].data, "nothing to undo, so no Undo"
+    r = undo(stack, f"/undo/command/{command_id}")
+    assert (r.status_code, r.json()["error"]) == (409, "this command changed nothing on the list")
+
+
 def test_undo_and_redo_of_each_action_by_the_person(stack):
     first, second = person_add(stack, "p first"), person_add(stack, "p second")
     start = stack.tasks()
