@@ -201,6 +201,8 @@ def _build(action: str, args: dict) -> Command:
             raise _Invalid("nothing to update: give a new name or done")
         return Update(_ref(ref), None if a["name"] is None else _name(a["name"]), a["done"])
     if action in ("toggle", "delete"):
+        if a.get("done") is not None:
+            raise _Invalid("a delete takes 'done' only with \"tasks\": to delete the done tasks, give \"tasks\": \"done\"")
         named = a["name"] is not None
         ref = _the_task(a, "id", "task", "name")
         if ref is None:
@@ -217,7 +219,12 @@ def _each(action: str, a: dict, selection: Selection) -> Each:
     if any(a[k] is not None for k in ("id", "task")) or (action == "delete" and a["name"] is not None):
         raise _Invalid("give one task or 'tasks', not both")
     if action == "delete":
-        return Each("delete", selection)
+        if a["done"] is None:
+            return Each("delete", selection)
+        which = "done" if a["done"] else "open"  # {"tasks": "all", "done": true}: a delete sets nothing, so it picks
+        if selection not in ("all", which):
+            raise _Invalid(f"'tasks': '{selection}' and 'done': {str(a['done']).lower()} pick no task")
+        return Each("delete", which)
     if a["name"] is not None:
         raise _Invalid("several tasks can't all get one name: rename them one by one")
     if a["done"] is None:

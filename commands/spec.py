@@ -72,6 +72,7 @@ class Action(NamedTuple):
 _REF = Field("ref", "the task's id, or its exact name")
 _TASK = Field("ref", tool=False)  # the same, under the name the prompt teaches: {"task": "buy bread"}
 _BY_NAME = Field("text", tool=False)
+_WHICH = Field("flag", tool=False)  # a delete's "done": which tasks of "tasks" (the 0.5B wrote "all" + true)
 _MANY = Field("ref", tool=False)  # {"tasks": "done"} (SELECTIONS), else one task: taught, not a tool field
 SPEC: dict[str, Action] = {
     "insert": Action("insert_task", "Add a task to the list.", {"name": Field("text", "what to do")}, ("name",)),
@@ -81,8 +82,8 @@ SPEC: dict[str, Action] = {
                      ("id",)),
     "toggle": Action("toggle_task", "Flip a task between done and not done.",
                      {"id": _REF, "task": _TASK, "name": _BY_NAME}, ("id",)),
-    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "task": _TASK, "tasks": _MANY, "name": _BY_NAME},
-                     ("id",)),
+    "delete": Action("delete_task", "Delete a task.", {"id": _REF, "task": _TASK, "tasks": _MANY, "name": _BY_NAME,
+                                                     "done": _WHICH}, ("id",)),
     "list": Action("list_tasks", "List the tasks, optionally only done or only open ones.",
                    {"done": Field("flag", "true: only done; false: only open")}, ()),
     "undo": Action("undo_last_reply", "Take back every change your previous reply made to the list.", {}, ()),

@@ -49,6 +49,12 @@ def test_each_action(raw, expected):
     (cmd("update", {"tasks": "all"}), Refusal("nothing to update: give done")),
     (cmd("update", {"tasks": "open", "name": "x", "done": True}),
      Refusal("several tasks can't all get one name: rename them one by one")),
+    (cmd("delete", {"tasks": "all", "done": True}), Each("delete", "done")),  # the 0.5B's "delete what's done"
+    (cmd("delete", {"tasks": "all", "done": False}), Each("delete", "open")),
+    (cmd("delete", {"tasks": "done", "done": True}), Each("delete", "done")),
+    (cmd("delete", {"tasks": "open", "done": True}), Refusal("'tasks': 'open' and 'done': true pick no task")),
+    (cmd("delete", {"task": "milk", "done": True}),
+     Refusal('a delete takes \'done\' only with "tasks": to delete the done tasks, give "tasks": "done"')),
     (cmd("toggle", {"tasks": "done"}), Refusal("unknown field 'tasks' in args")),
     (cmd("insert", {"tasks": "all"}), Refusal("unknown field 'tasks' in args")),
 ])
