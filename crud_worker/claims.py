@@ -12,6 +12,8 @@ a person reads as done. English, with the commonest past participles of a few ot
 In a reply the person asked for, a change told of "the user" or "the person" counts too: the 0.5B
 answered "delete 'buy bread' and 'email Sam'" with "The user deleted 'buy bread' and 'email Sam'." and
 no command. A comment on a click may say so truly (the person did it), so there it doesn't count.
+A task said to be done ("Email Sam is done.") is a claim, but not in reply to a question or small talk
+(questions.py): "is 'buy bread' done?" is rightly answered "Yes, it is done." (the 1.5B did).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ _CLAIMS = re.compile(
     rf"|\b(?:has|have)\s+(?:now\s+)?been\s+(?:{_PAST})\b"  # 'x' has been deleted
     r"|\b(?:is|are)\s+now\s+(?:done|complete|completed|marked|ticked|unticked|checked|deleted|removed|gone|renamed"
     r"|called|on (?:your|the) list|in (?:your|the) list|off (?:your|the) list|open|not done)\b"
-    r"|\b(?:is|are)\s+(?:done|complete|completed|ticked off)\s*[.!]"  # "Email Sam is done." (not "done already")
     r"|\b(?:is|are)\s+(?:deleted|removed|gone|cleared|added|renamed|ticked|unticked)\b"  # "… is deleted."
     r"|\b(?:added|deleted|removed|renamed|ticked|unticked|cleared|updated)\s*[.!](?:\s|$)"  # "Done tasks removed."
     rf"|(?:^|[.!?\n]\s*|[-*]\s+)(?:done|all set|(?:{_PAST}))\b(?!\s+(?:by|tasks?\b))"  # "Done." "Added 'x'."
@@ -37,9 +38,13 @@ _CLAIMS = re.compile(
     re.IGNORECASE)
 
 
+# "Email Sam is done." (not "done already"): a claim, except as the answer to "is 'email Sam' done?".
+_STATE = re.compile(r"\b(?:is|are)\s+(?:done|complete|completed|ticked off)\s*[.!]", re.IGNORECASE)
 _NARRATED = re.compile(rf"\bthe (?:user|person)(?:'s| has)?\s+(?:just\s+|now\s+|also\s+)?(?:{_PAST})\b", re.IGNORECASE)
 
 
-def claims_change(prose: str, asked: bool = True) -> bool:
-    """The prose states, as done, a change to the list (`asked`: in reply to the person's own request)."""
-    return _CLAIMS.search(prose) is not None or (asked and _NARRATED.search(prose) is not None)
+def claims_change(prose: str, asked: bool = True, words_asked: bool = False) -> bool:
+    """The prose states, as done, a change to the list (`asked`: in reply to the person's own message;
+    `words_asked`: one that asked for words, a question or small talk, where "it is done." is an answer)."""
+    return (_CLAIMS.search(prose) is not None or (asked and _NARRATED.search(prose) is not None)
+            or (not words_asked and _STATE.search(prose) is not None))

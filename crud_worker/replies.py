@@ -156,8 +156,9 @@ class Replies:
             return False
         if approvals.waiting_in(self.db, reply.msg_id):
             return False
-        return claims.claims_change("".join(p.text for p in split_all(text) if isinstance(p, Prose)),
-                                    asked=not unasked(reply.msg_id))
+        asked = not unasked(reply.msg_id)
+        return claims.claims_change("".join(p.text for p in split_all(text) if isinstance(p, Prose)), asked=asked,
+                                    words_asked=asked and self.reply_commands.suggests_only(reply))
 
     async def on_error(self, m: c.LlmError) -> None:
         if reply := self._track(m.msg_id, m.seq):

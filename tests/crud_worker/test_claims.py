@@ -41,6 +41,18 @@ def test_a_change_told_of_the_user_is_a_claim_in_a_reply_they_asked_for_not_in_a
     assert claims_change(text) and not claims_change(text, asked=False)
 
 
+@pytest.mark.parametrize("text", ["Yes, it is done.", "Email Sam is done!", "They are complete."])
+def test_a_task_said_done_answers_a_question_but_claims_a_change_asked_for(text):
+    """The 1.5B answered "is 'buy bread' done?" with "Yes, it is done."; said to "email Sam is done, tick it"
+    with no command, the same words claim the tick."""
+    assert claims_change(text) and not claims_change(text, words_asked=True)
+
+
+@pytest.mark.parametrize("text", ["I've marked it done.", "Added 'milk'.", "The user deleted 'milk'."])
+def test_a_change_said_made_is_a_claim_even_in_reply_to_a_question(text):
+    assert claims_change(text, words_asked=True)
+
+
 @pytest.mark.parametrize("text", ["The user has 3 tasks.", "The user can add more later.", "The person asked twice."])
 def test_the_user_without_a_change_is_no_claim(text):
     assert not claims_change(text)

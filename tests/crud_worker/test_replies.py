@@ -62,6 +62,22 @@ def test_a_reply_that_lost_deltas_runs_its_commands_from_the_full_text_at_its_en
     assert r.tasks() == [(1, "apples", False)]
 
 
+def test_a_task_said_done_is_an_answer_to_a_question_and_a_claim_after_a_request():
+    """The 1.5B answered "is 'buy bread' done?" with "Yes, it is done.": flagged, and its follow-up turn
+    answered "The list changed."."""
+    r = rig()
+
+    async def go():
+        for n, (text, reply_id) in enumerate([("is apples done?", "a1"), ("apples is done, tick it", "a2")]):
+            await r.handlers.on_chat(c.ChatUser(req_id=f"q{n}", msg_id=f"u{n}", reply_id=reply_id, text=text))
+            await r.replies.on_start(c.LlmStart(msg_id=reply_id, seq=0, worker="w1", backend="fake", model="m"))
+            await r.replies.on_done(c.LlmDone(msg_id=reply_id, seq=1, text="Yes, it is done.", status="done"))
+
+    asyncio.run(go())
+    flags = {s.msg_id: s.unbacked_claim for s in r.bus.of(c.ReplyStats)}
+    assert flags == {"a1": False, "a2": True}, flags
+
+
 def test_the_user_told_as_having_made_the_change_is_flagged_in_a_reply_they_asked_for_not_in_a_comment():
     """The 0.5B answered "delete 'buy bread' and 'email Sam'" with "The user deleted 'buy bread' and 'email
     Sam'." and no command. A comment on the person's own click may say the same truly."""
