@@ -11,7 +11,8 @@ a person reads as done. English, with the commonest past participles of a few ot
 
 In a reply the person asked for, a change told of "the user" or "the person" counts too: the 0.5B
 answered "delete 'buy bread' and 'email Sam'" with "The user deleted 'buy bread' and 'email Sam'." and
-no command. A comment on a click may say so truly (the person did it), so there it doesn't count.
+no command. A comment on a click says so truly (the person did it): in a reply nobody asked for, only
+the model's own "I've added…" is a claim (the demo's "Ticked off 'eggs'." on the person's tick was flagged).
 A task said to be done ("Email Sam is done.") is a claim, but not in reply to a question or small talk
 (questions.py): "is 'buy bread' done?" is rightly answered "Yes, it is done." (the 1.5B did).
 """
@@ -22,8 +23,9 @@ import re
 
 _PAST = (r"added|deleted|removed|marked|renamed|updated|ticked|unticked|checked(?: off)?|completed|cleared|created"
          r"|changed|toggled|crossed(?: off)?|put|moved")
+_MINE = rf"\bI(?:'ve| have)?\s+(?:just\s+|now\s+|also\s+)?(?:{_PAST})\b"  # I've added, I marked
 _CLAIMS = re.compile(
-    rf"\bI(?:'ve| have)?\s+(?:just\s+|now\s+|also\s+)?(?:{_PAST})\b"  # I've added, I marked
+    _MINE +
     rf"|\b(?:has|have)\s+(?:now\s+)?been\s+(?:{_PAST})\b"  # 'x' has been deleted
     r"|\b(?:is|are)\s+now\s+(?:done|complete|completed|marked|ticked|unticked|checked|deleted|removed|gone|renamed"
     r"|called|on (?:your|the) list|in (?:your|the) list|off (?:your|the) list|open|not done)\b"
@@ -38,6 +40,7 @@ _CLAIMS = re.compile(
     re.IGNORECASE)
 
 
+_MY_CLAIM = re.compile(_MINE, re.IGNORECASE)
 # "Email Sam is done." (not "done already"): a claim, except as the answer to "is 'email Sam' done?".
 _STATE = re.compile(r"\b(?:is|are)\s+(?:done|complete|completed|ticked off)\s*[.!]", re.IGNORECASE)
 _NARRATED = re.compile(rf"\bthe (?:user|person)(?:'s| has)?\s+(?:just\s+|now\s+|also\s+)?(?:{_PAST})\b", re.IGNORECASE)
@@ -46,5 +49,7 @@ _NARRATED = re.compile(rf"\bthe (?:user|person)(?:'s| has)?\s+(?:just\s+|now\s+|
 def claims_change(prose: str, asked: bool = True, words_asked: bool = False) -> bool:
     """The prose states, as done, a change to the list (`asked`: in reply to the person's own message;
     `words_asked`: one that asked for words, a question or small talk, where "it is done." is an answer)."""
+    if not asked:  # a remark on what the person did ("Ticked off 'eggs'."): only "I've added" is the model's
+        return _MY_CLAIM.search(prose) is not None
     return (_CLAIMS.search(prose) is not None or (asked and _NARRATED.search(prose) is not None)
             or (not words_asked and _STATE.search(prose) is not None))

@@ -41,6 +41,16 @@ def test_a_change_told_of_the_user_is_a_claim_in_a_reply_they_asked_for_not_in_a
     assert claims_change(text) and not claims_change(text, asked=False)
 
 
+@pytest.mark.parametrize("text", ["Ticked off \u201ccollect eggs\u201d. I'd clap if I had hands.", "Done! Busy day.",
+                                  "'milk' has been deleted.", "Eggs are done."])
+def test_a_comment_on_the_persons_change_tells_it_and_claims_nothing(text):
+    assert claims_change(text) and not claims_change(text, asked=False)
+
+
+def test_a_comment_that_says_the_model_made_a_change_claims_it():
+    assert claims_change("I've added 'milk' for you.", asked=False)
+
+
 @pytest.mark.parametrize("text", ["Yes, it is done.", "Email Sam is done!", "They are complete."])
 def test_a_task_said_done_answers_a_question_but_claims_a_change_asked_for(text):
     """The 1.5B answered "is 'buy bread' done?" with "Yes, it is done."; said to "email Sam is done, tick it"

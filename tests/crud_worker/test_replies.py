@@ -78,6 +78,21 @@ def test_a_task_said_done_is_an_answer_to_a_question_and_a_claim_after_a_request
     assert flags == {"a1": False, "a2": True}, flags
 
 
+def test_a_comment_telling_the_persons_tick_is_not_flagged_one_saying_the_model_made_it_is():
+    """The demo's "Ticked off 'collect eggs'." on the person's own tick was flagged "no change was made"."""
+    r = rig()
+
+    async def go():
+        for reply_id, words in (("c1", "Ticked off 'apples'. I'd clap."), ("c2", "I've added 'pears' for you.")):
+            await r.replies.queue(reply_id, "comment")
+            await r.replies.on_start(c.LlmStart(msg_id=reply_id, seq=0, worker="w1", backend="fake", model="m"))
+            await r.replies.on_done(c.LlmDone(msg_id=reply_id, seq=1, text=words, status="done"))
+
+    asyncio.run(go())
+    flags = {s.msg_id: s.unbacked_claim for s in r.bus.of(c.ReplyStats)}
+    assert flags == {"c1": False, "c2": True}, flags
+
+
 def test_the_user_told_as_having_made_the_change_is_flagged_in_a_reply_they_asked_for_not_in_a_comment():
     """The 0.5B answered "delete 'buy bread' and 'email Sam'" with "The user deleted 'buy bread' and 'email
     Sam'." and no command. A comment on the person's own click may say the same truly."""
