@@ -51,5 +51,5 @@ def claims_change(prose: str, asked: bool = True, words_asked: bool = False) -> 
     `words_asked`: one that asked for words, a question or small talk, where "it is done." is an answer)."""
     if not asked:  # a remark on what the person did ("Ticked off 'eggs'."): only "I've added" is the model's
         return _MY_CLAIM.search(prose) is not None
-    return (_CLAIMS.search(prose) is not None or (asked and _NARRATED.search(prose) is not None)
+    return (_CLAIMS.search(prose) is not None or _NARRATED.search(prose) is not None
             or (not words_asked and _STATE.search(prose) is not None))
