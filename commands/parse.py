@@ -190,8 +190,8 @@ def _build(action: str, args: dict) -> Command:
             raise _Invalid("missing 'name' in args")
         return Insert(_name(a["name"]))
     if (many := a.get("tasks")) is not None:
-        if isinstance(many, str) and many.strip().lower() in SELECTIONS:
-            return _each(action, a, many.strip().lower())
+        if isinstance(many, str) and (selection := many.strip().lower()) in SELECTIONS:
+            return _each(action, a, selection)
         a["task"] = _the_task(a, "task", "tasks")  # "tasks": "buy bread", a small model's plural of "task"
     if action == "update":
         ref = _the_task(a, "id", "task")

@@ -12,8 +12,8 @@ import zlib
 
 HELP = ("I'm the built-in demo model: a todo app with attitude, minus the actual brain. I understand "
         "\u201cadd milk\u201d, \u201cmark milk done\u201d, \u201crename milk to oat milk\u201d, "
-        "\u201cdelete milk\u201d, \u201cdelete what's done\u201d and \u201cwhat's on my list?\u201d. For real conversation, install "
-        "Ollama from https://ollama.com and run `ollama pull llama3.2`.")
+        "\u201cdelete milk\u201d, \u201cdelete what's done\u201d and \u201cwhat's on my list?\u201d. "
+        "For real conversation, install Ollama from https://ollama.com and run `ollama pull llama3.2`.")
 
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 _ADD = re.compile(r"^(?:please\s+)?(?:add|create|new task:?|remember to|put)\s+(?P<name>.+?)"
